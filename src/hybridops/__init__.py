@@ -1,0 +1,3 @@
+"""hybridops: executable, guarded runbooks for the hybrid routing service."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""AWS access: the one client factory, the read/mutate classifier, one module per capability."""

@@ -1,0 +1,151 @@
+"""The only place AWS sessions and clients are built; every client is wired to the gate."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from hybridops import __version__
+from hybridops.engine.gate import Call, Gate
+from hybridops.errors import ConfigError
+
+if TYPE_CHECKING:
+    from hybridops.config import EnvironmentConfig
+
+
+class _PlannedHttpResponse:
+    """Stands in for the HTTP response of a call the gate did not send (dry-run)."""
+
+    status_code = 200
+    headers: dict[str, str] = {}
+    content = b""
+    raw = None
+
+
+class ClientFactory:
+    """Builds boto3 clients for one environment: profile, regions, endpoint, retries, timeouts."""
+
+    def __init__(
+        self,
+        settings: EnvironmentConfig,
+        gate: Gate,
+        *,
+        extra_hooks: list[tuple[str, Callable[..., Any]]] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.gate = gate
+        self.extra_hooks = list(extra_hooks or [])
+        self._session: Any = None
+        self._clients: dict[tuple[str, str, float | None], Any] = {}
+        self._lock = threading.Lock()
+
+    def region_for(self, which: str | None) -> str:
+        """`primary`/`secondary` -> the environment's region; anything else is a region."""
+        if which in (None, "", "primary"):
+            return self.settings.region
+        if which == "secondary":
+            return self.settings.secondary_region
+        return str(which)
+
+    def _boto_session(self) -> Any:
+        if self._session is None:
+            import boto3
+            from botocore.exceptions import ProfileNotFound
+
+            kwargs: dict[str, Any] = {"region_name": self.settings.region}
+            if self.settings.sandbox:
+                # The sandbox never needs, and must never use, real credentials.
+                kwargs.update(aws_access_key_id="testing", aws_secret_access_key="testing")
+            elif self.settings.profile:
+                kwargs["profile_name"] = self.settings.profile
+            try:
+                self._session = boto3.session.Session(**kwargs)
+            except ProfileNotFound:
+                raise ConfigError(
+                    f"AWS profile {self.settings.profile!r} is not configured"
+                ) from None
+        return self._session
+
+    def client(self, service: str, region: str | None = "primary", *, read_timeout: float | None = None) -> Any:
+        """A cached client for service in region (primary/secondary/name), gated."""
+        name = self.region_for(region)
+        key = (service, name, read_timeout)
+        with self._lock:
+            client = self._clients.get(key)
+            if client is None:
+                client = self._build(service, name, read_timeout)
+                self._clients[key] = client
+        return client
+
+    def _build(self, service: str, region: str, read_timeout: float | None) -> Any:
+        from botocore.config import Config
+
+        config = Config(
+            region_name=region,
+            retries={"mode": "standard", "max_attempts": self.settings.aws_max_attempts},
+            connect_timeout=min(10.0, read_timeout or 10.0),
+            read_timeout=read_timeout or self.settings.aws_read_timeout_s,
+            user_agent_extra=f"hybridops/{__version__}",
+            max_pool_connections=32,
+        )
+        kwargs: dict[str, Any] = {"config": config}
+        if self.settings.endpoint_url:
+            kwargs["endpoint_url"] = self.settings.endpoint_url
+        client = self._boto_session().client(service, **kwargs)
+        self._install_gate(client)
+        for event, handler in self.extra_hooks:
+            client.meta.events.register(event, handler)
+        return client
+
+    def caller_arn(self) -> str:
+        """The caller identity ARN (STS), for audit records."""
+        return str(self.client("sts").get_caller_identity()["Arn"])
+
+    # -- the gate, wired into botocore's event system so no call can go around it ----------
+    def _install_gate(self, client: Any) -> None:
+        events = client.meta.events
+        service = client.meta.service_model.service_name
+        region = client.meta.region_name
+        gate = self.gate
+
+        def before_params(params: Any, context: dict[str, Any], **_: Any) -> None:
+            # The API parameters are only visible here; the decision waits until botocore has
+            # validated them, so a malformed call is never audited as started.
+            context["hybridops_params"] = dict(params)
+
+        def before_call(model: Any, context: dict[str, Any], **_: Any) -> Any:
+            from hybridops.aws.classify import to_python_name
+
+            operation = to_python_name(model.name)
+            call = Call(
+                service=service,
+                operation=operation,
+                params=context.get("hybridops_params", {}),
+                mutating=gate.classify(service, operation),
+                region=region,
+            )
+            context["hybridops_call"] = call
+            context["hybridops_send"] = send = gate.check(call)
+            if not send:
+                return _PlannedHttpResponse(), {
+                    "ResponseMetadata": {"HTTPStatusCode": 200, "HybridopsPlanned": True}
+                }
+            return None
+
+        def after_call(http_response: Any, parsed: Any, context: dict[str, Any], **_: Any) -> None:
+            call = context.get("hybridops_call")
+            if call is not None and context.get("hybridops_send"):
+                ok = http_response.status_code < 300
+                error = None if ok else str(parsed.get("Error", {}).get("Message") or parsed.get("Error"))
+                gate.after(call, ok=ok, error=error)
+
+        def after_error(exception: Exception, context: dict[str, Any], **_: Any) -> None:
+            call = context.get("hybridops_call")
+            if call is not None and context.get("hybridops_send"):
+                gate.after(call, ok=False, error=f"{type(exception).__name__}: {exception}")
+
+        events.register("before-parameter-build", before_params)
+        events.register("before-call", before_call)
+        events.register("after-call", after_call)
+        events.register("after-call-error", after_error)

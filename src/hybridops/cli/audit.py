@@ -1,0 +1,46 @@
+"""`hybridops audit`: the audit trail of mutating calls."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from hybridops.cli.state import app_state
+
+
+def audit(
+    ctx: typer.Context,
+    since: Annotated[str | None, typer.Option("--since", help="Only records since (1h, 30m, ISO time).")] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="At most this many (newest).")] = 200,
+) -> int:
+    """List audit records of mutating calls (who, when, what, outcome)."""
+    from hybridops.cli.render import emit_json, styled
+    from hybridops.timeparse import parse_since
+
+    state = app_state(ctx)
+    moment = parse_since(since) if since else None
+    records = state.runtime().store.list_audit(since=moment, limit=limit)
+    if state.json:
+        emit_json(state.environment, {"records": records})
+        return 0
+    from rich.table import Table
+
+    table = Table(box=None, header_style="bold", pad_edge=False)
+    for column in ("at", "outcome", "env", "runbook/step", "call", "who"):
+        table.add_column(column)
+    for r in records:
+        table.add_row(
+            r["at"][:19].replace("T", " "),
+            styled(r["outcome"]),
+            r.get("env") or "",
+            f"{r.get('runbook') or '-'}/{r.get('step') or '-'}",
+            f"{r['service']}.{r['operation']}",
+            f"{r.get('user')} ({r.get('caller_arn')})",
+        )
+    console = state.out_console()
+    if records:
+        console.print(table)
+    else:
+        state.err_console().print("no audit records" + (f" since {since}" if since else ""))
+    return 0

@@ -1,0 +1,227 @@
+"""Entry point: global options, command groups, and the one error -> exit code ladder."""
+
+from __future__ import annotations
+
+import enum
+import sys
+from typing import Annotated, Any
+
+import typer
+
+from hybridops import __version__
+from hybridops.cli.state import AppState
+from hybridops.context import Environment
+from hybridops.errors import ExitCode, HybridOpsError, translate
+from hybridops.options import Options
+
+
+class OutputFormat(str, enum.Enum):
+    """Output modes."""
+
+    text = "text"
+    json = "json"
+
+
+HELP = """Executable, guarded runbooks for the hybrid routing service.
+
+Every change passes one gate: --dry-run plans it, --read-only refuses it, and without --yes
+you are asked first. Exit codes: 0 ok, 1 check/step failed, 2 bad input, 3 refused by a
+guardrail, 4 AWS/HTTP error, 5 timed out, 130 interrupted.
+"""
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"hybridops {__version__}")
+        raise typer.Exit(0)
+
+
+def root(
+    ctx: typer.Context,
+    env: Annotated[str | None, typer.Option("--env", "-e", help="Environment name from the config (HYBRIDOPS_ENV).")] = None,
+    config: Annotated[str | None, typer.Option("--config", help="Config file (HYBRIDOPS_CONFIG; default ./hybridops.yaml).")] = None,
+    profile: Annotated[str | None, typer.Option("--profile", help="AWS profile (HYBRIDOPS_PROFILE).")] = None,
+    region: Annotated[str | None, typer.Option("--region", help="Primary AWS region (HYBRIDOPS_REGION).")] = None,
+    endpoint_url: Annotated[str | None, typer.Option("--endpoint-url", help="AWS endpoint URL (HYBRIDOPS_ENDPOINT_URL, AWS_ENDPOINT_URL).")] = None,
+    output: Annotated[OutputFormat, typer.Option("--output", "-o", envvar="HYBRIDOPS_OUTPUT", help="text, or json: one JSON document on stdout.")] = OutputFormat.text,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Run read-only steps, print every change instead of making it.")] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Make changes without asking.")] = False,
+    read_only: Annotated[bool, typer.Option("--read-only", help="Refuse every change (exit 3).")] = False,
+    verbose: Annotated[int, typer.Option("--verbose", "-v", count=True, help="More detail on stderr.")] = 0,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only errors on stderr.")] = False,
+    traceback: Annotated[bool, typer.Option("--traceback", help="Show a traceback for errors.")] = False,
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")] = False,
+) -> None:
+    """Executable, guarded runbooks for the hybrid routing service."""
+    state = ctx.find_root().obj
+    if not isinstance(state, AppState):
+        state = AppState(Environment())
+        ctx.find_root().obj = state
+    state.options = Options(
+        env=env,
+        config=config,
+        profile=profile,
+        region=region,
+        endpoint_url=endpoint_url,
+        output=output.value,
+        dry_run=dry_run,
+        yes=yes,
+        read_only=read_only,
+        verbose=verbose,
+        quiet=quiet,
+        traceback=traceback,
+    )
+    if verbose:
+        import logging
+
+        logging.basicConfig(
+            level=logging.DEBUG if verbose > 1 else logging.INFO,
+            stream=state.environment.stderr,
+            format="%(levelname)s %(name)s: %(message)s",
+        )
+
+
+def build_app() -> typer.Typer:
+    """The Typer application with every command group registered."""
+    from hybridops.cli import audit, placeholders, run, runbooks, sandbox
+
+    app = typer.Typer(
+        name="hybridops",
+        help=HELP,
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+        rich_markup_mode=None,
+        context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+    )
+    app.callback()(root)
+    app.command("run", help=run.run.__doc__)(run.run)
+    app.add_typer(runbooks.app, name="runbooks")
+    app.add_typer(sandbox.app, name="sandbox")
+    app.command("audit", help=audit.audit.__doc__)(audit.audit)
+    for name, typer_app in placeholders.groups().items():
+        app.add_typer(typer_app, name=name)
+    return app
+
+
+# Options accepted after the subcommand too (`hybridops run x --output json`).
+GLOBAL_VALUE_OPTIONS = {"--env", "-e", "--config", "--profile", "--region", "--endpoint-url", "--output", "-o"}
+GLOBAL_FLAG_OPTIONS = {"--dry-run", "--yes", "-y", "--read-only", "--verbose", "-v", "--quiet", "-q", "--traceback"}
+
+
+def hoist_global_options(command: Any, argv: list[str]) -> list[str]:
+    """Move global options given after the subcommand in front of it.
+
+    The leaf command's own options are known from its definition, so their values are
+    never mistaken for global options.
+    """
+    i, node, prefix = 0, command, []
+    # Root options and the command path.
+    while i < len(argv):
+        token = argv[i]
+        if token == "--":
+            return argv
+        if token.startswith("-"):
+            prefix.append(token)
+            if token.split("=", 1)[0] in GLOBAL_VALUE_OPTIONS and "=" not in token and i + 1 < len(argv):
+                prefix.append(argv[i + 1])
+                i += 1
+            i += 1
+            continue
+        sub = getattr(node, "commands", {}).get(token)
+        prefix.append(token)
+        i += 1
+        if sub is None:
+            break
+        node = sub
+        if not hasattr(node, "commands"):
+            break
+    own_with_value = set()
+    own = set()
+    for param in getattr(node, "params", []):
+        for opt in [*getattr(param, "opts", []), *getattr(param, "secondary_opts", [])]:
+            own.add(opt)
+            if not getattr(param, "is_flag", False) and not getattr(param, "count", False) and param.param_type_name == "option":
+                own_with_value.add(opt)
+    hoisted: list[str] = []
+    rest: list[str] = []
+    while i < len(argv):
+        token = argv[i]
+        if token == "--":
+            rest.extend(argv[i:])
+            break
+        name = token.split("=", 1)[0]
+        if name in own:
+            rest.append(token)
+            if name in own_with_value and "=" not in token and i + 1 < len(argv):
+                rest.append(argv[i + 1])
+                i += 1
+        elif name in GLOBAL_VALUE_OPTIONS:
+            hoisted.append(token)
+            if "=" not in token and i + 1 < len(argv):
+                hoisted.append(argv[i + 1])
+                i += 1
+        elif name in GLOBAL_FLAG_OPTIONS:
+            hoisted.append(token)
+        else:
+            rest.append(token)
+        i += 1
+    if not hoisted:
+        return argv
+    # Root options must precede the first command name.
+    first_cmd = next((k for k, t in enumerate(prefix) if not t.startswith("-") and (k == 0 or prefix[k - 1] not in GLOBAL_VALUE_OPTIONS)), len(prefix))
+    return prefix[:first_cmd] + hoisted + prefix[first_cmd:] + rest
+
+
+def main(argv: list[str] | None = None, environment: Environment | None = None) -> int:
+    """Run the CLI; return (and as a script, exit with) the exit code."""
+    standalone = argv is None and environment is None
+    args = list(sys.argv[1:] if argv is None else argv)
+    env = environment or Environment()
+    state = AppState(env)
+    command = typer.main.get_command(build_app())
+    code: int
+    try:
+        args = hoist_global_options(command, args)
+        result = command.main(
+            args=args, prog_name="hybridops", standalone_mode=False, obj=state
+        )
+        code = result if isinstance(result, int) else 0
+    except KeyboardInterrupt:
+        env.stderr.write("\ninterrupted\n")
+        code = ExitCode.INTERRUPTED
+    except Exception as exc:
+        code = _handle(exc, state)
+    finally:
+        state.close()
+    if standalone:
+        sys.exit(int(code))
+    return int(code)
+
+
+def _handle(exc: BaseException, state: AppState) -> int:
+    """The one place an exception becomes a message and an exit code."""
+    env = state.environment
+    # Typer/click usage errors and exits (duck-typed: typer vendors its own click).
+    if hasattr(exc, "exit_code") and type(exc).__name__ in ("Exit", "Abort"):
+        return ExitCode.INTERRUPTED if type(exc).__name__ == "Abort" else int(exc.exit_code)
+    if hasattr(exc, "show") and hasattr(exc, "exit_code"):
+        exc.show(file=env.stderr)
+        return int(exc.exit_code)
+    error = translate(exc)
+    if state.options.traceback:
+        import traceback
+
+        traceback.print_exception(type(exc), exc, exc.__traceback__, file=env.stderr)
+    from hybridops.cli.render import emit_json, print_error
+
+    message = state._runtime.redactor.text(error.message) if state._runtime else error.message
+    print_error(env, message, error.hint)
+    if state.json:
+        emit_json(
+            env,
+            {"status": "error", "error": {"type": type(error).__name__, "message": message, "exit_code": int(error.exit_code)}},
+        )
+    if not isinstance(exc, HybridOpsError) and not state.options.traceback and state.options.verbose:
+        env.stderr.write("(run with --traceback for details)\n")
+    return int(error.exit_code)

@@ -1,0 +1,35 @@
+"""Command groups whose commands arrive with later issues; registered now so help is stable."""
+
+from __future__ import annotations
+
+import typer
+
+PENDING = {
+    "health": "Health verdict across endpoints, ECS, ALB, alarms and Route 53.",
+    "logs": "Search, follow and query CloudWatch logs.",
+    "scale": "Guarded scaling of the ECS service and Lambda concurrency.",
+    "failover": "Regional failover and failback.",
+    "rollback": "Roll the service back to the last known-good revision.",
+    "incident": "Incident lifecycle: declare, notify, escalate, timeline, post-mortem.",
+}
+
+
+def _pending(name: str) -> typer.Typer:
+    app = typer.Typer(help=f"{PENDING[name]} (not available yet)", invoke_without_command=True)
+
+    @app.callback(invoke_without_command=True)
+    def _placeholder(ctx: typer.Context) -> None:
+        from hybridops.errors import BadInput
+
+        raise BadInput(
+            f"`hybridops {name}` is not available in this version yet",
+            hint="run the equivalent built-in runbook with `hybridops run` (see `hybridops runbooks list`)",
+        )
+
+    _placeholder.__doc__ = f"{PENDING[name]} (not available yet)"
+    return app
+
+
+def groups() -> dict[str, typer.Typer]:
+    """The pending groups by name."""
+    return {name: _pending(name) for name in PENDING}

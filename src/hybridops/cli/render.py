@@ -1,0 +1,190 @@
+"""Rendering: one JSON document on stdout, tables for people, progress on stderr."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import TYPE_CHECKING, Any
+
+from hybridops.engine.events import (
+    CompensationFinished,
+    CompensationStarted,
+    Event,
+    RunFinished,
+    RunResult,
+    RunStarted,
+    StepFinished,
+    StepStarted,
+    WaitProgress,
+)
+from hybridops.errors import Refused
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from hybridops.context import Environment
+    from hybridops.engine.gate import Call, Confirmer, Scope
+    from hybridops.engine.redact import Redactor
+
+STATUS_STYLE = {
+    "succeeded": "green",
+    "pass": "green",
+    "healthy": "green",
+    "planned": "cyan",
+    "skipped": "dim",
+    "not_run": "dim",
+    "unverified": "yellow",
+    "warn": "yellow",
+    "degraded": "yellow",
+    "refused": "magenta",
+    "failed": "red",
+    "fail": "red",
+    "unhealthy": "red",
+    "timed_out": "red",
+    "interrupted": "red",
+}
+STATUS_MARK = {
+    "succeeded": "✓",
+    "planned": "◌",
+    "skipped": "-",
+    "unverified": "?",
+    "refused": "⊘",
+    "failed": "✗",
+    "timed_out": "✗",
+}
+
+
+def emit_json(environment: Environment, document: Any) -> None:
+    """Write exactly one JSON document to stdout."""
+    environment.stdout.write(json.dumps(document, indent=2, default=str) + "\n")
+    environment.stdout.flush()
+
+
+def styled(status: str) -> str:
+    """A status word with its colour as rich markup."""
+    style = STATUS_STYLE.get(status, "white")
+    return f"[{style}]{status}[/{style}]"
+
+
+class RunProgress:
+    """Event handler that narrates a run on stderr; a live status while waiting."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self._status: Any = None
+        self._started = time.monotonic()
+
+    def _stop_status(self) -> None:
+        if self._status is not None:
+            self._status.stop()
+            self._status = None
+
+    def handle(self, event: Event) -> None:
+        """Print one line per step, and keep a spinner alive during waits."""
+        c = self.console
+        if isinstance(event, RunStarted):
+            r = event.result
+            mode = " (dry run)" if r.dry_run else ""
+            c.print(f"[bold]run {r.runbook}[/bold] on {r.env}{mode} · {r.run_id}")
+        elif isinstance(event, StepStarted):
+            rec = event.record
+            retry = f" (attempt {rec.attempts})" if rec.attempts > 1 else ""
+            flag = " [yellow]mutating[/yellow]" if rec.mutating else ""
+            c.print(
+                f"[dim]{event.index + 1}/{event.total}[/dim] {rec.name}{flag}: {event.description}{retry}",
+                markup=True,
+                highlight=False,
+            )
+        elif isinstance(event, WaitProgress):
+            text = f"{event.step}: waiting {event.elapsed_s:.0f}s/{event.timeout_s:.0f}s — {event.detail}"
+            if c.is_terminal:
+                if self._status is None:
+                    self._status = c.status(text)
+                    self._status.start()
+                else:
+                    self._status.update(text)
+            else:
+                c.print(f"  … {text}", markup=False, highlight=False)
+        elif isinstance(event, StepFinished):
+            self._stop_status()
+            rec = event.record
+            mark = STATUS_MARK.get(rec.status, "·")
+            extra = ""
+            if rec.error:
+                extra = f" — {rec.error['message']}"
+            elif rec.detail:
+                extra = f" — {rec.detail}"
+            c.print(
+                f"  {mark} {rec.name} {styled(rec.status)} [dim]{rec.duration_s:.2f}s[/dim]",
+                highlight=False,
+                end="",
+            )
+            c.print(extra, markup=False, highlight=False)
+        elif isinstance(event, CompensationStarted):
+            c.print(f"[yellow]↶ compensating {event.step}[/yellow]: ", end="")
+            c.print(event.description, markup=False, highlight=False)
+        elif isinstance(event, CompensationFinished):
+            extra = f" — {event.error}" if event.error else ""
+            c.print(f"  ↶ {event.step} {styled(event.status)}", end="")
+            c.print(extra, markup=False, highlight=False)
+        elif isinstance(event, RunFinished):
+            self._stop_status()
+
+
+def print_run_result(console: Console, result: RunResult) -> None:
+    """The final summary of a run, for people."""
+    from rich.table import Table
+
+    table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
+    table.add_column("step")
+    table.add_column("status")
+    table.add_column("mutating")
+    table.add_column("time", justify="right")
+    for step in result.steps:
+        table.add_row(
+            step.name,
+            styled(step.status),
+            "yes" if step.mutating else "",
+            f"{step.duration_s:.2f}s",
+        )
+    console.print(table)
+    planned = [c for c in result.calls if not c["sent"]]
+    if planned:
+        console.print("[bold]planned calls (not sent):[/bold]")
+        for call in planned:
+            params = json.dumps(call["params"], default=str, separators=(",", ":"))
+            console.print(
+                f"  {call['step']}: {call['service']}.{call['operation']} {params}",
+                markup=False,
+                highlight=False,
+            )
+    console.print(f"{styled(result.status)} · run {result.run_id} · {result.duration_s:.2f}s")
+    if result.error:
+        console.print(f"[red]error:[/red] {result.error['message']}", highlight=False)
+
+
+def make_confirmer(environment: Environment, redactor: Redactor) -> Confirmer:
+    """Ask on the terminal before a mutating call; refuse when nobody can answer."""
+
+    def confirm(call: Call, scope: Scope) -> bool:
+        if not environment.interactive:
+            raise Refused(
+                f"step {call.step!r} would call {call.describe()}: confirmation needed,"
+                " but there is no terminal to ask on",
+                hint="pass --yes to allow changes without a prompt",
+            )
+        params = json.dumps(redactor(call.params), default=str, separators=(",", ":"))
+        answer = environment.ask(
+            f"Step {call.step!r} will call {call.describe()} {params}\nProceed? [y/N] "
+        )
+        return answer.strip().lower() in ("y", "yes")
+
+    return confirm
+
+
+def print_error(environment: Environment, message: str, hint: str | None) -> None:
+    """One line on stderr (plus a hint line), no traceback."""
+    environment.stderr.write(f"error: {message}\n")
+    if hint:
+        environment.stderr.write(f"hint: {hint}\n")
+    environment.stderr.flush()

@@ -1,0 +1,87 @@
+"""`hybridops sandbox`: the embedded simulated estate (needs the `sandbox` extra)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from hybridops.cli.state import app_state
+
+app = typer.Typer(
+    help="The embedded simulated hybrid-routing estate (moto + health endpoints).",
+    no_args_is_help=True,
+)
+
+
+def _describe(state: Any, info: dict[str, Any]) -> None:
+    from hybridops.cli.render import emit_json
+
+    if state.json:
+        emit_json(state.environment, info)
+        return
+    console = state.out_console()
+    if not info.get("running", True):
+        console.print("sandbox: not running")
+        return
+    console.print(f"sandbox running (pid {info['pid']})", highlight=False)
+    console.print(f"  AWS endpoint     {info['endpoint_url']}", highlight=False)
+    console.print(f"  health (primary) {info['health_url']}", highlight=False)
+    console.print(f"  health (backup)  {info['secondary_health_url']}", highlight=False)
+    if info.get("scenario"):
+        console.print(f"  scenario         {info['scenario']}", highlight=False)
+    console.print("  use it with: hybridops --env sandbox ...")
+
+
+@app.command("up")
+def up(
+    ctx: typer.Context,
+    detach: Annotated[bool, typer.Option("--detach", "-d", help="Run in the background.")] = False,
+) -> int:
+    """Start the sandbox (foreground until Ctrl-C, or --detach)."""
+    from hybridops import paths
+    from hybridops.sandbox import process, require_moto
+
+    require_moto()
+    state = app_state(ctx)
+    record_path = paths.sandbox_record_path()
+    if detach:
+        _describe(state, process.start_detached(record_path))
+        return 0
+
+    def ready(record: dict[str, Any]) -> None:
+        info = {**process.status(record_path), "running": True, "pid": record["pid"]}
+        info.update({k: record[k] for k in ("endpoint_url", "health_url", "secondary_health_url", "scenario")})
+        _describe(state, info)
+        state.err_console().print("[dim]Ctrl-C to stop[/dim]")
+
+    process.serve(record_path, on_ready=ready)
+    return 0
+
+
+@app.command("down")
+def down(ctx: typer.Context) -> int:
+    """Stop a detached sandbox."""
+    from hybridops import paths
+    from hybridops.cli.render import emit_json
+    from hybridops.sandbox import process
+
+    state = app_state(ctx)
+    stopped = process.stop(paths.sandbox_record_path())
+    if state.json:
+        emit_json(state.environment, {"stopped": stopped})
+    else:
+        state.err_console().print("sandbox stopped" if stopped else "no sandbox was running")
+    return 0
+
+
+@app.command("status")
+def status(ctx: typer.Context) -> int:
+    """Show whether a sandbox runs and where (exit 1 if not running)."""
+    from hybridops import paths
+    from hybridops.sandbox import process
+
+    state = app_state(ctx)
+    info = process.status(paths.sandbox_record_path())
+    _describe(state, info)
+    return 0 if info["running"] else 1

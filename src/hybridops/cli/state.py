@@ -1,0 +1,58 @@
+"""The per-invocation object every command receives through the Typer context."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from hybridops.context import Environment
+from hybridops.options import Options
+
+if TYPE_CHECKING:
+    import typer
+    from hybridops.runtime import Runtime
+    from rich.console import Console
+
+
+@dataclass
+class AppState:
+    """Options, the injected environment and the lazily built runtime."""
+
+    environment: Environment
+    options: Options = field(default_factory=Options)
+    _runtime: Runtime | None = None
+
+    @property
+    def json(self) -> bool:
+        """True when stdout carries one JSON document."""
+        return self.options.output == "json"
+
+    def runtime(self) -> Runtime:
+        """Build (once) the services the command needs."""
+        if self._runtime is None:
+            from hybridops.cli.render import make_confirmer
+            from hybridops.runtime import Runtime
+
+            self._runtime = Runtime(self.options, self.environment)
+            self._runtime.confirmer = make_confirmer(self.environment, self._runtime.redactor)
+        return self._runtime
+
+    def err_console(self) -> Console:
+        """Progress and messages: stderr, silenced by --quiet."""
+        return self.environment.console(stderr=True, quiet=self.options.quiet)
+
+    def out_console(self) -> Console:
+        """Results in text mode: stdout."""
+        return self.environment.console(stderr=False)
+
+    def close(self) -> None:
+        """Release the runtime's resources."""
+        if self._runtime is not None:
+            self._runtime.close()
+
+
+def app_state(ctx: typer.Context) -> AppState:
+    """The AppState of the root context."""
+    root: Any = ctx.find_root().obj
+    assert isinstance(root, AppState)
+    return root

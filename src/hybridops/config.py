@@ -1,0 +1,201 @@
+"""hybridops.yaml: lookup, schema and precedence (flags > environment > file > defaults)."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from hybridops import paths
+from hybridops.errors import ConfigError
+from hybridops.yamlsource import load_yaml_file, pydantic_error_message
+
+CONFIG_FILENAME = "hybridops.yaml"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Limits(_Strict):
+    """Guardrail caps for scaling."""
+
+    max_desired_count: int = Field(20, ge=0)
+    max_provisioned_concurrency: int = Field(500, ge=0)
+
+
+class StateConfig(_Strict):
+    """Where incidents, audit records, journals and locks are kept."""
+
+    backend: Literal["sqlite", "dynamodb"] = "sqlite"
+    path: str | None = None
+    table: str | None = None
+    region: str | None = None
+    endpoint_url: str | None = None
+
+
+class EnvironmentConfig(_Strict):
+    """One deployment of the hybrid routing service (defaults: the runbook report's names)."""
+
+    region: str = "eu-central-1"
+    secondary_region: str = "us-west-2"
+    profile: str | None = None
+    endpoint_url: str | None = None
+    cluster: str = "hybrid-routing-cluster"
+    service: str = "hybrid-router-service"
+    backup_cluster: str = "hybrid-routing-cluster-backup"
+    backup_service: str = "hybrid-router-service"
+    target_group_arn: str | None = None
+    secondary_target_group_arn: str | None = None
+    lambda_function: str = "hybrid-router-function"
+    lambda_alias: str = "live"
+    log_groups: list[str] = Field(
+        default_factory=lambda: ["/aws/ecs/hybrid-routing", "/aws/lambda/hybrid-router"]
+    )
+    health_url: str | None = None
+    secondary_health_url: str | None = None
+    components: list[str] = Field(
+        default_factory=lambda: ["hybrid-router", "bedrock-client", "cache", "database"]
+    )
+    hosted_zone_id: str | None = None
+    record_name: str | None = None
+    primary_target: str | None = None
+    secondary_target: str | None = None
+    limits: Limits = Field(default_factory=Limits)
+    http_timeout_s: float = Field(5.0, gt=0)
+    aws_max_attempts: int = Field(5, ge=1, le=20)
+    aws_read_timeout_s: float = Field(30.0, gt=0)
+    # Sandbox environments use dummy credentials so no real account is ever touched.
+    sandbox: bool = False
+    vars: dict[str, Any] = Field(default_factory=dict)
+
+
+class Config(_Strict):
+    """The whole configuration file."""
+
+    default_env: str = "prod"
+    state: StateConfig = Field(default_factory=StateConfig)
+    environments: dict[str, EnvironmentConfig] = Field(default_factory=dict)
+
+
+@dataclass
+class LoadedConfig:
+    """A validated configuration and the file it came from (None: defaults only)."""
+
+    config: Config
+    source: Path | None
+
+
+def find_config_file(explicit: str | None) -> Path | None:
+    """Lookup order: --config, $HYBRIDOPS_CONFIG, ./hybridops.yaml, the user config dir."""
+    if explicit:
+        path = Path(explicit).expanduser()
+        if not path.is_file():
+            raise ConfigError(f"--config {explicit}: no such file")
+        return path
+    from_env = os.environ.get("HYBRIDOPS_CONFIG")
+    if from_env:
+        path = Path(from_env).expanduser()
+        if not path.is_file():
+            raise ConfigError(f"HYBRIDOPS_CONFIG={from_env}: no such file")
+        return path
+    for candidate in (Path.cwd() / CONFIG_FILENAME, paths.user_config_dir() / CONFIG_FILENAME):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def load_config(explicit: str | None = None) -> LoadedConfig:
+    """Find, parse and validate the configuration (defaults when there is no file)."""
+    path = find_config_file(explicit)
+    if path is None:
+        return LoadedConfig(Config(), None)
+    data = load_yaml_file(path)
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: the configuration must be a mapping of keys")
+    try:
+        return LoadedConfig(Config.model_validate(data), path)
+    except ValidationError as exc:
+        raise ConfigError(pydantic_error_message(str(path), data, exc)) from None
+
+
+def sandbox_environment() -> EnvironmentConfig:
+    """The `sandbox` environment, read from the record a running sandbox leaves."""
+    record_path = paths.sandbox_record_path()
+    try:
+        record = json.loads(record_path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(
+            "environment 'sandbox': no sandbox is running",
+            hint="start one with `hybridops sandbox up --detach`",
+        ) from None
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"{record_path}: unreadable sandbox record: {exc}") from None
+    return EnvironmentConfig.model_validate(record["environment"])
+
+
+@dataclass
+class Overrides:
+    """Values given as flags; None means not given."""
+
+    env: str | None = None
+    profile: str | None = None
+    region: str | None = None
+    endpoint_url: str | None = None
+
+
+@dataclass
+class ResolvedEnvironment:
+    """The environment a command runs against, after precedence is applied."""
+
+    name: str
+    settings: EnvironmentConfig
+
+    def as_template_scope(self) -> dict[str, Any]:
+        """The `env.*` namespace of runbook templates."""
+        scope = self.settings.model_dump()
+        scope["name"] = self.name
+        return scope
+
+
+def resolve_environment(loaded: LoadedConfig, overrides: Overrides) -> ResolvedEnvironment:
+    """Pick the environment and apply flags > HYBRIDOPS_* variables > file > defaults."""
+    config = loaded.config
+    name = overrides.env or os.environ.get("HYBRIDOPS_ENV") or config.default_env
+    if name in config.environments:
+        settings = config.environments[name]
+    elif name == "sandbox":
+        settings = sandbox_environment()
+    elif not config.environments and name == "prod":
+        settings = EnvironmentConfig()
+    else:
+        known = ", ".join(sorted({*config.environments, "sandbox"}))
+        where = f" in {loaded.source}" if loaded.source else ""
+        raise ConfigError(f"unknown environment {name!r}{where} (known: {known})")
+    updates: dict[str, Any] = {}
+    for key in ("profile", "region", "endpoint_url"):
+        flag = getattr(overrides, key)
+        from_env = os.environ.get(f"HYBRIDOPS_{key.upper()}")
+        if flag is not None:
+            updates[key] = flag
+        elif from_env:
+            updates[key] = from_env
+    if updates:
+        settings = settings.model_copy(update=updates)
+    return ResolvedEnvironment(name, settings)
+
+
+def state_path(loaded: LoadedConfig) -> Path:
+    """The SQLite state file: HYBRIDOPS_STATE_PATH > state.path > default."""
+    from_env = os.environ.get("HYBRIDOPS_STATE_PATH")
+    if from_env:
+        return Path(from_env).expanduser()
+    if loaded.config.state.path:
+        return Path(loaded.config.state.path).expanduser()
+    return paths.default_state_path()

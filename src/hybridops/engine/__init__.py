@@ -1,0 +1,1 @@
+"""The runbook engine: models, loader, templating, planner, executor, journal."""

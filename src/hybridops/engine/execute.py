@@ -1,0 +1,351 @@
+"""Run a validated runbook: gate every mutation, retry, time out, compensate, journal."""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import jmespath
+
+from hybridops.engine import matching
+from hybridops.engine.events import (
+    CompensationFinished,
+    CompensationStarted,
+    EventBus,
+    RunFinished,
+    RunResult,
+    RunStarted,
+    StepFinished,
+    StepRecord,
+    StepStarted,
+)
+from hybridops.engine.gate import Gate, GateMode
+from hybridops.engine.redact import Redactor
+from hybridops.engine.templating import render
+from hybridops.errors import (
+    CheckFailed,
+    ExitCode,
+    HybridOpsError,
+    Refused,
+    RemoteError,
+    StepFailed,
+    TimedOut,
+    translate,
+)
+from hybridops.state.store import iso, utcnow
+from hybridops.steps.base import StepContext
+from hybridops.steps.registry import load_kinds, step_is_mutating
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from hybridops.aws.session import ClientFactory
+    from hybridops.engine.models import Runbook, Step
+    from hybridops.http.client import HttpClientFactory
+
+RETRYABLE = (CheckFailed, StepFailed, RemoteError)
+STATUS_FOR_ERROR = {ExitCode.REFUSED: "refused", ExitCode.TIMED_OUT: "timed_out"}
+
+
+def new_run_id() -> str:
+    """A sortable, unique run id."""
+    return f"{utcnow().strftime('%Y%m%dT%H%M%SZ')}-{secrets.token_hex(3)}"
+
+
+def error_dict(exc: HybridOpsError) -> dict[str, Any]:
+    """The JSON shape of an error."""
+    out: dict[str, Any] = {
+        "type": type(exc).__name__,
+        "message": exc.message,
+        "exit_code": int(exc.exit_code),
+    }
+    if exc.hint:
+        out["hint"] = exc.hint
+    return out
+
+
+def _truthy(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() not in ("", "false", "0", "no", "off", "none", "null")
+    return bool(value)
+
+
+@dataclass
+class Services:
+    """What the executor calls out through."""
+
+    clients: ClientFactory
+    http: HttpClientFactory
+    gate: Gate
+
+
+@dataclass
+class Executor:
+    """Executes one runbook once."""
+
+    runbook: Runbook
+    params: dict[str, Any]
+    env_name: str
+    env_scope: dict[str, Any]
+    services: Services
+    mode: GateMode
+    bus: EventBus
+    redactor: Redactor = field(default_factory=Redactor)
+    interactive: bool = False
+    ask: Callable[[str], str] | None = None
+    run_id: str = field(default_factory=new_run_id)
+    sleeper: Callable[[float], None] | None = None
+    stop: threading.Event = field(default_factory=threading.Event)
+
+    def __post_init__(self) -> None:
+        self.kinds = load_kinds()
+        self.outputs: dict[str, dict[str, Any]] = {}
+        self.scope: dict[str, Any] = {
+            "params": self.params,
+            "steps": self.outputs,
+            "env": self.env_scope,
+            "run": {"id": self.run_id, "runbook": self.runbook.name, "env": self.env_name},
+        }
+        # In a dry run, steps after a planned change would observe the unchanged estate.
+        self._planned_change = False
+
+    # -- the run --------------------------------------------------------------------------
+    def run(self) -> RunResult:
+        """Execute every step in order; compensate on failure; always finish the journal."""
+        result = RunResult(
+            run_id=self.run_id,
+            runbook=self.runbook.name,
+            env=self.env_name,
+            params=self.redactor(self.params),
+            started_at=iso(utcnow()),
+            dry_run=self.mode.dry_run,
+            steps=[
+                StepRecord(s.name, s.kind, step_is_mutating(s)) for s in self.runbook.steps
+            ],
+        )
+        started = time.monotonic()
+        self.bus.emit(RunStarted(result, len(self.runbook.steps)))
+        failure: HybridOpsError | None = None
+        completed: list[tuple[Step, StepRecord]] = []
+        try:
+            for index, (step, record) in enumerate(zip(self.runbook.steps, result.steps, strict=True)):
+                error = self._run_step(step, record, index)
+                if error is None:
+                    if record.status == "succeeded":
+                        completed.append((step, record))
+                    continue
+                if failure is None:
+                    failure = error
+                if step.on_failure == "continue" and not isinstance(error, Refused):
+                    continue
+                for rest in result.steps[index + 1 :]:
+                    rest.status = "not_run"
+                break
+            if failure is not None:
+                self._compensate(completed)
+        except KeyboardInterrupt:
+            failure = translate(KeyboardInterrupt())
+            for record in result.steps:
+                if record.status in ("pending", "running"):
+                    record.status = "interrupted" if record.status == "running" else "not_run"
+        finally:
+            result.duration_s = time.monotonic() - started
+            result.finished_at = iso(utcnow())
+            result.calls = self._calls()
+            if failure is None:
+                result.status = "planned" if self.mode.dry_run else "succeeded"
+                result.exit_code = 0
+            else:
+                result.error = self.redactor(error_dict(failure))
+                result.exit_code = int(failure.exit_code)
+                result.status = {
+                    ExitCode.REFUSED: "refused",
+                    ExitCode.INTERRUPTED: "interrupted",
+                }.get(failure.exit_code, "failed")
+            self.bus.emit(RunFinished(result))
+        return result
+
+    def _calls(self) -> list[dict[str, Any]]:
+        calls = []
+        for call in self.services.gate.planned:
+            calls.append(
+                {
+                    "step": call.step,
+                    "service": call.service,
+                    "operation": call.operation,
+                    "region": call.region,
+                    "params": self.redactor(call.params),
+                    "mutating": call.mutating,
+                    "sent": False,
+                }
+            )
+        for call in self.services.gate.sent:
+            calls.append(
+                {
+                    "step": call.step,
+                    "service": call.service,
+                    "operation": call.operation,
+                    "region": call.region,
+                    "params": self.redactor(call.params),
+                    "mutating": call.mutating,
+                    "sent": True,
+                }
+            )
+        return calls
+
+    # -- one step ---------------------------------------------------------------------------
+    def _context(self, step_name: str, timeout_s: float | None) -> StepContext:
+        return StepContext(
+            run_id=self.run_id,
+            step_name=step_name,
+            clients=self.services.clients,
+            http=self.services.http,
+            gate=self.services.gate,
+            mode=self.mode,
+            scope=self.scope,
+            emit=self.bus.emit,
+            interactive=self.interactive,
+            ask=self.ask,
+            deadline=(time.monotonic() + timeout_s) if timeout_s else None,
+            timeout_s=timeout_s,
+            stop=self.stop,
+            sleeper=self.sleeper,
+        )
+
+    def _should_run(self, step: Step) -> bool:
+        if step.when is None:
+            return True
+        if "${{" in step.when:
+            return _truthy(render(step.when, self.scope))
+        return _truthy(matching.compile_path(step.when).search(self.scope))
+
+    def _run_step(self, step: Step, record: StepRecord, index: int) -> HybridOpsError | None:
+        kind = self.kinds[step.kind]
+        record.started_at = iso(utcnow())
+        started = time.monotonic()
+        self.outputs[step.name] = {"outputs": None}
+        try:
+            if not self._should_run(step):
+                record.status = "skipped"
+                record.detail = f"when: {step.when}"
+                return None
+            body = render(step.body.model_dump(by_alias=True, exclude_none=True), self.scope)
+            if self.mode.dry_run and self._planned_change and step.kind in ("wait", "sleep"):
+                record.status = "planned"
+                record.detail = "not polled in a dry run: it waits on planned changes"
+                return None
+            error: HybridOpsError | None = None
+            for attempt in range(step.retries + 1):
+                record.attempts = attempt + 1
+                record.status = "running"
+                self.bus.emit(
+                    StepStarted(
+                        self.run_id,
+                        record,
+                        index,
+                        len(self.runbook.steps),
+                        self.redactor.text(kind.describe(step, body)),
+                    )
+                )
+                try:
+                    self._attempt(step, record, body)
+                    return None
+                except KeyboardInterrupt:
+                    raise
+                except BaseException as exc:  # noqa: BLE001 - every failure becomes a record
+                    error = translate(exc)
+                    if self.mode.dry_run and self._planned_change and isinstance(error, CheckFailed):
+                        record.status = "unverified"
+                        record.detail = f"after planned changes: {error.message}"
+                        return None
+                    if not isinstance(error, RETRYABLE) or attempt == step.retries:
+                        break
+                    self._sleep(step.retry_delay_s)
+            assert error is not None
+            record.status = STATUS_FOR_ERROR.get(error.exit_code, "failed")
+            record.error = self.redactor(error_dict(error))
+            return error
+        except HybridOpsError as exc:  # rendering / when-evaluation problems
+            record.status = "failed"
+            record.error = self.redactor(error_dict(exc))
+            return exc
+        finally:
+            record.duration_s = time.monotonic() - started
+            if record.status != "running":
+                self.bus.emit(StepFinished(self.run_id, record))
+
+    def _attempt(self, step: Step, record: StepRecord, body: dict[str, Any]) -> None:
+        kind = self.kinds[step.kind]
+        gate = self.services.gate
+        ctx = self._context(step.name, step.timeout_s)
+        with gate.scope(
+            step.name,
+            mutating_override=step.mutating,
+            runbook=self.runbook.name,
+            run_id=self.run_id,
+        ) as scope:
+            result = kind.run(step, body, ctx)
+        planned = self.mode.dry_run and any(c.mutating for c in scope.calls)
+        if planned or (self.mode.dry_run and record.mutating):
+            self._planned_change = True
+            record.status = "planned"
+            record.outputs = {}
+            self.outputs[step.name] = {"outputs": None}
+            return
+        outputs = {
+            name: jmespath.search(path, result) for name, path in step.outputs.items()
+        }
+        self.outputs[step.name] = {"outputs": outputs}
+        record.outputs = self.redactor(outputs)
+        if step.expect:
+            expectations = render(step.expect, self.scope)
+            mismatches = matching.evaluate(result, expectations)
+            if mismatches:
+                raise CheckFailed(
+                    f"step {step.name!r}: " + "; ".join(str(m) for m in mismatches)
+                )
+        record.status = "succeeded"
+
+    def _sleep(self, seconds: float) -> None:
+        if self.sleeper is not None:
+            self.sleeper(seconds)
+        else:
+            self.stop.wait(seconds)
+
+    # -- compensation -----------------------------------------------------------------------
+    def _compensate(self, completed: list[tuple[Step, StepRecord]]) -> None:
+        """Undo completed steps that declare `compensate`, newest first."""
+        if self.mode.dry_run:
+            return
+        for step, record in reversed(completed):
+            if step.compensate is None:
+                continue
+            kind_name = step.compensate.kind
+            body = render(
+                getattr(step.compensate, kind_name).model_dump(by_alias=True, exclude_none=True),
+                self.scope,
+            )
+            kind = self.kinds[kind_name]
+            description = self.redactor.text(kind.describe(step, body))
+            self.bus.emit(CompensationStarted(self.run_id, step.name, description))
+            ctx = self._context(step.name, step.timeout_s)
+            try:
+                # The operator authorised the step; undoing it needs no second prompt.
+                with self.services.gate.scope(
+                    f"{step.name}:compensate",
+                    authorized=True,
+                    runbook=self.runbook.name,
+                    run_id=self.run_id,
+                ):
+                    kind.run(step, body, ctx)
+                record.compensation = {"status": "succeeded", "call": description}
+                self.bus.emit(CompensationFinished(self.run_id, step.name, "succeeded"))
+            except Exception as exc:  # keep undoing the others
+                error = translate(exc)
+                record.compensation = {"status": "failed", "error": self.redactor(error.message)}
+                self.bus.emit(
+                    CompensationFinished(self.run_id, step.name, "failed", error.message)
+                )

@@ -1,0 +1,220 @@
+"""The one gate every mutating call passes: read-only, dry-run, confirmation, audit."""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import getpass
+import socket
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from hybridops.engine.redact import Redactor
+from hybridops.errors import Refused
+from hybridops.state.store import StateStore, iso, utcnow
+
+
+@dataclass(frozen=True)
+class GateMode:
+    """How the operator asked mutations to be handled."""
+
+    dry_run: bool = False
+    read_only: bool = False
+    assume_yes: bool = False
+
+
+@dataclass
+class Call:
+    """One outbound call as the gate sees it."""
+
+    service: str
+    operation: str
+    params: Any
+    mutating: bool
+    region: str | None = None
+    step: str | None = None
+    audit_id: str | None = None
+
+    def describe(self) -> str:
+        """`ecs.update_service (eu-central-1)`."""
+        where = f" ({self.region})" if self.region else ""
+        return f"{self.service}.{self.operation}{where}"
+
+
+@dataclass
+class Scope:
+    """The step (or command) on whose behalf calls are made."""
+
+    name: str
+    mutating_override: bool | None = None
+    authorized: bool = False
+    runbook: str | None = None
+    run_id: str | None = None
+    calls: list[Call] = field(default_factory=list)
+
+
+_SCOPE: contextvars.ContextVar[Scope | None] = contextvars.ContextVar("hybridops_scope", default=None)
+
+
+def current_scope() -> Scope | None:
+    """The active gate scope in this context, if any."""
+    return _SCOPE.get()
+
+
+Confirmer = Callable[[Call, Scope], bool]
+
+
+class Gate:
+    """Decides, for every outbound call, whether it is sent, planned or refused; audits it."""
+
+    def __init__(
+        self,
+        mode: GateMode,
+        *,
+        store: StateStore | None = None,
+        redactor: Redactor | None = None,
+        env_name: str = "",
+        confirmer: Confirmer | None = None,
+        identity: Callable[[], str] | None = None,
+    ) -> None:
+        self.mode = mode
+        self.store = store
+        self.redact = redactor or Redactor()
+        self.env_name = env_name
+        self.confirmer = confirmer
+        self._identity = identity
+        self._caller: str | None = None
+        self._lock = threading.Lock()
+        self.planned: list[Call] = []
+        self.sent: list[Call] = []
+        self._authorize_all = False
+
+    # -- scopes -------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def scope(
+        self,
+        name: str,
+        *,
+        mutating_override: bool | None = None,
+        authorized: bool = False,
+        runbook: str | None = None,
+        run_id: str | None = None,
+    ) -> Iterator[Scope]:
+        """Attribute the calls made inside to a step; `authorized` skips the prompt."""
+        parent = _SCOPE.get()
+        scope = Scope(
+            name,
+            mutating_override,
+            authorized,
+            runbook or (parent.runbook if parent else None),
+            run_id or (parent.run_id if parent else None),
+        )
+        token = _SCOPE.set(scope)
+        try:
+            yield scope
+        finally:
+            _SCOPE.reset(token)
+
+    def authorize_all(self) -> None:
+        """The operator confirmed the whole run (e.g. an explicit confirm step)."""
+        self._authorize_all = True
+
+    # -- decisions ----------------------------------------------------------------------
+    def classify(self, service: str, operation: str) -> bool:
+        """Whether a call mutates, honouring the scope's override."""
+        scope = _SCOPE.get()
+        if scope is not None and scope.mutating_override is not None:
+            return scope.mutating_override
+        from hybridops.aws.classify import is_read_only
+
+        return not is_read_only(operation)
+
+    def classify_override(self) -> bool | None:
+        """The active scope's `mutating:` override, if any."""
+        scope = _SCOPE.get()
+        return scope.mutating_override if scope is not None else None
+
+    def check(self, call: Call) -> bool:
+        """True: send the call. False: dry-run, record it as planned. Raise Refused otherwise."""
+        scope = _SCOPE.get()
+        call.step = scope.name if scope else None
+        if scope is not None:
+            scope.calls.append(call)
+        if not call.mutating:
+            return True
+        if self.mode.read_only:
+            self._audit(call, "refused", error="read-only mode")
+            raise Refused(
+                f"read-only: refusing {call.describe()}"
+                + (f" in step {call.step!r}" if call.step else ""),
+                hint="drop --read-only to allow changes",
+            )
+        if self.mode.dry_run:
+            with self._lock:
+                self.planned.append(call)
+            return False
+        if scope is None:
+            self._audit(call, "refused", error="mutating call outside a gate scope")
+            raise Refused(f"refusing {call.describe()}: mutating call outside a runbook step")
+        if not (scope.authorized or self._authorize_all or self.mode.assume_yes):
+            if self.confirmer is None or not self.confirmer(call, scope):
+                self._audit(call, "refused", error="not confirmed")
+                raise Refused(
+                    f"not confirmed: {call.describe()} in step {call.step!r}",
+                    hint="confirm at the prompt, or pass --yes",
+                )
+            scope.authorized = True
+        call.audit_id = uuid.uuid4().hex[:12]
+        self._audit(call, "started")
+        with self._lock:
+            self.sent.append(call)
+        return True
+
+    def after(self, call: Call, *, ok: bool, error: str | None = None) -> None:
+        """Record the outcome of a sent mutating call."""
+        if call.mutating and call.audit_id:
+            self._audit(call, "succeeded" if ok else "failed", error=error)
+
+    # -- audit --------------------------------------------------------------------------
+    def caller(self) -> str:
+        """The STS caller ARN (looked up once), or why it is unknown."""
+        if self._caller is None:
+            if self._identity is None:
+                self._caller = "unknown"
+            else:
+                try:
+                    self._caller = self._identity()
+                except Exception as exc:  # identity must never block an audited call
+                    self._caller = f"unknown ({type(exc).__name__})"
+        return self._caller
+
+    def _audit(self, call: Call, outcome: str, *, error: str | None = None) -> None:
+        if self.store is None:
+            return
+        scope = _SCOPE.get()
+        try:
+            user = getpass.getuser()
+        except Exception:
+            user = "unknown"
+        record = {
+            "id": call.audit_id or uuid.uuid4().hex[:12],
+            "at": iso(utcnow()),
+            "phase": "before" if outcome == "started" else "after",
+            "outcome": outcome,
+            "caller_arn": self.caller(),
+            "user": user,
+            "host": socket.gethostname(),
+            "env": self.env_name,
+            "runbook": scope.runbook if scope else None,
+            "run_id": scope.run_id if scope else None,
+            "step": call.step,
+            "service": call.service,
+            "operation": call.operation,
+            "region": call.region,
+            "params": self.redact(call.params),
+            "error": self.redact(error) if error else None,
+        }
+        self.store.append_audit(record)

@@ -1,0 +1,115 @@
+"""`expect` / `until` matchers: JMESPath over a result mapped to an expected value."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import jmespath
+from jmespath.exceptions import JMESPathError
+
+MATCHER_KEYS = {"min", "max", "regex", "exists", "not", "contains"}
+
+
+def compile_path(expr: str) -> Any:
+    """Compile a JMESPath expression; raise ValueError with a readable message."""
+    try:
+        return jmespath.compile(expr)
+    except JMESPathError as exc:
+        raise ValueError(f"invalid JMESPath {expr!r}: {str(exc).splitlines()[0]}") from None
+
+
+def check_matcher(expected: Any) -> None:
+    """Validate the shape of an expected value; raise ValueError if malformed."""
+    if isinstance(expected, dict):
+        if not expected:
+            raise ValueError("an empty mapping is not a matcher")
+        unknown = set(expected) - MATCHER_KEYS
+        if unknown:
+            raise ValueError(
+                f"unknown matcher key(s) {sorted(unknown)}; use {sorted(MATCHER_KEYS)}"
+            )
+        if "regex" in expected:
+            try:
+                re.compile(str(expected["regex"]))
+            except re.error as exc:
+                raise ValueError(f"invalid regex {expected['regex']!r}: {exc}") from None
+        for bound in ("min", "max"):
+            value = expected.get(bound)
+            if value is not None and not isinstance(value, (int, float, str)):
+                raise ValueError(f"{bound} must be a number")
+        if isinstance(expected.get("min"), (int, float)) and isinstance(
+            expected.get("max"), (int, float)
+        ):
+            if expected["min"] > expected["max"]:
+                raise ValueError("min is greater than max")
+        if "not" in expected:
+            check_matcher(expected["not"])
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return None
+    return None
+
+
+def _equal(actual: Any, expected: Any) -> bool:
+    if actual == expected:
+        return True
+    # Templated values arrive as text ("2") while AWS returns numbers (2): compare as numbers.
+    a, e = _number(actual), _number(expected)
+    return a is not None and e is not None and a == e
+
+
+def matches(actual: Any, expected: Any) -> bool:
+    """Whether an actual value satisfies an expected value (equal, one-of, range, regex...)."""
+    if isinstance(expected, list):
+        return any(_equal(actual, option) for option in expected)
+    if isinstance(expected, dict):
+        ok = True
+        if "exists" in expected:
+            ok &= (actual is not None) == bool(expected["exists"])
+        if "min" in expected or "max" in expected:
+            num = _number(actual)
+            if num is None:
+                return False
+            lo, hi = _number(expected.get("min")), _number(expected.get("max"))
+            ok &= (lo is None or num >= lo) and (hi is None or num <= hi)
+        if "regex" in expected:
+            ok &= actual is not None and re.search(str(expected["regex"]), str(actual)) is not None
+        if "contains" in expected:
+            ok &= isinstance(actual, (list, str)) and expected["contains"] in actual
+        if "not" in expected:
+            ok &= not matches(actual, expected["not"])
+        return ok
+    return _equal(actual, expected)
+
+
+@dataclass
+class Mismatch:
+    """One expectation that did not hold."""
+
+    path: str
+    expected: Any
+    actual: Any
+
+    def __str__(self) -> str:
+        return f"{self.path}: expected {self.expected!r}, got {self.actual!r}"
+
+
+def evaluate(data: Any, expectations: dict[str, Any]) -> list[Mismatch]:
+    """Check every JMESPath -> expected pair against data; return the mismatches."""
+    failures = []
+    for path, expected in expectations.items():
+        actual = compile_path(path).search(data)
+        if not matches(actual, expected):
+            failures.append(Mismatch(path, expected, actual))
+    return failures

@@ -1,0 +1,317 @@
+"""The runbook format: typed models whose field names are the user-facing YAML API."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+
+from hybridops.engine import matching
+from hybridops.engine.templating import TemplateError, iter_references
+
+NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"
+PARAM_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+def _check_templates(value: Any) -> Any:
+    try:
+        for _ in iter_references(value):
+            pass
+    except TemplateError as exc:
+        raise ValueError(str(exc)) from None
+    return value
+
+
+def _check_expectations(value: dict[str, Any]) -> dict[str, Any]:
+    for path, expected in value.items():
+        matching.compile_path(path)
+        matching.check_matcher(expected)
+    return value
+
+
+Expectations = Annotated[dict[str, Any], BeforeValidator(_check_templates)]
+
+
+class AwsCall(_Strict):
+    """One boto3 call: `aws: {service, operation, region, params}`."""
+
+    service: str = Field(description="boto3 service name, e.g. ecs")
+    operation: str = Field(description="boto3 method name, snake_case, e.g. describe_services")
+    region: str = Field(
+        "primary",
+        description="primary, secondary (the environment's regions) or an explicit region",
+    )
+    params: dict[str, Any] = Field(default_factory=dict, description="API parameters")
+
+    @model_validator(mode="after")
+    def _known_operation(self) -> AwsCall:
+        if "${{" in self.service or "${{" in self.operation:
+            raise ValueError("service and operation cannot be templated")
+        from hybridops.aws.classify import check_operation
+
+        problem = check_operation(self.service, self.operation)
+        if problem:
+            raise ValueError(problem)
+        _check_templates(self.params)
+        _check_templates(self.region)
+        return self
+
+
+HttpMethod = Literal["GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"]
+
+
+class HttpCall(_Strict):
+    """One HTTP request: result is `{status, headers, json, text, elapsed_ms}`."""
+
+    method: HttpMethod = "GET"
+    url: str
+    headers: dict[str, str] = Field(default_factory=dict)
+    json_body: Any = Field(None, alias="json", description="JSON request body")
+    body: str | None = None
+    timeout_s: float = Field(10.0, gt=0, le=600)
+
+    @model_validator(mode="after")
+    def _templates(self) -> HttpCall:
+        _check_templates([self.url, self.headers, self.json_body, self.body])
+        if not self.url.startswith(("http://", "https://", "${{")):
+            raise ValueError(f"url {self.url!r} must start with http:// or https://")
+        return self
+
+
+class Wait(_Strict):
+    """Poll an aws or http call until every `until` expectation holds."""
+
+    aws: AwsCall | None = None
+    http: HttpCall | None = None
+    until: Expectations
+    interval_s: float = Field(5.0, ge=0, le=3600)
+    timeout_s: float = Field(600.0, gt=0, le=86400)
+
+    @model_validator(mode="after")
+    def _one_call(self) -> Wait:
+        if (self.aws is None) == (self.http is None):
+            raise ValueError("wait needs exactly one of: aws, http")
+        if not self.until:
+            raise ValueError("wait needs at least one `until` expectation")
+        _check_expectations(self.until)
+        if self.aws is not None:
+            from hybridops.aws.classify import is_read_only
+
+            if not is_read_only(self.aws.operation):
+                raise ValueError(
+                    f"wait polls {self.aws.service}.{self.aws.operation}, which mutates;"
+                    " a wait may only poll read-only operations"
+                )
+        if self.http is not None and self.http.method not in ("GET", "HEAD", "OPTIONS"):
+            raise ValueError(f"wait polls with {self.http.method}; use GET or HEAD")
+        return self
+
+
+class Assert(_Strict):
+    """Check values already known: JMESPath over `{params, steps, env}`."""
+
+    that: Expectations
+    message: str | None = None
+
+    @model_validator(mode="after")
+    def _shape(self) -> Assert:
+        if not self.that:
+            raise ValueError("assert needs at least one entry in `that`")
+        _check_expectations(self.that)
+        return self
+
+
+class Confirm(_Strict):
+    """Ask the operator before going on; `typed` demands the exact text be typed."""
+
+    message: str
+    typed: str | None = None
+
+
+def _seconds(value: Any) -> Any:
+    return {"seconds": value} if isinstance(value, (int, float)) else value
+
+
+class Sleep(_Strict):
+    """Pause for a number of seconds."""
+
+    seconds: float = Field(ge=0, le=3600)
+
+
+class Action(_Strict):
+    """A Python-implemented step from the registry, with typed `inputs`."""
+
+    name: str
+    inputs: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _known(self) -> Action:
+        from hybridops.steps.registry import ACTIONS, load_builtin_actions
+
+        load_builtin_actions()
+        definition = ACTIONS.get(self.name)
+        if definition is None:
+            known = ", ".join(sorted(ACTIONS)) or "none"
+            raise ValueError(f"unknown action {self.name!r} (known: {known})")
+        _check_templates(self.inputs)
+        definition.check_inputs(self.inputs)
+        return self
+
+
+class Compensate(_Strict):
+    """What undoes a completed step if a later step fails: one aws, http or action body."""
+
+    aws: AwsCall | None = None
+    http: HttpCall | None = None
+    action: Action | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> Compensate:
+        given = [k for k in ("aws", "http", "action") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError("compensate needs exactly one of: aws, http, action")
+        return self
+
+    @property
+    def kind(self) -> str:
+        """Which body is set."""
+        return next(k for k in ("aws", "http", "action") if getattr(self, k) is not None)
+
+
+STEP_KINDS = ("aws", "http", "wait", "assert", "confirm", "sleep", "action")
+
+
+class Step(_Strict):
+    """One step: exactly one kind (aws, http, wait, assert, confirm, sleep, action)."""
+
+    name: str = Field(pattern=NAME_PATTERN, max_length=64)
+    description: str | None = None
+    aws: AwsCall | None = None
+    http: HttpCall | None = None
+    wait: Wait | None = None
+    assert_: Assert | None = Field(None, alias="assert")
+    confirm: Confirm | None = None
+    sleep: Annotated[Sleep | None, BeforeValidator(_seconds)] = None
+    action: Action | None = None
+    outputs: dict[str, str] = Field(
+        default_factory=dict, description="output name -> JMESPath over the step result"
+    )
+    expect: Expectations = Field(default_factory=dict)
+    when: str | None = Field(
+        None, description="JMESPath over {params, steps, env}; the step runs when truthy"
+    )
+    retries: int = Field(0, ge=0, le=10)
+    retry_delay_s: float = Field(1.0, ge=0, le=600)
+    timeout_s: float | None = Field(None, gt=0, le=86400)
+    on_failure: Literal["abort", "continue"] = "abort"
+    compensate: Compensate | None = None
+    mutating: bool | None = Field(None, description="override the read/mutate classification")
+
+    @field_validator("outputs")
+    @classmethod
+    def _outputs(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, path in value.items():
+            if not re.match(PARAM_PATTERN, name):
+                raise ValueError(f"output name {name!r} must match {PARAM_PATTERN}")
+            matching.compile_path(path)
+        return value
+
+    @field_validator("when")
+    @classmethod
+    def _when(cls, value: str | None) -> str | None:
+        if value is not None:
+            _check_templates(value)
+            if "${{" not in value:
+                matching.compile_path(value)
+        return value
+
+    @model_validator(mode="after")
+    def _exactly_one_kind(self) -> Step:
+        given = [k for k in STEP_KINDS if getattr(self, _field(k)) is not None]
+        if not given:
+            raise ValueError(f"step needs exactly one kind: {', '.join(STEP_KINDS)}")
+        if len(given) > 1:
+            raise ValueError(f"step has several kinds ({', '.join(given)}); give exactly one")
+        _check_expectations(self.expect)
+        if self.expect and self.kind not in ("aws", "http", "action"):
+            raise ValueError(f"expect is not supported on a {self.kind} step")
+        if self.outputs and self.kind not in ("aws", "http", "wait", "action"):
+            raise ValueError(f"outputs are not supported on a {self.kind} step")
+        return self
+
+    @property
+    def kind(self) -> str:
+        """The step kind, e.g. `aws`."""
+        return next(k for k in STEP_KINDS if getattr(self, _field(k)) is not None)
+
+    @property
+    def body(self) -> Any:
+        """The kind-specific body model."""
+        return getattr(self, _field(self.kind))
+
+
+def _field(kind: str) -> str:
+    return "assert_" if kind == "assert" else kind
+
+
+ParamType = Literal["string", "integer", "number", "boolean", "list", "object"]
+
+
+class Parameter(_Strict):
+    """A runbook parameter, given with `--param name=value`."""
+
+    type: ParamType = "string"
+    default: Any = None
+    required: bool = False
+    description: str | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+    enum: list[Any] | None = None
+    pattern: str | None = None
+    secret: bool = Field(False, description="never shown in output, journals or audit records")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Parameter:
+        if self.minimum is not None and self.maximum is not None and self.minimum > self.maximum:
+            raise ValueError("minimum is greater than maximum")
+        if self.pattern is not None:
+            try:
+                re.compile(self.pattern)
+            except re.error as exc:
+                raise ValueError(f"invalid pattern: {exc}") from None
+        if self.default is not None and not (
+            isinstance(self.default, str) and "${{" in self.default
+        ):
+            from hybridops.engine.parameters import coerce
+
+            coerce("default", self, self.default)
+        return self
+
+
+class Runbook(_Strict):
+    """A runbook: name, parameters and ordered steps."""
+
+    name: str = Field(pattern=NAME_PATTERN, max_length=64)
+    description: str = ""
+    parameters: dict[str, Parameter] = Field(default_factory=dict)
+    steps: list[Step] = Field(min_length=1)
+
+    @field_validator("parameters")
+    @classmethod
+    def _param_names(cls, value: dict[str, Parameter]) -> dict[str, Parameter]:
+        for name in value:
+            if not re.match(PARAM_PATTERN, name):
+                raise ValueError(f"parameter name {name!r} must match {PARAM_PATTERN}")
+        return value
+
+    @property
+    def mutating_steps(self) -> list[Step]:
+        """Steps that change something (for plans and listings)."""
+        from hybridops.steps.registry import step_is_mutating
+
+        return [s for s in self.steps if step_is_mutating(s)]

@@ -1,0 +1,110 @@
+"""The one exception hierarchy of hybridops and its mapping to exit codes."""
+
+from __future__ import annotations
+
+import enum
+
+
+class ExitCode(enum.IntEnum):
+    """Process exit codes every command shares."""
+
+    OK = 0
+    FAILED = 1
+    BAD_INPUT = 2
+    REFUSED = 3
+    REMOTE_ERROR = 4
+    TIMED_OUT = 5
+    INTERRUPTED = 130
+
+
+class HybridOpsError(Exception):
+    """Base of every expected error; carries its exit code."""
+
+    exit_code: ExitCode = ExitCode.FAILED
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class CheckFailed(HybridOpsError):
+    """A check, expectation or health verdict did not hold."""
+
+
+class StepFailed(HybridOpsError):
+    """A runbook step failed."""
+
+
+class BadInput(HybridOpsError):
+    """Bad usage or input; nothing was changed."""
+
+    exit_code = ExitCode.BAD_INPUT
+
+
+class ConfigError(BadInput):
+    """The configuration file or an option value is invalid."""
+
+
+class ValidationError(BadInput):
+    """A runbook (or its parameters) failed validation."""
+
+
+class Refused(HybridOpsError):
+    """A guardrail refused the action (read-only, declined, limit, lock)."""
+
+    exit_code = ExitCode.REFUSED
+
+
+class RemoteError(HybridOpsError):
+    """AWS or HTTP failed after retries."""
+
+    exit_code = ExitCode.REMOTE_ERROR
+
+
+class TimedOut(HybridOpsError):
+    """A wait or step ran past its deadline."""
+
+    exit_code = ExitCode.TIMED_OUT
+
+
+class Interrupted(HybridOpsError):
+    """The operator interrupted the run."""
+
+    exit_code = ExitCode.INTERRUPTED
+
+
+def translate(exc: BaseException) -> HybridOpsError:
+    """Turn any exception into a HybridOpsError: the single error-to-exit-code ladder."""
+    if isinstance(exc, HybridOpsError):
+        return exc
+    if isinstance(exc, KeyboardInterrupt):
+        return Interrupted("interrupted")
+    module = type(exc).__module__ or ""
+    name = type(exc).__name__
+    # Imported by name, not by module, so that --help never pays for botocore or httpx.
+    if module.startswith(("botocore", "boto3")):
+        if name in {"ReadTimeoutError", "ConnectTimeoutError"}:
+            return RemoteError(f"AWS request timed out: {exc}")
+        if name in {"NoCredentialsError", "PartialCredentialsError", "ProfileNotFound"}:
+            return ConfigError(f"AWS credentials: {exc}")
+        if name == "ParamValidationError":
+            return BadInput(f"AWS parameters: {exc}")
+        if name == "WaiterError":
+            return TimedOut(str(exc))
+        return RemoteError(f"AWS error: {exc}")
+    if module.startswith(("httpx", "httpcore")):
+        if "Timeout" in name:
+            return RemoteError(f"HTTP timeout: {exc or name}")
+        return RemoteError(f"HTTP error: {exc or name}")
+    if isinstance(exc, TimeoutError):
+        return TimedOut(str(exc) or "timed out")
+    return HybridOpsError(f"{name}: {exc}")
+
+
+def exit_code_for(exc: BaseException) -> ExitCode:
+    """The exit code for any exception."""
+    return translate(exc).exit_code

@@ -1,0 +1,1 @@
+"""HTTP access: one client factory, gated like AWS calls."""

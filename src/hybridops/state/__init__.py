@@ -1,0 +1,1 @@
+"""State stores: SQLite (embedded default) and DynamoDB (team backend)."""

@@ -1,0 +1,92 @@
+"""SQLite state store: WAL, busy timeout, one file per user by default."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+import threading
+from pathlib import Path
+from typing import Any
+
+from hybridops.errors import ConfigError
+from hybridops.state.store import StateStore, iso
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS audit (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    at TEXT NOT NULL,
+    record TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS audit_at ON audit(at);
+CREATE TABLE IF NOT EXISTS runs (
+    run_id TEXT PRIMARY KEY,
+    started_at TEXT NOT NULL,
+    summary TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS runs_started ON runs(started_at);
+"""
+
+
+class SqliteStore(StateStore):
+    """State in one SQLite file; journals as JSON files beside it."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.journal_dir = path.parent / "runs"
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._conn = sqlite3.connect(
+                str(path), timeout=10.0, isolation_level=None, check_same_thread=False
+            )
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA busy_timeout=10000")
+            self._conn.executescript(SCHEMA)
+        except (OSError, sqlite3.Error) as exc:
+            raise ConfigError(f"state store {path}: {exc}") from None
+        self._lock = threading.Lock()
+
+    def append_audit(self, record: dict[str, Any]) -> None:
+        """Append one audit record."""
+        with self._lock:
+            self._conn.execute(
+                "INSERT INTO audit(at, record) VALUES (?, ?)",
+                (record["at"], json.dumps(record, default=str)),
+            )
+
+    def list_audit(
+        self, since: dt.datetime | None = None, limit: int | None = None
+    ) -> list[dict[str, Any]]:
+        """Audit records oldest first."""
+        query = "SELECT record FROM audit"
+        args: list[Any] = []
+        if since is not None:
+            query += " WHERE at >= ?"
+            args.append(iso(since))
+        query += " ORDER BY seq"
+        with self._lock:
+            rows = self._conn.execute(query, args).fetchall()
+        records = [json.loads(r[0]) for r in rows]
+        return records[-limit:] if limit else records
+
+    def record_run(self, summary: dict[str, Any]) -> None:
+        """Upsert a run summary."""
+        with self._lock:
+            self._conn.execute(
+                "INSERT INTO runs(run_id, started_at, summary) VALUES (?, ?, ?)"
+                " ON CONFLICT(run_id) DO UPDATE SET summary = excluded.summary",
+                (summary["run_id"], summary["started_at"], json.dumps(summary, default=str)),
+            )
+
+    def list_runs(self, limit: int = 50) -> list[dict[str, Any]]:
+        """Newest runs first."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT summary FROM runs ORDER BY started_at DESC LIMIT ?", (limit,)
+            ).fetchall()
+        return [json.loads(r[0]) for r in rows]
+
+    def close(self) -> None:
+        """Close the connection."""
+        with self._lock:
+            self._conn.close()

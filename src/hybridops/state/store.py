@@ -1,0 +1,56 @@
+"""The state store interface every backend implements."""
+
+from __future__ import annotations
+
+import abc
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+
+def utcnow() -> dt.datetime:
+    """Timezone-aware now in UTC."""
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def iso(moment: dt.datetime) -> str:
+    """ISO-8601 UTC with a Z, sortable as text."""
+    return moment.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class StateStore(abc.ABC):
+    """Audit trail, run index and (later) incidents and locks."""
+
+    journal_dir: Path
+
+    @abc.abstractmethod
+    def append_audit(self, record: dict[str, Any]) -> None:
+        """Append one audit record (already redacted)."""
+
+    @abc.abstractmethod
+    def list_audit(
+        self, since: dt.datetime | None = None, limit: int | None = None
+    ) -> list[dict[str, Any]]:
+        """Audit records, oldest first, optionally since a moment."""
+
+    @abc.abstractmethod
+    def record_run(self, summary: dict[str, Any]) -> None:
+        """Insert or update a run's summary in the index."""
+
+    @abc.abstractmethod
+    def list_runs(self, limit: int = 50) -> list[dict[str, Any]]:
+        """Recent run summaries, newest first."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release resources."""
+
+
+def open_store(backend: str, path: Path) -> StateStore:
+    """Open the configured backend."""
+    if backend == "sqlite":
+        from hybridops.state.sqlite import SqliteStore
+
+        return SqliteStore(path)
+    from hybridops.errors import ConfigError
+
+    raise ConfigError(f"state.backend {backend!r} is not available yet (use sqlite)")

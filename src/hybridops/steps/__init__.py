@@ -1,0 +1,1 @@
+"""Step kinds and Python actions, found through the registry."""

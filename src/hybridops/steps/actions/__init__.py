@@ -1,0 +1,1 @@
+"""Built-in Python actions (registered on import)."""

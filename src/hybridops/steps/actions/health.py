@@ -1,0 +1,53 @@
+"""Health probing actions: every component URL of the environment, one verdict."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, Field
+
+from hybridops.errors import RemoteError
+from hybridops.steps.kinds import call_http
+from hybridops.steps.registry import action
+
+if TYPE_CHECKING:
+    from hybridops.steps.base import StepContext
+
+
+class ProbeInputs(BaseModel):
+    """Inputs of `health.probe`."""
+
+    base_url: str
+    components: list[str] = Field(default_factory=list)
+    timeout_s: float = Field(5.0, gt=0, le=120)
+
+
+@action("health.probe", inputs=ProbeInputs)
+def probe(inputs: ProbeInputs, ctx: StepContext) -> dict[str, Any]:
+    """Probe /health and each /health/component/NAME; return status and per-check detail."""
+    base = inputs.base_url.rstrip("/")
+    targets = [("health", f"{base}/health")] + [
+        (name, f"{base}/health/component/{name}") for name in inputs.components
+    ]
+    checks = []
+    for name, url in targets:
+        try:
+            result = call_http({"method": "GET", "url": url, "timeout_s": inputs.timeout_s}, ctx)
+        except RemoteError as exc:
+            checks.append({"name": name, "status": "fail", "detail": str(exc), "latency_ms": None})
+            continue
+        body = result["json"] if isinstance(result["json"], dict) else {}
+        reported = str(body.get("status", "")).lower()
+        if result["status"] == 200 and reported in ("healthy", "ok", "pass", "up"):
+            status = "pass"
+        elif result["status"] == 200 and reported in ("degraded", "warn"):
+            status = "warn"
+        else:
+            status = "fail"
+        detail = f"HTTP {result['status']}" + (f" {reported}" if reported else "")
+        checks.append(
+            {"name": name, "status": status, "detail": detail, "latency_ms": result["elapsed_ms"]}
+        )
+    statuses = {c["status"] for c in checks}
+    verdict = "unhealthy" if "fail" in statuses else "degraded" if "warn" in statuses else "healthy"
+    return {"status": verdict, "checks": checks}

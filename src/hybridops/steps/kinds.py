@@ -1,0 +1,248 @@
+"""The built-in step kinds: aws, http, wait, assert, confirm, sleep, action."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from hybridops.engine import matching
+from hybridops.errors import CheckFailed, Refused, RemoteError, TimedOut
+from hybridops.steps.registry import ACTIONS, load_builtin_actions, register_kind
+
+if TYPE_CHECKING:
+    from hybridops.engine.models import Step
+    from hybridops.steps.base import StepContext
+
+SAFE_HTTP = ("GET", "HEAD", "OPTIONS")
+MAX_TEXT = 65536
+
+
+def _short(params: Any, limit: int = 120) -> str:
+    text = json.dumps(params, default=str, separators=(",", ":"))
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def call_aws(body: dict[str, Any], ctx: StepContext, read_timeout: float | None = None) -> Any:
+    """Make one boto3 call through the factory (and so through the gate)."""
+    client = ctx.clients.client(body["service"], body.get("region"), read_timeout=read_timeout)
+    method = getattr(client, body["operation"])
+    response = method(**(body.get("params") or {}))
+    if isinstance(response, dict):
+        response = {k: v for k, v in response.items() if k != "ResponseMetadata"}
+    return response
+
+
+def call_http(body: dict[str, Any], ctx: StepContext) -> dict[str, Any]:
+    """Make one HTTP request through the gated client; return the result mapping."""
+    import httpx
+
+    kwargs: dict[str, Any] = {"headers": body.get("headers") or {}}
+    if body.get("json") is not None:
+        kwargs["json"] = body["json"]
+    elif body.get("body") is not None:
+        kwargs["content"] = body["body"]
+    timeout = body.get("timeout_s") or 10.0
+    remaining = ctx.remaining()
+    if remaining is not None:
+        timeout = max(0.1, min(timeout, remaining))
+    started = time.perf_counter()
+    try:
+        response = ctx.http.client().request(
+            body.get("method", "GET"), body["url"], timeout=timeout, **kwargs
+        )
+    except httpx.TimeoutException:
+        raise RemoteError(f"HTTP {body.get('method', 'GET')} {body['url']}: timed out after {timeout:g}s") from None
+    except httpx.HTTPError as exc:
+        raise RemoteError(f"HTTP {body.get('method', 'GET')} {body['url']}: {exc or type(exc).__name__}") from None
+    elapsed_ms = round((time.perf_counter() - started) * 1000, 1)
+    text = response.text[:MAX_TEXT]
+    try:
+        parsed = response.json()
+    except ValueError:
+        parsed = None
+    return {
+        "status": response.status_code,
+        "headers": dict(response.headers),
+        "json": parsed,
+        "text": text,
+        "elapsed_ms": elapsed_ms,
+    }
+
+
+@register_kind
+class AwsKind:
+    """`aws:` one boto3 call."""
+
+    name: ClassVar[str] = "aws"
+
+    def mutating(self, step: Step) -> bool:
+        from hybridops.aws.classify import is_read_only
+
+        assert step.aws is not None
+        return not is_read_only(step.aws.operation)
+
+    def describe(self, step: Step, body: dict[str, Any]) -> str:
+        return f"aws {body['service']}.{body['operation']} {_short(body.get('params') or {})}"
+
+    def run(self, step: Step, body: dict[str, Any], ctx: StepContext) -> Any:
+        return call_aws(body, ctx, read_timeout=step.timeout_s)
+
+
+@register_kind
+class HttpKind:
+    """`http:` one HTTP request."""
+
+    name: ClassVar[str] = "http"
+
+    def mutating(self, step: Step) -> bool:
+        assert step.http is not None
+        return step.http.method not in SAFE_HTTP
+
+    def describe(self, step: Step, body: dict[str, Any]) -> str:
+        return f"http {body.get('method', 'GET')} {body['url']}"
+
+    def run(self, step: Step, body: dict[str, Any], ctx: StepContext) -> Any:
+        return call_http(body, ctx)
+
+
+@register_kind
+class WaitKind:
+    """`wait:` poll a read-only call until `until` holds, or time out (exit 5)."""
+
+    name: ClassVar[str] = "wait"
+
+    def mutating(self, step: Step) -> bool:
+        return False
+
+    def describe(self, step: Step, body: dict[str, Any]) -> str:
+        what = (
+            f"{body['aws']['service']}.{body['aws']['operation']}"
+            if body.get("aws")
+            else f"{body['http'].get('method', 'GET')} {body['http']['url']}"
+        )
+        return f"wait for {what} until {_short(body['until'], 80)}"
+
+    def run(self, step: Step, body: dict[str, Any], ctx: StepContext) -> Any:
+        from hybridops.engine.events import WaitProgress
+
+        timeout = float(body.get("timeout_s", 600.0))
+        interval = float(body.get("interval_s", 5.0))
+        started = time.monotonic()
+        deadline = started + timeout
+        last = "no poll yet"
+        while True:
+            try:
+                result = (
+                    call_aws(body["aws"], ctx) if body.get("aws") else call_http(body["http"], ctx)
+                )
+                mismatches = matching.evaluate(result, body["until"])
+            except RemoteError as exc:
+                if not body.get("http"):
+                    raise
+                # An endpoint that is not up yet is what a wait is for.
+                result, mismatches, last = None, None, str(exc)
+            if mismatches == []:
+                return result
+            if mismatches:
+                last = "; ".join(str(m) for m in mismatches)
+            elapsed = time.monotonic() - started
+            ctx.emit(WaitProgress(ctx.run_id, step.name, elapsed, timeout, last))
+            if time.monotonic() + interval > deadline:
+                raise TimedOut(f"step {step.name!r}: not done after {timeout:g}s ({last})")
+            ctx.sleep(interval)
+
+
+@register_kind
+class AssertKind:
+    """`assert:` check values already known (params, step outputs, env)."""
+
+    name: ClassVar[str] = "assert"
+
+    def mutating(self, step: Step) -> bool:
+        return False
+
+    def describe(self, step: Step, body: dict[str, Any]) -> str:
+        return f"assert {_short(body['that'], 100)}"
+
+    def run(self, step: Step, body: dict[str, Any], ctx: StepContext) -> Any:
+        mismatches = matching.evaluate(ctx.scope, body["that"])
+        if mismatches:
+            detail = "; ".join(str(m) for m in mismatches)
+            message = body.get("message")
+            raise CheckFailed(f"{message}: {detail}" if message else f"assertion failed: {detail}")
+        return {"ok": True}
+
+
+@register_kind
+class ConfirmKind:
+    """`confirm:` ask the operator; `typed` demands the exact text."""
+
+    name: ClassVar[str] = "confirm"
+
+    def mutating(self, step: Step) -> bool:
+        return False
+
+    def describe(self, step: Step, body: dict[str, Any]) -> str:
+        return f"confirm: {body['message']}"
+
+    def run(self, step: Step, body: dict[str, Any], ctx: StepContext) -> Any:
+        typed = body.get("typed")
+        if ctx.mode.dry_run:
+            return {"confirmed": None}
+        if ctx.mode.assume_yes and not typed:
+            ctx.gate.authorize_all()
+            return {"confirmed": True}
+        if not ctx.interactive or ctx.ask is None:
+            raise Refused(
+                f"step {step.name!r} needs confirmation and there is no terminal to ask on",
+                hint="typed confirmations need a terminal" if typed else "pass --yes",
+            )
+        if typed:
+            answer = ctx.ask(f"{body['message']}\nType {typed!r} to continue: ")
+            ok = answer.strip() == typed
+        else:
+            answer = ctx.ask(f"{body['message']} [y/N] ")
+            ok = answer.strip().lower() in ("y", "yes")
+        if not ok:
+            raise Refused(f"step {step.name!r}: not confirmed")
+        ctx.gate.authorize_all()
+        return {"confirmed": True}
+
+
+@register_kind
+class SleepKind:
+    """`sleep:` pause."""
+
+    name: ClassVar[str] = "sleep"
+
+    def mutating(self, step: Step) -> bool:
+        return False
+
+    def describe(self, step: Step, body: dict[str, Any]) -> str:
+        return f"sleep {body['seconds']:g}s"
+
+    def run(self, step: Step, body: dict[str, Any], ctx: StepContext) -> Any:
+        ctx.sleep(float(body["seconds"]))
+        return {"slept_s": body["seconds"]}
+
+
+@register_kind
+class ActionKind:
+    """`action:` a registered Python function with typed inputs."""
+
+    name: ClassVar[str] = "action"
+
+    def mutating(self, step: Step) -> bool:
+        load_builtin_actions()
+        assert step.action is not None
+        return ACTIONS[step.action.name].mutating
+
+    def describe(self, step: Step, body: dict[str, Any]) -> str:
+        return f"action {body['name']} {_short(body.get('inputs') or {}, 100)}"
+
+    def run(self, step: Step, body: dict[str, Any], ctx: StepContext) -> Any:
+        load_builtin_actions()
+        definition = ACTIONS[body["name"]]
+        inputs = definition.parse_inputs(body.get("inputs") or {})
+        return definition.func(inputs, ctx)
