@@ -23,7 +23,9 @@ def parse_duration(text: str, *, option: str = "duration") -> dt.timedelta:
     return delta
 
 
-def parse_since(text: str, *, now: dt.datetime | None = None, option: str = "--since") -> dt.datetime:
+def parse_since(
+    text: str, *, now: dt.datetime | None = None, option: str = "--since"
+) -> dt.datetime:
     """A duration back from now (`1h`) or an ISO-8601 moment (naive = local time)."""
     now = now or dt.datetime.now(dt.timezone.utc)
     value = text.strip()

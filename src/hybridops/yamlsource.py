@@ -11,14 +11,14 @@ import yaml
 from hybridops.errors import BadInput
 
 
-class LineDict(dict):  # type: ignore[type-arg]
+class LineDict(dict[Any, Any]):
     """A mapping that remembers the line of itself and of each key."""
 
     line: int = 0
     key_lines: dict[Any, int]
 
 
-class LineList(list):  # type: ignore[type-arg]
+class LineList(list[Any]):
     """A sequence that remembers the line of itself and of each item."""
 
     line: int = 0
@@ -28,13 +28,13 @@ class LineList(list):  # type: ignore[type-arg]
 class _LineLoader(yaml.SafeLoader):
     """SafeLoader that records line numbers and rejects duplicate keys."""
 
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> LineDict:  # type: ignore[override]
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> LineDict:
         self.flatten_mapping(node)
         mapping = LineDict()
         mapping.line = node.start_mark.line + 1
         mapping.key_lines = {}
         for key_node, value_node in node.value:
-            key = self.construct_object(key_node, deep=True)  # type: ignore[no-untyped-call]
+            key = self.construct_object(key_node, deep=True)
             if not isinstance(key, (str, int, float, bool)) and key is not None:
                 raise yaml.constructor.ConstructorError(
                     None, None, "mapping keys must be scalars", key_node.start_mark
@@ -46,12 +46,12 @@ class _LineLoader(yaml.SafeLoader):
                     f"duplicate key {key!r}",
                     key_node.start_mark,
                 )
-            mapping[key] = self.construct_object(value_node, deep=deep)  # type: ignore[no-untyped-call]
+            mapping[key] = self.construct_object(value_node, deep=deep)
             mapping.key_lines[key] = key_node.start_mark.line + 1
         return mapping
 
-    def construct_sequence(self, node: yaml.SequenceNode, deep: bool = False) -> LineList:  # type: ignore[override]
-        seq = LineList(self.construct_object(child, deep=deep) for child in node.value)  # type: ignore[no-untyped-call]
+    def construct_sequence(self, node: yaml.SequenceNode, deep: bool = False) -> LineList:
+        seq = LineList(self.construct_object(child, deep=deep) for child in node.value)
         seq.line = node.start_mark.line + 1
         seq.item_lines = [child.start_mark.line + 1 for child in node.value]
         return seq
@@ -64,7 +64,7 @@ _LineLoader.add_constructor("tag:yaml.org,2002:seq", _LineLoader.construct_seque
 def parse_yaml(text: str, source: str) -> Any:
     """Parse YAML text safely; a syntax error becomes BadInput naming source:line."""
     try:
-        return yaml.load(text, Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass
+        return yaml.load(text, Loader=_LineLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = f":{mark.line + 1}" if mark is not None else ""
@@ -125,5 +125,9 @@ def pydantic_error_message(source: str, data: Any, exc: Any) -> str:
     msg = err["msg"]
     if msg.startswith("Value error, "):
         msg = msg[len("Value error, ") :]
-    more = f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})" if len(errors) > 1 else ""
+    more = (
+        f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})"
+        if len(errors) > 1
+        else ""
+    )
     return f"{where}: {format_location(loc)}: {msg}{more}"

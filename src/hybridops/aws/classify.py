@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import re
+from typing import Any
 
 READ_ONLY_PREFIXES = (
     "Describe",
@@ -42,7 +43,7 @@ def is_read_only(operation: str) -> bool:
 
 
 @functools.lru_cache(maxsize=1)
-def _botocore_session():  # type: ignore[no-untyped-def]
+def _botocore_session() -> Any:
     import botocore.session
 
     return botocore.session.get_session()

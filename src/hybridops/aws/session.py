@@ -67,7 +67,9 @@ class ClientFactory:
                 ) from None
         return self._session
 
-    def client(self, service: str, region: str | None = "primary", *, read_timeout: float | None = None) -> Any:
+    def client(
+        self, service: str, region: str | None = "primary", *, read_timeout: float | None = None
+    ) -> Any:
         """A cached client for service in region (primary/secondary/name), gated."""
         name = self.region_for(region)
         key = (service, name, read_timeout)
@@ -137,7 +139,11 @@ class ClientFactory:
             call = context.get("hybridops_call")
             if call is not None and context.get("hybridops_send"):
                 ok = http_response.status_code < 300
-                error = None if ok else str(parsed.get("Error", {}).get("Message") or parsed.get("Error"))
+                error = (
+                    None
+                    if ok
+                    else str(parsed.get("Error", {}).get("Message") or parsed.get("Error"))
+                )
                 gate.after(call, ok=ok, error=error)
 
         def after_error(exception: Exception, context: dict[str, Any], **_: Any) -> None:

@@ -11,7 +11,9 @@ from hybridops.cli.state import app_state
 
 def audit(
     ctx: typer.Context,
-    since: Annotated[str | None, typer.Option("--since", help="Only records since (1h, 30m, ISO time).")] = None,
+    since: Annotated[
+        str | None, typer.Option("--since", help="Only records since (1h, 30m, ISO time).")
+    ] = None,
     limit: Annotated[int, typer.Option("--limit", min=1, help="At most this many (newest).")] = 200,
 ) -> int:
     """List audit records of mutating calls (who, when, what, outcome)."""

@@ -38,19 +38,55 @@ def _version(value: bool) -> None:
 
 def root(
     ctx: typer.Context,
-    env: Annotated[str | None, typer.Option("--env", "-e", help="Environment name from the config (HYBRIDOPS_ENV).")] = None,
-    config: Annotated[str | None, typer.Option("--config", help="Config file (HYBRIDOPS_CONFIG; default ./hybridops.yaml).")] = None,
-    profile: Annotated[str | None, typer.Option("--profile", help="AWS profile (HYBRIDOPS_PROFILE).")] = None,
-    region: Annotated[str | None, typer.Option("--region", help="Primary AWS region (HYBRIDOPS_REGION).")] = None,
-    endpoint_url: Annotated[str | None, typer.Option("--endpoint-url", help="AWS endpoint URL (HYBRIDOPS_ENDPOINT_URL, AWS_ENDPOINT_URL).")] = None,
-    output: Annotated[OutputFormat, typer.Option("--output", "-o", envvar="HYBRIDOPS_OUTPUT", help="text, or json: one JSON document on stdout.")] = OutputFormat.text,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Run read-only steps, print every change instead of making it.")] = False,
+    env: Annotated[
+        str | None,
+        typer.Option("--env", "-e", help="Environment name from the config (HYBRIDOPS_ENV)."),
+    ] = None,
+    config: Annotated[
+        str | None,
+        typer.Option("--config", help="Config file (HYBRIDOPS_CONFIG; default ./hybridops.yaml)."),
+    ] = None,
+    profile: Annotated[
+        str | None, typer.Option("--profile", help="AWS profile (HYBRIDOPS_PROFILE).")
+    ] = None,
+    region: Annotated[
+        str | None, typer.Option("--region", help="Primary AWS region (HYBRIDOPS_REGION).")
+    ] = None,
+    endpoint_url: Annotated[
+        str | None,
+        typer.Option(
+            "--endpoint-url", help="AWS endpoint URL (HYBRIDOPS_ENDPOINT_URL, AWS_ENDPOINT_URL)."
+        ),
+    ] = None,
+    output: Annotated[
+        OutputFormat,
+        typer.Option(
+            "--output",
+            "-o",
+            envvar="HYBRIDOPS_OUTPUT",
+            help="text, or json: one JSON document on stdout.",
+        ),
+    ] = OutputFormat.text,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run", help="Run read-only steps, print every change instead of making it."
+        ),
+    ] = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Make changes without asking.")] = False,
-    read_only: Annotated[bool, typer.Option("--read-only", help="Refuse every change (exit 3).")] = False,
-    verbose: Annotated[int, typer.Option("--verbose", "-v", count=True, help="More detail on stderr.")] = 0,
+    read_only: Annotated[
+        bool, typer.Option("--read-only", help="Refuse every change (exit 3).")
+    ] = False,
+    verbose: Annotated[
+        int, typer.Option("--verbose", "-v", count=True, help="More detail on stderr.")
+    ] = 0,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only errors on stderr.")] = False,
-    traceback: Annotated[bool, typer.Option("--traceback", help="Show a traceback for errors.")] = False,
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")] = False,
+    traceback: Annotated[
+        bool, typer.Option("--traceback", help="Show a traceback for errors.")
+    ] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
 ) -> None:
     """Executable, guarded runbooks for the hybrid routing service."""
     state = ctx.find_root().obj
@@ -105,8 +141,27 @@ def build_app() -> typer.Typer:
 
 
 # Options accepted after the subcommand too (`hybridops run x --output json`).
-GLOBAL_VALUE_OPTIONS = {"--env", "-e", "--config", "--profile", "--region", "--endpoint-url", "--output", "-o"}
-GLOBAL_FLAG_OPTIONS = {"--dry-run", "--yes", "-y", "--read-only", "--verbose", "-v", "--quiet", "-q", "--traceback"}
+GLOBAL_VALUE_OPTIONS = {
+    "--env",
+    "-e",
+    "--config",
+    "--profile",
+    "--region",
+    "--endpoint-url",
+    "--output",
+    "-o",
+}
+GLOBAL_FLAG_OPTIONS = {
+    "--dry-run",
+    "--yes",
+    "-y",
+    "--read-only",
+    "--verbose",
+    "-v",
+    "--quiet",
+    "-q",
+    "--traceback",
+}
 
 
 def hoist_global_options(command: Any, argv: list[str]) -> list[str]:
@@ -123,7 +178,11 @@ def hoist_global_options(command: Any, argv: list[str]) -> list[str]:
             return argv
         if token.startswith("-"):
             prefix.append(token)
-            if token.split("=", 1)[0] in GLOBAL_VALUE_OPTIONS and "=" not in token and i + 1 < len(argv):
+            if (
+                token.split("=", 1)[0] in GLOBAL_VALUE_OPTIONS
+                and "=" not in token
+                and i + 1 < len(argv)
+            ):
                 prefix.append(argv[i + 1])
                 i += 1
             i += 1
@@ -141,7 +200,11 @@ def hoist_global_options(command: Any, argv: list[str]) -> list[str]:
     for param in getattr(node, "params", []):
         for opt in [*getattr(param, "opts", []), *getattr(param, "secondary_opts", [])]:
             own.add(opt)
-            if not getattr(param, "is_flag", False) and not getattr(param, "count", False) and param.param_type_name == "option":
+            if (
+                not getattr(param, "is_flag", False)
+                and not getattr(param, "count", False)
+                and param.param_type_name == "option"
+            ):
                 own_with_value.add(opt)
     hoisted: list[str] = []
     rest: list[str] = []
@@ -169,7 +232,14 @@ def hoist_global_options(command: Any, argv: list[str]) -> list[str]:
     if not hoisted:
         return argv
     # Root options must precede the first command name.
-    first_cmd = next((k for k, t in enumerate(prefix) if not t.startswith("-") and (k == 0 or prefix[k - 1] not in GLOBAL_VALUE_OPTIONS)), len(prefix))
+    first_cmd = next(
+        (
+            k
+            for k, t in enumerate(prefix)
+            if not t.startswith("-") and (k == 0 or prefix[k - 1] not in GLOBAL_VALUE_OPTIONS)
+        ),
+        len(prefix),
+    )
     return prefix[:first_cmd] + hoisted + prefix[first_cmd:] + rest
 
 
@@ -183,9 +253,7 @@ def main(argv: list[str] | None = None, environment: Environment | None = None) 
     code: int
     try:
         args = hoist_global_options(command, args)
-        result = command.main(
-            args=args, prog_name="hybridops", standalone_mode=False, obj=state
-        )
+        result = command.main(args=args, prog_name="hybridops", standalone_mode=False, obj=state)
         code = result if isinstance(result, int) else 0
     except KeyboardInterrupt:
         env.stderr.write("\ninterrupted\n")
@@ -220,8 +288,19 @@ def _handle(exc: BaseException, state: AppState) -> int:
     if state.json:
         emit_json(
             env,
-            {"status": "error", "error": {"type": type(error).__name__, "message": message, "exit_code": int(error.exit_code)}},
+            {
+                "status": "error",
+                "error": {
+                    "type": type(error).__name__,
+                    "message": message,
+                    "exit_code": int(error.exit_code),
+                },
+            },
         )
-    if not isinstance(exc, HybridOpsError) and not state.options.traceback and state.options.verbose:
+    if (
+        not isinstance(exc, HybridOpsError)
+        and not state.options.traceback
+        and state.options.verbose
+    ):
         env.stderr.write("(run with --traceback for details)\n")
     return int(error.exit_code)

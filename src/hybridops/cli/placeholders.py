@@ -23,7 +23,7 @@ def _pending(name: str) -> typer.Typer:
 
         raise BadInput(
             f"`hybridops {name}` is not available in this version yet",
-            hint="run the equivalent built-in runbook with `hybridops run` (see `hybridops runbooks list`)",
+            hint="see `hybridops runbooks list` for built-in runbooks to `hybridops run`",
         )
 
     _placeholder.__doc__ = f"{PENDING[name]} (not available yet)"

@@ -90,13 +90,11 @@ class RunProgress:
             rec = event.record
             retry = f" (attempt {rec.attempts})" if rec.attempts > 1 else ""
             flag = " [yellow]mutating[/yellow]" if rec.mutating else ""
-            c.print(
-                f"[dim]{event.index + 1}/{event.total}[/dim] {rec.name}{flag}: {event.description}{retry}",
-                markup=True,
-                highlight=False,
-            )
+            c.print(f"[dim]{event.index + 1}/{event.total}[/dim] {rec.name}{flag}: ", end="")
+            c.print(f"{event.description}{retry}", markup=False, highlight=False)
         elif isinstance(event, WaitProgress):
-            text = f"{event.step}: waiting {event.elapsed_s:.0f}s/{event.timeout_s:.0f}s — {event.detail}"
+            waited = f"{event.elapsed_s:.0f}s/{event.timeout_s:.0f}s"
+            text = f"{event.step}: waiting {waited} — {event.detail}"
             if c.is_terminal:
                 if self._status is None:
                     self._status = c.status(text)

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from hybridops.cli.state import app_state
 
-app = typer.Typer(help="List, show and validate runbooks; print the format's JSON Schema.", no_args_is_help=True)
+app = typer.Typer(
+    help="List, show and validate runbooks; print the format's JSON Schema.", no_args_is_help=True
+)
 
 
 @app.command("list")
@@ -21,7 +23,7 @@ def list_runbooks(ctx: typer.Context) -> int:
     from hybridops.steps.registry import step_is_mutating
 
     state = app_state(ctx)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for name, path in builtin_runbooks().items():
         book = load_file(path)
         rows.append(
@@ -42,7 +44,9 @@ def list_runbooks(ctx: typer.Context) -> int:
     for column in ("name", "steps", "changes", "description"):
         table.add_column(column)
     for row in rows:
-        table.add_row(row["name"], str(row["steps"]), "yes" if row["mutating"] else "", row["description"])
+        table.add_row(
+            row["name"], str(row["steps"]), "yes" if row["mutating"] else "", row["description"]
+        )
     state.out_console().print(table)
     return 0
 
@@ -61,7 +65,7 @@ def show(
     loaded = load(runbook)
     book = loaded.runbook
     kinds = load_kinds()
-    steps = []
+    steps: list[dict[str, Any]] = []
     for step in book.steps:
         body = step.body.model_dump(by_alias=True, exclude_none=True)
         steps.append(
@@ -92,12 +96,14 @@ def show(
         for name, spec in book.parameters.items():
             req = " (required)" if spec.required else ""
             default = f" = {spec.default!r}" if spec.default is not None else ""
-            out.print(f"  {name}: {spec.type}{default}{req}  {spec.description or ''}", markup=False)
+            out.print(
+                f"  {name}: {spec.type}{default}{req}  {spec.description or ''}", markup=False
+            )
     out.print("[bold]steps[/bold]")
-    for i, step in enumerate(steps, 1):
-        flag = " [yellow](changes)[/yellow]" if step["mutating"] else ""
-        out.print(f"  {i}. {step['name']}{flag}")
-        out.print(f"     {step['describe']}", markup=False, highlight=False)
+    for i, row in enumerate(steps, 1):
+        flag = " [yellow](changes)[/yellow]" if row["mutating"] else ""
+        out.print(f"  {i}. {row['name']}{flag}")
+        out.print(f"     {row['describe']}", markup=False, highlight=False)
     return 0
 
 
@@ -126,7 +132,9 @@ def validate(
     else:
         for r in results:
             if r["valid"]:
-                state.err_console().print(f"[green]ok[/green] {r['path']} ({r['name']})", highlight=False)
+                state.err_console().print(
+                    f"[green]ok[/green] {r['path']} ({r['name']})", highlight=False
+                )
             else:
                 state.environment.stderr.write(f"error: {r['error']}\n")
     return worst
@@ -135,7 +143,9 @@ def validate(
 @app.command("schema")
 def schema(
     ctx: typer.Context,
-    out: Annotated[Path | None, typer.Option("--out", help="Write to a file instead of stdout.")] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Write to a file instead of stdout.")
+    ] = None,
 ) -> int:
     """Print the JSON Schema of the runbook format (for YAML editors)."""
     from hybridops.engine.models import Runbook

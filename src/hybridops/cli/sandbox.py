@@ -51,7 +51,12 @@ def up(
 
     def ready(record: dict[str, Any]) -> None:
         info = {**process.status(record_path), "running": True, "pid": record["pid"]}
-        info.update({k: record[k] for k in ("endpoint_url", "health_url", "secondary_health_url", "scenario")})
+        info.update(
+            {
+                k: record[k]
+                for k in ("endpoint_url", "health_url", "secondary_health_url", "scenario")
+            }
+        )
         _describe(state, info)
         state.err_console().print("[dim]Ctrl-C to stop[/dim]")
 

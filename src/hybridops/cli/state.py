@@ -10,8 +10,9 @@ from hybridops.options import Options
 
 if TYPE_CHECKING:
     import typer
-    from hybridops.runtime import Runtime
     from rich.console import Console
+
+    from hybridops.runtime import Runtime
 
 
 @dataclass

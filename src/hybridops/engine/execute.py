@@ -24,7 +24,7 @@ from hybridops.engine.events import (
 )
 from hybridops.engine.gate import Gate, GateMode
 from hybridops.engine.redact import Redactor
-from hybridops.engine.templating import render
+from hybridops.engine.templating import iter_references, render
 from hybridops.errors import (
     CheckFailed,
     ExitCode,
@@ -32,7 +32,6 @@ from hybridops.errors import (
     Refused,
     RemoteError,
     StepFailed,
-    TimedOut,
     translate,
 )
 from hybridops.state.store import iso, utcnow
@@ -65,6 +64,20 @@ def error_dict(exc: HybridOpsError) -> dict[str, Any]:
     if exc.hint:
         out["hint"] = exc.hint
     return out
+
+
+class _PlannedOutputs(dict[str, str]):
+    """Outputs of a planned step: every name renders as a visible placeholder."""
+
+    def __init__(self, step: str) -> None:
+        super().__init__()
+        self.step = step
+
+    def __contains__(self, key: object) -> bool:
+        return True
+
+    def __missing__(self, key: str) -> str:
+        return f"<planned: steps.{self.step}.outputs.{key}>"
 
 
 def _truthy(value: Any) -> bool:
@@ -111,6 +124,7 @@ class Executor:
         }
         # In a dry run, steps after a planned change would observe the unchanged estate.
         self._planned_change = False
+        self._planned_steps: set[str] = set()
 
     # -- the run --------------------------------------------------------------------------
     def run(self) -> RunResult:
@@ -122,16 +136,16 @@ class Executor:
             params=self.redactor(self.params),
             started_at=iso(utcnow()),
             dry_run=self.mode.dry_run,
-            steps=[
-                StepRecord(s.name, s.kind, step_is_mutating(s)) for s in self.runbook.steps
-            ],
+            steps=[StepRecord(s.name, s.kind, step_is_mutating(s)) for s in self.runbook.steps],
         )
         started = time.monotonic()
         self.bus.emit(RunStarted(result, len(self.runbook.steps)))
         failure: HybridOpsError | None = None
         completed: list[tuple[Step, StepRecord]] = []
         try:
-            for index, (step, record) in enumerate(zip(self.runbook.steps, result.steps, strict=True)):
+            for index, (step, record) in enumerate(
+                zip(self.runbook.steps, result.steps, strict=True)
+            ):
                 error = self._run_step(step, record, index)
                 if error is None:
                     if record.status == "succeeded":
@@ -232,6 +246,9 @@ class Executor:
                 record.status = "skipped"
                 record.detail = f"when: {step.when}"
                 return None
+            if self.mode.dry_run and self._uses_planned_outputs(step):
+                self._plan_without_running(step, record)
+                return None
             body = render(step.body.model_dump(by_alias=True, exclude_none=True), self.scope)
             if self.mode.dry_run and self._planned_change and step.kind in ("wait", "sleep"):
                 record.status = "planned"
@@ -255,9 +272,13 @@ class Executor:
                     return None
                 except KeyboardInterrupt:
                     raise
-                except BaseException as exc:  # noqa: BLE001 - every failure becomes a record
+                except BaseException as exc:
                     error = translate(exc)
-                    if self.mode.dry_run and self._planned_change and isinstance(error, CheckFailed):
+                    if (
+                        self.mode.dry_run
+                        and self._planned_change
+                        and isinstance(error, CheckFailed)
+                    ):
                         record.status = "unverified"
                         record.detail = f"after planned changes: {error.message}"
                         return None
@@ -277,6 +298,33 @@ class Executor:
             if record.status != "running":
                 self.bus.emit(StepFinished(self.run_id, record))
 
+    def _uses_planned_outputs(self, step: Step) -> bool:
+        raw = step.body.model_dump(by_alias=True, exclude_none=True)
+        return any(
+            ref[0] == "steps" and len(ref) > 1 and ref[1] in self._planned_steps
+            for ref in iter_references([raw, step.when, step.expect])
+        )
+
+    def _plan_without_running(self, step: Step, record: StepRecord) -> None:
+        """A dry-run step whose inputs come from planned steps: record what it would do."""
+        placeholders = {
+            name: {"outputs": _PlannedOutputs(name)} for name in self._planned_steps
+        }
+        scope = {**self.scope, "steps": {**self.outputs, **placeholders}}
+        body = render(step.body.model_dump(by_alias=True, exclude_none=True), scope)
+        kind = self.kinds[step.kind]
+        planner = getattr(kind, "planned_call", None)
+        if planner is not None and record.mutating:
+            ctx = self._context(step.name, step.timeout_s)
+            with self.services.gate.scope(
+                step.name, runbook=self.runbook.name, run_id=self.run_id
+            ):
+                self.services.gate.check(planner(step, body, ctx))
+        self._planned_steps.add(step.name)
+        self._planned_change = True
+        record.status = "planned"
+        record.detail = "inputs come from planned steps"
+
     def _attempt(self, step: Step, record: StepRecord, body: dict[str, Any]) -> None:
         kind = self.kinds[step.kind]
         gate = self.services.gate
@@ -291,22 +339,19 @@ class Executor:
         planned = self.mode.dry_run and any(c.mutating for c in scope.calls)
         if planned or (self.mode.dry_run and record.mutating):
             self._planned_change = True
+            self._planned_steps.add(step.name)
             record.status = "planned"
             record.outputs = {}
             self.outputs[step.name] = {"outputs": None}
             return
-        outputs = {
-            name: jmespath.search(path, result) for name, path in step.outputs.items()
-        }
+        outputs = {name: jmespath.search(path, result) for name, path in step.outputs.items()}
         self.outputs[step.name] = {"outputs": outputs}
         record.outputs = self.redactor(outputs)
         if step.expect:
             expectations = render(step.expect, self.scope)
             mismatches = matching.evaluate(result, expectations)
             if mismatches:
-                raise CheckFailed(
-                    f"step {step.name!r}: " + "; ".join(str(m) for m in mismatches)
-                )
+                raise CheckFailed(f"step {step.name!r}: " + "; ".join(str(m) for m in mismatches))
         record.status = "succeeded"
 
     def _sleep(self, seconds: float) -> None:
@@ -324,15 +369,18 @@ class Executor:
             if step.compensate is None:
                 continue
             kind_name = step.compensate.kind
-            body = render(
-                getattr(step.compensate, kind_name).model_dump(by_alias=True, exclude_none=True),
-                self.scope,
-            )
             kind = self.kinds[kind_name]
-            description = self.redactor.text(kind.describe(step, body))
-            self.bus.emit(CompensationStarted(self.run_id, step.name, description))
-            ctx = self._context(step.name, step.timeout_s)
+            description = f"{kind_name} compensation of {step.name}"
             try:
+                body = render(
+                    getattr(step.compensate, kind_name).model_dump(
+                        by_alias=True, exclude_none=True
+                    ),
+                    self.scope,
+                )
+                description = self.redactor.text(kind.describe(step, body))
+                self.bus.emit(CompensationStarted(self.run_id, step.name, description))
+                ctx = self._context(step.name, step.timeout_s)
                 # The operator authorised the step; undoing it needs no second prompt.
                 with self.services.gate.scope(
                     f"{step.name}:compensate",
@@ -346,6 +394,4 @@ class Executor:
             except Exception as exc:  # keep undoing the others
                 error = translate(exc)
                 record.compensation = {"status": "failed", "error": self.redactor(error.message)}
-                self.bus.emit(
-                    CompensationFinished(self.run_id, step.name, "failed", error.message)
-                )
+                self.bus.emit(CompensationFinished(self.run_id, step.name, "failed", error.message))

@@ -56,7 +56,9 @@ class Scope:
     calls: list[Call] = field(default_factory=list)
 
 
-_SCOPE: contextvars.ContextVar[Scope | None] = contextvars.ContextVar("hybridops_scope", default=None)
+_SCOPE: contextvars.ContextVar[Scope | None] = contextvars.ContextVar(
+    "hybridops_scope", default=None
+)
 
 
 def current_scope() -> Scope | None:

@@ -47,7 +47,16 @@ class JournalWriter:
         self.store.record_run(
             {
                 key: document[key]
-                for key in ("run_id", "runbook", "env", "status", "started_at", "finished_at",
-                            "dry_run", "journal", "exit_code")
+                for key in (
+                    "run_id",
+                    "runbook",
+                    "env",
+                    "status",
+                    "started_at",
+                    "finished_at",
+                    "dry_run",
+                    "journal",
+                    "exit_code",
+                )
             }
         )

@@ -81,7 +81,9 @@ def check_references(runbook: Runbook, data: Any, source: str) -> None:
     seen: dict[str, set[str]] = {}
     for index, step in enumerate(runbook.steps):
         if step.name in seen:
-            raise _fail(source, data, ["steps", index, "name"], f"duplicate step name {step.name!r}")
+            raise _fail(
+                source, data, ["steps", index, "name"], f"duplicate step name {step.name!r}"
+            )
         raw_step = data["steps"][index]
         for key in raw_step:
             loc = ["steps", index, key]

@@ -39,11 +39,9 @@ def check_matcher(expected: Any) -> None:
             value = expected.get(bound)
             if value is not None and not isinstance(value, (int, float, str)):
                 raise ValueError(f"{bound} must be a number")
-        if isinstance(expected.get("min"), (int, float)) and isinstance(
-            expected.get("max"), (int, float)
-        ):
-            if expected["min"] > expected["max"]:
-                raise ValueError("min is greater than max")
+        lo, hi = expected.get("min"), expected.get("max")
+        if isinstance(lo, (int, float)) and isinstance(hi, (int, float)) and lo > hi:
+            raise ValueError("min is greater than max")
         if "not" in expected:
             check_matcher(expected["not"])
 

@@ -16,7 +16,9 @@ if TYPE_CHECKING:
     from hybridops.runtime import Runtime
 
 
-def check_environment_references(loaded: LoadedRunbook, env_scope: dict[str, Any], env: str) -> None:
+def check_environment_references(
+    loaded: LoadedRunbook, env_scope: dict[str, Any], env: str
+) -> None:
     """Every `env.X` a runbook uses must be set in the selected environment."""
     runbook = loaded.runbook
     raw = [s.model_dump(by_alias=True) for s in runbook.steps]
@@ -29,7 +31,9 @@ def check_environment_references(loaded: LoadedRunbook, env_scope: dict[str, Any
             )
 
 
-def prepare(runtime: Runtime, name_or_path: str, given: dict[str, Any]) -> tuple[LoadedRunbook, dict[str, Any]]:
+def prepare(
+    runtime: Runtime, name_or_path: str, given: dict[str, Any]
+) -> tuple[LoadedRunbook, dict[str, Any]]:
     """Load and validate a runbook and its parameters; nothing is called yet."""
     loaded = loader.load(name_or_path)
     env_scope = runtime.env.as_template_scope()

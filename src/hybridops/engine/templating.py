@@ -9,7 +9,7 @@ from typing import Any
 
 from hybridops.errors import ValidationError
 
-TEMPLATE_RE = re.compile(r"\$\{\{(.*?)\}\}", re.DOTALL)
+TEMPLATE_RE = re.compile(r"\$\{\{((?:(?!\}\}).)*?)\}\}", re.DOTALL)
 _PART_RE = re.compile(r"([A-Za-z_][A-Za-z0-9_-]*)|\[(\d+)\]")
 ROOTS = ("params", "steps", "env", "run")
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 def require_moto() -> None:
     """Raise a clear BadInput if the sandbox extra is not installed."""
     try:
-        import moto  # noqa: F401
+        import moto
         import moto.server  # noqa: F401
     except ImportError:
         from hybridops.errors import BadInput

@@ -94,15 +94,22 @@ class Controller:
         tracker = self._seen.get(key)
         if tracker is None:
             # First sight: the seeded service is settled.
-            primary.update(rolloutState="COMPLETED", runningCount=service.desired_count, pendingCount=0,
-                           desiredCount=service.desired_count,
-                           rolloutStateReason=f"ECS deployment {primary['id']} completed.")
+            primary.update(
+                rolloutState="COMPLETED",
+                runningCount=service.desired_count,
+                pendingCount=0,
+                desiredCount=service.desired_count,
+                rolloutStateReason=f"ECS deployment {primary['id']} completed.",
+            )
             service.running_count = service.desired_count
             service.pending_count = 0
             self._seen[key] = RolloutTracker(service.task_definition, primary["id"])
             self._event(service, f"(service {service.name}) has reached a steady state.")
             return
-        if service.task_definition != tracker.task_definition or primary["id"] != tracker.deployment_id:
+        if (
+            service.task_definition != tracker.task_definition
+            or primary["id"] != tracker.deployment_id
+        ):
             self._start_rollout(service, tracker)
             return
         primary = service.deployments[0]
@@ -111,16 +118,22 @@ class Controller:
         if primary.get("rolloutState") == "IN_PROGRESS":
             elapsed = time.monotonic() - tracker.started
             if elapsed >= self.rollout_s:
-                primary.update(rolloutState="COMPLETED", runningCount=desired, pendingCount=0,
-                               rolloutStateReason=f"ECS deployment {primary['id']} completed.",
-                               updatedAt=_now())
+                primary.update(
+                    rolloutState="COMPLETED",
+                    runningCount=desired,
+                    pendingCount=0,
+                    rolloutStateReason=f"ECS deployment {primary['id']} completed.",
+                    updatedAt=_now(),
+                )
                 service.deployments = [primary]
                 service.running_count = desired
                 service.pending_count = 0
                 self._event(service, f"(service {service.name}) has reached a steady state.")
             else:
                 # Tasks of the new revision start over the rollout window.
-                started = min(desired, int(desired * elapsed / self.rollout_s) + (1 if desired else 0))
+                started = min(
+                    desired, int(desired * elapsed / self.rollout_s) + (1 if desired else 0)
+                )
                 primary.update(runningCount=started, pendingCount=max(0, desired - started))
                 service.running_count = desired
             return

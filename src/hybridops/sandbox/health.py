@@ -18,7 +18,7 @@ class HealthServer:
         self.source = source
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - http.server API
+            def do_GET(self) -> None:
                 path = self.path.split("?", 1)[0].rstrip("/")
                 if path == "/health":
                     status, body = source(None)

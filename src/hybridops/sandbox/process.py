@@ -64,13 +64,17 @@ def status(path: Path) -> dict[str, Any]:
     }
 
 
-def serve(path: Path, *, on_ready: Callable[[dict[str, Any]], None], rollout_s: float = 3.0) -> None:
+def serve(
+    path: Path, *, on_ready: Callable[[dict[str, Any]], None], rollout_s: float = 3.0
+) -> None:
     """Run a sandbox in this process until SIGTERM or Ctrl-C; keep the record while up."""
     from hybridops.sandbox.server import Sandbox
 
     current = status(path)
     if current["running"]:
-        raise BadInput(f"a sandbox is already running (pid {current['pid']})", hint="hybridops sandbox down")
+        raise BadInput(
+            f"a sandbox is already running (pid {current['pid']})", hint="hybridops sandbox down"
+        )
     sandbox = Sandbox(rollout_s=rollout_s).start()
     stop = threading.Event()
     previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -90,7 +94,9 @@ def serve(path: Path, *, on_ready: Callable[[dict[str, Any]], None], rollout_s: 
         sandbox.stop()
 
 
-def start_detached(path: Path, *, timeout_s: float = 90.0, log_path: Path | None = None) -> dict[str, Any]:
+def start_detached(
+    path: Path, *, timeout_s: float = 90.0, log_path: Path | None = None
+) -> dict[str, Any]:
     """Start `hybridops sandbox up` in a new session; return its record once it is ready."""
     current = status(path)
     if current["running"]:

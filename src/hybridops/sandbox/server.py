@@ -49,7 +49,9 @@ class Overlay:
         self.requests: Counter[str] = Counter()
         self.lock = threading.Lock()
 
-    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+    def __call__(
+        self, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
         label = request_label(environ)
         if environ.get("REQUEST_METHOD") == "POST" and "HTTP_X_AMZ_TARGET" not in environ:
             # Query-protocol services carry Action in the form body: peek, then restore it.
@@ -140,7 +142,9 @@ class Sandbox:
             services = [s for r, s in self.controller.services() if r == region]
         service = services[0] if services else None
         running = service.running_count if service is not None else 0
-        bad = service is not None and service.task_definition in self.controller.bad_task_definitions
+        bad = (
+            service is not None and service.task_definition in self.controller.bad_task_definitions
+        )
         if running == 0:
             status, reason = "unhealthy", "no running tasks"
         elif bad:

@@ -101,7 +101,11 @@ def _seed_iam(estate: Estate) -> None:
     trust = {
         "Version": "2012-10-17",
         "Statement": [
-            {"Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole"}
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "ecs-tasks.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+            }
         ],
     }
     role = iam.create_role(RoleName="BedrockClientRole", AssumeRolePolicyDocument=json.dumps(trust))
@@ -125,9 +129,15 @@ def _seed_iam(estate: Estate) -> None:
     )
     lambda_trust = dict(trust)
     lambda_trust["Statement"] = [
-        {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": "lambda.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+        }
     ]
-    iam.create_role(RoleName="hybrid-router-lambda", AssumeRolePolicyDocument=json.dumps(lambda_trust))
+    iam.create_role(
+        RoleName="hybrid-router-lambda", AssumeRolePolicyDocument=json.dumps(lambda_trust)
+    )
 
 
 def _seed_network_and_alb(estate: Estate, region: str) -> None:
@@ -212,7 +222,15 @@ def _seed_lambda(estate: Estate) -> None:
     lam.create_alias(FunctionName=FUNCTION, Name="live", FunctionVersion=version)
 
 
-def log_event(rng: random.Random, when_ms: int, *, status: int | None = None, latency: float | None = None, level: str | None = None, message: str | None = None) -> dict[str, Any]:
+def log_event(
+    rng: random.Random,
+    when_ms: int,
+    *,
+    status: int | None = None,
+    latency: float | None = None,
+    level: str | None = None,
+    message: str | None = None,
+) -> dict[str, Any]:
     """One structured request log line of the hybrid router."""
     status = status if status is not None else (500 if rng.random() < 0.003 else 200)
     latency = latency if latency is not None else round(rng.lognormvariate(4.9, 0.45), 1)
@@ -250,33 +268,62 @@ def _seed_logs(estate: Estate, hours: int, every_s: int) -> None:
             logs.create_log_stream(logGroupName=group, logStreamName=name)
             events = [log_event(rng, t) for t in range(start_ms, now_ms, every_s * 1000)]
             for i in range(0, len(events), 5000):
-                logs.put_log_events(logGroupName=group, logStreamName=name, logEvents=events[i : i + 5000])
+                logs.put_log_events(
+                    logGroupName=group, logStreamName=name, logEvents=events[i : i + 5000]
+                )
 
 
 def _seed_metrics(estate: Estate) -> None:
     cw = _client(estate.endpoint_url, "cloudwatch", PRIMARY)
     rng = random.Random(7)
     now = time.time()
-    dims_ecs = [{"Name": "ClusterName", "Value": CLUSTER}, {"Name": "ServiceName", "Value": SERVICE}]
+    dims_ecs = [
+        {"Name": "ClusterName", "Value": CLUSTER},
+        {"Name": "ServiceName", "Value": SERVICE},
+    ]
     data = []
     for minute in range(60, 0, -1):
         ts = now - minute * 60
         data.extend(
             [
-                {"MetricName": "CPUUtilization", "Dimensions": dims_ecs, "Timestamp": ts, "Value": rng.uniform(25, 45), "Unit": "Percent"},
-                {"MetricName": "MemoryUtilization", "Dimensions": dims_ecs, "Timestamp": ts, "Value": rng.uniform(40, 60), "Unit": "Percent"},
+                {
+                    "MetricName": "CPUUtilization",
+                    "Dimensions": dims_ecs,
+                    "Timestamp": ts,
+                    "Value": rng.uniform(25, 45),
+                    "Unit": "Percent",
+                },
+                {
+                    "MetricName": "MemoryUtilization",
+                    "Dimensions": dims_ecs,
+                    "Timestamp": ts,
+                    "Value": rng.uniform(40, 60),
+                    "Unit": "Percent",
+                },
             ]
         )
     for i in range(0, len(data), 500):
         cw.put_metric_data(Namespace="AWS/ECS", MetricData=data[i : i + 500])
     alb_dim = [{"Name": "LoadBalancer", "Value": estate.albs[PRIMARY].split(":loadbalancer/")[-1]}]
     trt = [
-        {"MetricName": "TargetResponseTime", "Dimensions": alb_dim, "Timestamp": now - m * 60, "Value": rng.uniform(0.12, 0.35), "Unit": "Seconds"}
+        {
+            "MetricName": "TargetResponseTime",
+            "Dimensions": alb_dim,
+            "Timestamp": now - m * 60,
+            "Value": rng.uniform(0.12, 0.35),
+            "Unit": "Seconds",
+        }
         for m in range(60, 0, -1)
     ]
     cw.put_metric_data(Namespace="AWS/ApplicationELB", MetricData=trt)
     queue = [
-        {"MetricName": "QueueDepth", "Dimensions": [{"Name": "Service", "Value": SERVICE}], "Timestamp": now - m * 60, "Value": rng.uniform(5, 30), "Unit": "Count"}
+        {
+            "MetricName": "QueueDepth",
+            "Dimensions": [{"Name": "Service", "Value": SERVICE}],
+            "Timestamp": now - m * 60,
+            "Value": rng.uniform(5, 30),
+            "Unit": "Count",
+        }
         for m in range(60, 0, -1)
     ]
     cw.put_metric_data(Namespace="HybridRouting", MetricData=queue)
@@ -300,7 +347,10 @@ def _seed_route53(estate: Estate) -> None:
         )
         estate.health_checks[role] = check["HealthCheck"]["Id"]
     changes = []
-    for role, region, failover in (("primary", PRIMARY, "PRIMARY"), ("secondary", SECONDARY, "SECONDARY")):
+    for role, region, failover in (
+        ("primary", PRIMARY, "PRIMARY"),
+        ("secondary", SECONDARY, "SECONDARY"),
+    ):
         changes.append(
             {
                 "Action": "CREATE",
@@ -315,4 +365,6 @@ def _seed_route53(estate: Estate) -> None:
                 },
             }
         )
-    r53.change_resource_record_sets(HostedZoneId=estate.hosted_zone_id, ChangeBatch={"Changes": changes})
+    r53.change_resource_record_sets(
+        HostedZoneId=estate.hosted_zone_id, ChangeBatch={"Changes": changes}
+    )

@@ -7,6 +7,7 @@ import time
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from hybridops.engine import matching
+from hybridops.engine.gate import Call
 from hybridops.errors import CheckFailed, Refused, RemoteError, TimedOut
 from hybridops.steps.registry import ACTIONS, load_builtin_actions, register_kind
 
@@ -52,9 +53,13 @@ def call_http(body: dict[str, Any], ctx: StepContext) -> dict[str, Any]:
             body.get("method", "GET"), body["url"], timeout=timeout, **kwargs
         )
     except httpx.TimeoutException:
-        raise RemoteError(f"HTTP {body.get('method', 'GET')} {body['url']}: timed out after {timeout:g}s") from None
+        raise RemoteError(
+            f"HTTP {body.get('method', 'GET')} {body['url']}: timed out after {timeout:g}s"
+        ) from None
     except httpx.HTTPError as exc:
-        raise RemoteError(f"HTTP {body.get('method', 'GET')} {body['url']}: {exc or type(exc).__name__}") from None
+        raise RemoteError(
+            f"HTTP {body.get('method', 'GET')} {body['url']}: {exc or type(exc).__name__}"
+        ) from None
     elapsed_ms = round((time.perf_counter() - started) * 1000, 1)
     text = response.text[:MAX_TEXT]
     try:
@@ -88,6 +93,16 @@ class AwsKind:
     def run(self, step: Step, body: dict[str, Any], ctx: StepContext) -> Any:
         return call_aws(body, ctx, read_timeout=step.timeout_s)
 
+    def planned_call(self, step: Step, body: dict[str, Any], ctx: StepContext) -> Call:
+        """The call this step would make (dry runs whose inputs are not known yet)."""
+        return Call(
+            service=body["service"],
+            operation=body["operation"],
+            params=body.get("params") or {},
+            mutating=True,
+            region=ctx.clients.region_for(body.get("region")),
+        )
+
 
 @register_kind
 class HttpKind:
@@ -104,6 +119,15 @@ class HttpKind:
 
     def run(self, step: Step, body: dict[str, Any], ctx: StepContext) -> Any:
         return call_http(body, ctx)
+
+    def planned_call(self, step: Step, body: dict[str, Any], ctx: StepContext) -> Call:
+        """The request this step would make."""
+        return Call(
+            service="http",
+            operation=body.get("method", "GET"),
+            params={"url": body["url"]},
+            mutating=True,
+        )
 
 
 @register_kind

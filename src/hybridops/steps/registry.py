@@ -66,7 +66,7 @@ class ActionDefinition:
             if isinstance(value, str) and "${{" in value:
                 continue
             try:
-                TypeAdapter(info.annotation).validate_python(value)
+                TypeAdapter(info.annotation or Any).validate_python(value)
             except PydanticValidationError as exc:
                 msg = exc.errors(include_url=False)[0]["msg"]
                 raise ValueError(f"action {self.name!r}: input {name!r}: {msg}") from None

@@ -1,0 +1,269 @@
+"""Shared fixtures: dummy credentials, isolated dirs, a moto server, real HTTP servers, the CLI."""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hybridops.cli.main import main
+from hybridops.context import Environment
+
+
+@pytest.fixture(autouse=True)
+def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Dummy AWS credentials, no real config, every file under tmp_path."""
+    for key in list(__import__("os").environ):
+        if key.startswith(("HYBRIDOPS_", "AWS_")):
+            monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-central-1")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "aws-credentials"))
+    monkeypatch.setenv("HYBRIDOPS_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.chdir(tmp_path)
+
+
+# -- moto server ------------------------------------------------------------------------------
+
+
+class CountingApp:
+    """WSGI wrapper recording every AWS request's operation label."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.labels: list[str] = []
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        from hybridops.sandbox.server import request_label
+
+        label = request_label(environ)
+        if environ.get("REQUEST_METHOD") == "POST" and "HTTP_X_AMZ_TARGET" not in environ:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            body = environ["wsgi.input"].read(length) if length else b""
+            environ["wsgi.input"] = io.BytesIO(body)
+            for part in body.split(b"&"):
+                if part.startswith(b"Action="):
+                    label = part[len(b"Action=") :].decode()
+        if not environ.get("PATH_INFO", "").startswith("/moto-api"):
+            self.labels.append(label)
+        return self.app(environ, start_response)
+
+
+@dataclass
+class MotoServer:
+    """A real moto server on 127.0.0.1 with a request log."""
+
+    url: str
+    app: CountingApp
+
+    def reset(self) -> None:
+        """Forget all AWS state and the request log."""
+        import httpx
+
+        httpx.post(f"{self.url}/moto-api/reset")
+        self.app.labels.clear()
+
+    def forget_requests(self) -> None:
+        """Clear the request log (after test setup)."""
+        self.app.labels.clear()
+
+    @property
+    def requests(self) -> list[str]:
+        """Operation labels received so far (e.g. UpdateService)."""
+        return list(self.app.labels)
+
+    def client(self, service: str, region: str = "eu-central-1") -> Any:
+        """A boto3 client pointed at the server (for test setup and checks)."""
+        import boto3
+
+        return boto3.client(
+            service,
+            region_name=region,
+            endpoint_url=self.url,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+
+
+@pytest.fixture(scope="session")
+def _moto_session() -> Iterator[MotoServer]:
+    import logging
+
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+    from werkzeug.serving import make_server
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    app = CountingApp(DomainDispatcherApplication(create_backend_app))
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield MotoServer(f"http://127.0.0.1:{server.server_address[1]}", app)
+    server.shutdown()
+
+
+@pytest.fixture
+def moto(_moto_session: MotoServer) -> MotoServer:
+    """A clean moto server for this test."""
+    _moto_session.reset()
+    return _moto_session
+
+
+# -- HTTP servers -----------------------------------------------------------------------------
+
+Responder = Callable[[str, str, bytes], tuple[int, Any]]
+
+
+@dataclass
+class HttpServer:
+    """A real HTTP server on 127.0.0.1 answering through `responder`; records requests."""
+
+    url: str
+    requests: list[tuple[str, str, bytes]] = field(default_factory=list)
+
+
+def _start_http(responder: Responder) -> tuple[HttpServer, ThreadingHTTPServer]:
+    record = HttpServer("")
+
+    class Handler(BaseHTTPRequestHandler):
+        def _answer(self) -> None:
+            length = int(self.headers.get("content-length") or 0)
+            body = self.rfile.read(length) if length else b""
+            record.requests.append((self.command, self.path, body))
+            status, payload = responder(self.command, self.path, body)
+            data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+            self.send_response(status)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        do_GET = do_POST = do_PUT = do_DELETE = _answer  # noqa: N815
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    record.url = f"http://127.0.0.1:{server.server_address[1]}"
+    return record, server
+
+
+@pytest.fixture
+def http_server() -> Iterator[Callable[[Responder], HttpServer]]:
+    """Factory: start a real HTTP server with a responder function."""
+    servers: list[ThreadingHTTPServer] = []
+
+    def start(responder: Responder) -> HttpServer:
+        record, server = _start_http(responder)
+        servers.append(server)
+        return record
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def healthy_endpoint(http_server: Callable[[Responder], HttpServer]) -> HttpServer:
+    """A health endpoint where everything is healthy."""
+    return http_server(lambda method, path, body: (200, {"status": "healthy"}))
+
+
+# -- the CLI ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Result:
+    """What one CLI invocation produced."""
+
+    code: int
+    out: str
+    err: str
+
+    def json(self) -> Any:
+        """stdout parsed as exactly one JSON document."""
+        return json.loads(self.out)
+
+
+@dataclass
+class Cli:
+    """Runs hybridops in-process with an injected environment."""
+
+    tty: bool = False
+    answers: list[str] = field(default_factory=list)
+    prompts: list[str] = field(default_factory=list)
+
+    def __call__(self, *args: str, tty: bool | None = None) -> Result:
+        out, err = io.StringIO(), io.StringIO()
+        interactive = self.tty if tty is None else tty
+
+        def prompt(question: str) -> str:
+            self.prompts.append(question)
+            if not self.answers:
+                raise AssertionError(f"unexpected prompt: {question}")
+            return self.answers.pop(0)
+
+        env = Environment(
+            stdin=io.StringIO(),
+            stdout=out,
+            stderr=err,
+            stdin_isatty=interactive,
+            stdout_isatty=False,
+            stderr_isatty=interactive,
+            no_color=True,
+            width=100,
+            prompt=prompt,
+        )
+        code = main(list(args), env)
+        return Result(code, out.getvalue(), err.getvalue())
+
+
+@pytest.fixture
+def cli() -> Cli:
+    """The CLI, without a terminal unless the test says so."""
+    return Cli()
+
+
+@pytest.fixture
+def write_config(tmp_path: Path) -> Callable[..., Path]:
+    """Write hybridops.yaml in the working directory with an environment `test`."""
+
+    def write(moto_url: str | None = None, health_url: str | None = None, **env: Any) -> Path:
+        import yaml
+
+        settings: dict[str, Any] = {"sandbox": True, "region": "eu-central-1"}
+        if moto_url:
+            settings["endpoint_url"] = moto_url
+        if health_url:
+            settings["health_url"] = health_url
+        settings.update(env)
+        path = tmp_path / "hybridops.yaml"
+        path.write_text(yaml.safe_dump({"default_env": "test", "environments": {"test": settings}}))
+        return path
+
+    return write
+
+
+@pytest.fixture
+def write_runbook(tmp_path: Path) -> Callable[[str, str], Path]:
+    """Write a runbook YAML file and return its path."""
+
+    def write(text: str, name: str = "book.yaml") -> Path:
+        path = tmp_path / name
+        path.write_text(text)
+        return path
+
+    return write
