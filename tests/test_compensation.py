@@ -94,7 +94,7 @@ def test_failed_compensation_is_reported_and_others_still_run(
     path.write_text(
         path.read_text().replace(
             'http: {method: POST, url: "${{ env.health_url }}/undo/3"}',
-            'aws: {service: ecs, operation: delete_cluster, params: {cluster: no-such}}',
+            "aws: {service: ecs, operation: delete_cluster, params: {cluster: no-such}}",
         )
     )
     doc = cli("--yes", "-o", "json", "run", str(path)).json()

@@ -105,7 +105,13 @@ def test_read_only_refuses_before_sending(cli: Cli, moto: MotoServer, setup) -> 
     doc = result.json()
     assert doc["status"] == "refused"
     assert "read-only" in doc["error"]["message"]
-    assert [s["status"] for s in doc["steps"]] == ["succeeded", "refused", "not_run", "not_run", "not_run"]
+    assert [s["status"] for s in doc["steps"]] == [
+        "succeeded",
+        "refused",
+        "not_run",
+        "not_run",
+        "not_run",
+    ]
     assert not MUTATING_LABELS & set(moto.requests)
     assert hook.requests == []
 
@@ -162,7 +168,9 @@ def test_yes_runs_and_audits_before_and_after(cli: Cli, moto: MotoServer, setup)
         assert "s3cr3t-t0ken-value" not in text
 
 
-def test_failed_mutating_call_is_audited_as_failed(cli: Cli, moto: MotoServer, write_config, write_runbook) -> None:
+def test_failed_mutating_call_is_audited_as_failed(
+    cli: Cli, moto: MotoServer, write_config, write_runbook
+) -> None:
     write_config(moto.url)
     path = write_runbook(
         "name: f\nsteps:\n  - name: upd\n    aws: {service: ecs, operation: update_service,"
@@ -172,10 +180,15 @@ def test_failed_mutating_call_is_audited_as_failed(cli: Cli, moto: MotoServer, w
     assert result.code == 4
     records = cli("-o", "json", "audit").json()["records"]
     assert [r["outcome"] for r in records] == ["started", "failed"]
-    assert "ClusterNotFoundException" in records[1]["error"] or "not found" in records[1]["error"].lower()
+    assert (
+        "ClusterNotFoundException" in records[1]["error"]
+        or "not found" in records[1]["error"].lower()
+    )
 
 
-def test_mutating_override_forces_the_gate(cli: Cli, moto: MotoServer, write_config, write_runbook) -> None:
+def test_mutating_override_forces_the_gate(
+    cli: Cli, moto: MotoServer, write_config, write_runbook
+) -> None:
     write_config(moto.url)
     path = write_runbook(
         "name: o\nsteps:\n  - name: l\n    mutating: true\n    aws: {service: ecs, operation: list_clusters}\n"

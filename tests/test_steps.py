@@ -12,7 +12,9 @@ def book(text: str) -> str:
     return textwrap.dedent(text).lstrip()
 
 
-def test_aws_step_outputs_and_expect(cli: Cli, moto: MotoServer, write_config, write_runbook) -> None:
+def test_aws_step_outputs_and_expect(
+    cli: Cli, moto: MotoServer, write_config, write_runbook
+) -> None:
     moto.client("ecs").create_cluster(clusterName="alpha")
     moto.forget_requests()
     write_config(moto.url)
@@ -263,7 +265,12 @@ def test_action_step_probes_components(cli: Cli, http_server, write_runbook, wri
     outputs = result.json()["steps"][0]["outputs"]
     assert outputs["verdict"] == "unhealthy"
     by_name = {c["name"]: c["status"] for c in outputs["checks"]}
-    assert by_name == {"health": "pass", "hybrid-router": "pass", "cache": "fail", "database": "warn"}
+    assert by_name == {
+        "health": "pass",
+        "hybrid-router": "pass",
+        "cache": "fail",
+        "database": "warn",
+    }
 
 
 def test_retries_then_success(cli: Cli, http_server, write_runbook, write_config) -> None:

@@ -26,7 +26,12 @@ BAD_RUNBOOKS = [
         "duplicate step name 'a'",
     ),
     ("no-kind", "name: x\nsteps:\n  - name: a\n    outputs: {}\n", 3, "exactly one kind"),
-    ("two-kinds", "name: x\nsteps:\n  - name: a\n    sleep: 1\n    confirm: {message: m}\n", 3, "several kinds"),
+    (
+        "two-kinds",
+        "name: x\nsteps:\n  - name: a\n    sleep: 1\n    confirm: {message: m}\n",
+        3,
+        "several kinds",
+    ),
     (
         "unknown-service",
         "name: x\nsteps:\n  - name: a\n    aws: {service: ecz, operation: describe_services}\n",
@@ -232,5 +237,14 @@ def test_schema_is_json_schema_of_the_format(cli: Cli) -> None:
     step = schema["$defs"]["Step"]["properties"]
     for kind in ("aws", "http", "wait", "assert", "confirm", "sleep", "action"):
         assert kind in step
-    for option in ("outputs", "expect", "when", "retries", "timeout_s", "on_failure", "compensate", "mutating"):
+    for option in (
+        "outputs",
+        "expect",
+        "when",
+        "retries",
+        "timeout_s",
+        "on_failure",
+        "compensate",
+        "mutating",
+    ):
         assert option in step

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import sys
 from typing import Annotated, Any
@@ -253,7 +254,12 @@ def main(argv: list[str] | None = None, environment: Environment | None = None) 
     code: int
     try:
         args = hoist_global_options(command, args)
-        result = command.main(args=args, prog_name="hybridops", standalone_mode=False, obj=state)
+        # Help and usage text are written by Typer to sys.stdout/sys.stderr: bind those to the
+        # injected environment so tests (and embedding programs) see everything.
+        with contextlib.redirect_stdout(env.stdout), contextlib.redirect_stderr(env.stderr):
+            result = command.main(
+                args=args, prog_name="hybridops", standalone_mode=False, obj=state
+            )
         code = result if isinstance(result, int) else 0
     except KeyboardInterrupt:
         env.stderr.write("\ninterrupted\n")

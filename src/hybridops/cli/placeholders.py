@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import typer
 
+from hybridops.cli.apps import group
+
 PENDING = {
     "health": "Health verdict across endpoints, ECS, ALB, alarms and Route 53.",
     "logs": "Search, follow and query CloudWatch logs.",
@@ -15,7 +17,11 @@ PENDING = {
 
 
 def _pending(name: str) -> typer.Typer:
-    app = typer.Typer(help=f"{PENDING[name]} (not available yet)", invoke_without_command=True)
+    app = group(
+        f"{PENDING[name]} (not available yet)",
+        invoke_without_command=True,
+        no_args_is_help=False,
+    )
 
     @app.callback(invoke_without_command=True)
     def _placeholder(ctx: typer.Context) -> None:

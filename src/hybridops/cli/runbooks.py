@@ -8,11 +8,11 @@ from typing import Annotated, Any
 
 import typer
 
+from hybridops.cli.apps import group
+
 from hybridops.cli.state import app_state
 
-app = typer.Typer(
-    help="List, show and validate runbooks; print the format's JSON Schema.", no_args_is_help=True
-)
+app = group("List, show and validate runbooks; print the format's JSON Schema.")
 
 
 @app.command("list")

@@ -6,12 +6,11 @@ from typing import Annotated, Any
 
 import typer
 
+from hybridops.cli.apps import group
+
 from hybridops.cli.state import app_state
 
-app = typer.Typer(
-    help="The embedded simulated hybrid-routing estate (moto + health endpoints).",
-    no_args_is_help=True,
-)
+app = group("The embedded simulated hybrid-routing estate (moto + health endpoints).")
 
 
 def _describe(state: Any, info: dict[str, Any]) -> None:

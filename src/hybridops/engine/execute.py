@@ -307,18 +307,14 @@ class Executor:
 
     def _plan_without_running(self, step: Step, record: StepRecord) -> None:
         """A dry-run step whose inputs come from planned steps: record what it would do."""
-        placeholders = {
-            name: {"outputs": _PlannedOutputs(name)} for name in self._planned_steps
-        }
+        placeholders = {name: {"outputs": _PlannedOutputs(name)} for name in self._planned_steps}
         scope = {**self.scope, "steps": {**self.outputs, **placeholders}}
         body = render(step.body.model_dump(by_alias=True, exclude_none=True), scope)
         kind = self.kinds[step.kind]
         planner = getattr(kind, "planned_call", None)
         if planner is not None and record.mutating:
             ctx = self._context(step.name, step.timeout_s)
-            with self.services.gate.scope(
-                step.name, runbook=self.runbook.name, run_id=self.run_id
-            ):
+            with self.services.gate.scope(step.name, runbook=self.runbook.name, run_id=self.run_id):
                 self.services.gate.check(planner(step, body, ctx))
         self._planned_steps.add(step.name)
         self._planned_change = True
