@@ -148,7 +148,7 @@ def _start_http(responder: Responder) -> tuple[HttpServer, ThreadingHTTPServer]:
             self.end_headers()
             self.wfile.write(data)
 
-        do_GET = do_POST = do_PUT = do_DELETE = _answer  # noqa: N815
+        do_GET = do_POST = do_PUT = do_DELETE = _answer
 
         def log_message(self, *args: Any) -> None:
             pass

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import textwrap
+from pathlib import Path
 
 from tests.conftest import Cli, MotoServer
 
@@ -64,7 +65,7 @@ def test_compensation_runs_in_reverse_order(
     assert steps["three"]["compensation"]["status"] == "succeeded"
     assert "compensation" not in steps["read"]
     assert steps["never"]["status"] == "not_run"
-    journal = json.loads(open(doc["journal"]).read())
+    journal = json.loads(Path(doc["journal"]).read_text())
     assert journal["steps"][0]["compensation"]["status"] == "succeeded"
     assert "↶ compensating three" in result.err
 

@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 
 from hybridops.config import Overrides, load_config, resolve_environment
-from hybridops.errors import ConfigError
 from tests.conftest import Cli
 
 CONFIG = """

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -117,7 +118,7 @@ def test_read_only_refuses_before_sending(cli: Cli, moto: MotoServer, setup) -> 
 
 
 def test_no_terminal_and_no_yes_is_refused(cli: Cli, moto: MotoServer, setup) -> None:
-    hook, path = setup
+    _hook, path = setup
     result = cli("run", str(path))
     assert result.code == 3
     assert "no terminal to ask on" in result.out
@@ -125,7 +126,7 @@ def test_no_terminal_and_no_yes_is_refused(cli: Cli, moto: MotoServer, setup) ->
 
 
 def test_terminal_confirmation_declined_and_accepted(cli: Cli, moto: MotoServer, setup) -> None:
-    hook, path = setup
+    _hook, path = setup
     cli.tty = True
     cli.answers = ["n"]
     assert cli("run", str(path)).code == 3
@@ -143,7 +144,7 @@ def test_yes_runs_and_audits_before_and_after(cli: Cli, moto: MotoServer, setup)
     result = cli("--yes", "-o", "json", "run", str(path))
     assert result.code == 0, result.err
     run_id = result.json()["run_id"]
-    assert MUTATING_LABELS <= set(moto.requests)
+    assert set(moto.requests) >= MUTATING_LABELS
     assert hook.requests[0][0] == "POST"
     records = cli("-o", "json", "audit", "--since", "1h").json()["records"]
     ours = [r for r in records if r["run_id"] == run_id]
@@ -163,7 +164,7 @@ def test_yes_runs_and_audits_before_and_after(cli: Cli, moto: MotoServer, setup)
     assert first["params"] == {"clusterName": "made"}
     # The secret parameter was sent to the hook but is in no output, journal or audit record.
     assert b"s3cr3t-t0ken-value" in hook.requests[0][2]
-    journal = open(result.json()["journal"]).read()
+    journal = Path(result.json()["journal"]).read_text()
     for text in (result.out, result.err, json.dumps(records), journal):
         assert "s3cr3t-t0ken-value" not in text
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import textwrap
+from pathlib import Path
 
 from tests.conftest import Cli, MotoServer
 
@@ -342,7 +343,7 @@ def test_journal_is_written(cli: Cli, write_runbook, write_config, tmp_path) -> 
     write_config()
     path = write_runbook("name: j\nsteps:\n  - name: a\n    sleep: 0\n")
     doc = cli("-o", "json", "run", str(path)).json()
-    journal = json.loads(open(doc["journal"]).read())
+    journal = json.loads(Path(doc["journal"]).read_text())
     assert journal["run_id"] == doc["run_id"]
     assert journal["runbook"] == "j"
     assert journal["status"] == "succeeded"

@@ -9,7 +9,6 @@ from typing import Annotated, Any
 import typer
 
 from hybridops.cli.apps import group
-
 from hybridops.cli.state import app_state
 
 app = group("List, show and validate runbooks; print the format's JSON Schema.")

@@ -7,7 +7,6 @@ from typing import Annotated, Any
 import typer
 
 from hybridops.cli.apps import group
-
 from hybridops.cli.state import app_state
 
 app = group("The embedded simulated hybrid-routing estate (moto + health endpoints).")

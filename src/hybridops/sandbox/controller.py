@@ -147,8 +147,12 @@ class Controller:
 
     def _start_rollout(self, service: Any, tracker: RolloutTracker) -> None:
         old = dict(service.deployments[0])
+        # A forced deployment already got a fresh id from moto; keep it, as ECS would.
+        forced = old["id"] != tracker.deployment_id
+        new_id = old["id"] if forced else f"ecs-svc/{uuid.uuid4().int % 10**19}"
+        if forced:
+            old["id"] = tracker.deployment_id
         old.update(status="ACTIVE", updatedAt=_now())
-        new_id = f"ecs-svc/{uuid.uuid4().int % 10**19}"
         new = dict(old)
         new.update(
             id=new_id,

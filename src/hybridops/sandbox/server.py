@@ -48,6 +48,8 @@ class Overlay:
         self.app = app
         self.requests: Counter[str] = Counter()
         self.lock = threading.Lock()
+        # Called with the operation label once moto has handled a request.
+        self.after_request: Callable[[str], None] | None = None
 
     def __call__(
         self, environ: dict[str, Any], start_response: Callable[..., Any]
@@ -65,7 +67,10 @@ class Overlay:
                     label = part[len(b"Action=") :].decode()
         with self.lock:
             self.requests[label] += 1
-        return self.app(environ, start_response)
+        body = list(self.app(environ, start_response))
+        if self.after_request is not None:
+            self.after_request(label)
+        return body
 
 
 def _moto_server(host: str, port: int, overlay_box: list[Overlay]) -> Any:
@@ -121,11 +126,17 @@ class Sandbox:
         self._moto.start()
         self.estate = seed(self.endpoint_url, log_hours=self.log_hours)
         self.controller.start()
+        # Real ECS shows the new deployment as soon as UpdateService returns.
+        self.overlay.after_request = self._after_request
         self.primary_health = HealthServer(lambda c: self.health_status(PRIMARY, c))
         self.secondary_health = HealthServer(lambda c: self.health_status(SECONDARY, c))
         self.primary_health.start()
         self.secondary_health.start()
         return self
+
+    def _after_request(self, label: str) -> None:
+        if label in ("UpdateService", "CreateService", "DeleteService"):
+            self.controller.tick()
 
     def stop(self) -> None:
         """Stop everything."""

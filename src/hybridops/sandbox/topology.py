@@ -162,6 +162,11 @@ def _seed_network_and_alb(estate: Estate, region: str) -> None:
         Port=80,
         DefaultActions=[{"Type": "forward", "TargetGroupArn": tg["TargetGroupArn"]}],
     )
+    if region == PRIMARY:
+        elb.register_targets(
+            TargetGroupArn=tg["TargetGroupArn"],
+            Targets=[{"Id": "10.0.1.10", "Port": 8080}, {"Id": "10.0.2.10", "Port": 8080}],
+        )
     estate.albs[region] = alb["LoadBalancerArn"]
     estate.alb_dns[region] = alb["DNSName"]
     estate.target_groups[region] = tg["TargetGroupArn"]

@@ -1,0 +1,175 @@
+"""The embedded sandbox: a coherent estate, real rollouts, health from state, detach/down."""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from hybridops.sandbox.server import Sandbox
+from hybridops.sandbox.topology import BACKUP_CLUSTER, CLUSTER, FUNCTION, SERVICE
+from tests.conftest import Cli
+
+SRC = Path(__file__).resolve().parent.parent / "src" / "hybridops"
+
+
+@pytest.fixture(scope="module")
+def _sandbox() -> Iterator[Sandbox]:
+    sandbox = Sandbox(rollout_s=0.6, log_hours=1).start()
+    yield sandbox
+    sandbox.stop()
+
+
+@pytest.fixture
+def sandbox(_sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Sandbox:
+    record = tmp_path / "sandbox.json"
+    _sandbox.write_record(record, os.getpid())
+    monkeypatch.setenv("HYBRIDOPS_SANDBOX_FILE", str(record))
+    return _sandbox
+
+
+def client(sandbox: Sandbox, service: str, region: str = "eu-central-1"):
+    import boto3
+
+    return boto3.client(
+        service,
+        region_name=region,
+        endpoint_url=sandbox.endpoint_url,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+
+
+def test_topology_is_seeded_in_both_regions(sandbox: Sandbox) -> None:
+    ecs = client(sandbox, "ecs")
+    svc = ecs.describe_services(cluster=CLUSTER, services=[SERVICE])["services"][0]
+    assert svc["taskDefinition"].endswith("hybrid-router:2")
+    assert (svc["desiredCount"], svc["runningCount"]) == (2, 2)
+    assert [d["rolloutState"] for d in svc["deployments"]] == ["COMPLETED"]
+    rev1 = ecs.describe_task_definition(taskDefinition="hybrid-router:1")["taskDefinition"]
+    assert rev1["status"] == "ACTIVE"
+    backup = client(sandbox, "ecs", "us-west-2").describe_services(
+        cluster=BACKUP_CLUSTER, services=[SERVICE]
+    )["services"][0]
+    assert backup["desiredCount"] == 0
+    env = sandbox.environment()
+    health = client(sandbox, "elbv2").describe_target_health(TargetGroupArn=env["target_group_arn"])
+    assert len(health["TargetHealthDescriptions"]) == 2
+    alias = client(sandbox, "lambda").get_alias(FunctionName=FUNCTION, Name="live")
+    assert alias["FunctionVersion"] == "1"
+    events = client(sandbox, "logs").filter_log_events(
+        logGroupName="/aws/ecs/hybrid-routing", limit=5
+    )
+    message = json.loads(events["events"][0]["message"])
+    assert {"latency_ms", "status", "route", "request_id", "level"} <= set(message)
+    records = client(sandbox, "route53").list_resource_record_sets(
+        HostedZoneId=env["hosted_zone_id"]
+    )
+    failover = {r.get("Failover") for r in records["ResourceRecordSets"] if r["Type"] == "CNAME"}
+    assert failover == {"PRIMARY", "SECONDARY"}
+    value = client(sandbox, "ssm").get_parameter(Name="/hybrid-routing/circuit-breaker/bedrock")
+    assert value["Parameter"]["Value"] == "closed"
+    policy = client(sandbox, "iam").get_role_policy(
+        RoleName="BedrockClientRole", PolicyName="bedrock-invoke"
+    )
+    assert "bedrock:InvokeModel" in json.dumps(policy["PolicyDocument"])
+
+
+def test_health_endpoint_answers_from_state(sandbox: Sandbox) -> None:
+    env = sandbox.environment()
+    primary = httpx.get(f"{env['health_url']}/health/component/bedrock-client")
+    assert primary.status_code == 200
+    assert primary.json() == {
+        "status": "healthy",
+        "region": "eu-central-1",
+        "component": "bedrock-client",
+    }
+    # The backup service runs no task: its endpoint is honestly unhealthy.
+    secondary = httpx.get(f"{env['secondary_health_url']}/health")
+    assert secondary.status_code == 503
+    assert secondary.json()["reason"] == "no running tasks"
+
+
+def test_sandbox_environment_runs_the_readonly_runbook(cli: Cli, sandbox: Sandbox) -> None:
+    result = cli("--env", "sandbox", "-o", "json", "run", "service-status")
+    assert result.code == 0, result.err
+    doc = result.json()
+    assert doc["status"] == "succeeded"
+    outputs = {s["name"]: s.get("outputs", {}) for s in doc["steps"]}
+    assert outputs["describe-service"]["running"] == 2
+    assert outputs["endpoint-health"]["verdict"] == "healthy"
+
+
+def test_restart_rolls_out_for_real(cli: Cli, sandbox: Sandbox) -> None:
+    ecs = client(sandbox, "ecs")
+    before = ecs.describe_services(cluster=CLUSTER, services=[SERVICE])["services"][0]
+    result = cli("--env", "sandbox", "--yes", "-o", "json", "run", "restart-service")
+    assert result.code == 0, result.err
+    after = ecs.describe_services(cluster=CLUSTER, services=[SERVICE])["services"][0]
+    assert after["deployments"][0]["id"] != before["deployments"][0]["id"]
+    assert [d["rolloutState"] for d in after["deployments"]] == ["COMPLETED"]
+    messages = [e["message"] for e in after["events"]]
+    assert any("has started" in m for m in messages)
+    assert "reached a steady state" in messages[0]
+    # The wait really waited for the rollout.
+    settle = next(s for s in result.json()["steps"] if s["name"] == "settle")
+    assert settle["duration_s"] >= 0.3
+
+
+def test_no_product_module_imports_the_sandbox() -> None:
+    allowed = {"sandbox", "cli/sandbox.py", "cli/demo.py", "cli/drill.py"}
+    offenders = []
+    for path in SRC.rglob("*.py"):
+        rel = path.relative_to(SRC).as_posix()
+        if rel.split("/", 1)[0] == "sandbox" or rel in allowed:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            if any(n == "hybridops.sandbox" or n.startswith("hybridops.sandbox.") for n in names):
+                offenders.append(rel)
+    assert offenders == []
+
+
+def test_detached_sandbox_up_status_down(tmp_path: Path) -> None:
+    env = dict(os.environ, HYBRIDOPS_SANDBOX_FILE=str(tmp_path / "sb.json"))
+    run = [sys.executable, "-m", "hybridops"]
+
+    def hybridops(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([*run, *args], env=env, capture_output=True, text=True, timeout=120)
+
+    assert hybridops("sandbox", "status").returncode == 1
+    try:
+        up = hybridops("-o", "json", "sandbox", "up", "--detach")
+        assert up.returncode == 0, up.stderr
+        info = json.loads(up.stdout)
+        assert info["running"] is True
+        status = json.loads(hybridops("-o", "json", "sandbox", "status").stdout)
+        assert set(status) >= {
+            "running",
+            "pid",
+            "endpoint_url",
+            "health_url",
+            "secondary_health_url",
+            "scenario",
+        }
+        assert status["pid"] == info["pid"]
+        ran = hybridops("--env", "sandbox", "-o", "json", "run", "service-status")
+        assert ran.returncode == 0, ran.stderr
+        assert json.loads(ran.stdout)["status"] == "succeeded"
+    finally:
+        down = hybridops("sandbox", "down")
+    assert down.returncode == 0
+    assert "sandbox stopped" in down.stderr
+    assert hybridops("sandbox", "status").returncode == 1
+    assert not (tmp_path / "sb.json").exists()
