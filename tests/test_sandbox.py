@@ -173,3 +173,17 @@ def test_detached_sandbox_up_status_down(tmp_path: Path) -> None:
     assert "sandbox stopped" in down.stderr
     assert hybridops("sandbox", "status").returncode == 1
     assert not (tmp_path / "sb.json").exists()
+
+
+@pytest.mark.parametrize("argv", [["sandbox", "up"], ["demo"]])
+def test_without_the_sandbox_extra_the_error_is_clear(argv: list[str]) -> None:
+    code = (
+        "import sys; sys.modules['moto'] = None; "
+        "from hybridops.cli.main import main; "
+        f"sys.exit(main({argv!r}))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2
+    assert "the sandbox needs the 'sandbox' extra" in out.stderr
+    assert "pip install 'hybridops[sandbox]'" in out.stderr
+    assert "Traceback" not in out.stderr

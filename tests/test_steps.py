@@ -350,3 +350,56 @@ def test_journal_is_written(cli: Cli, write_runbook, write_config, tmp_path) -> 
     assert journal["steps"][0]["name"] == "a"
     assert journal["steps"][0]["status"] == "succeeded"
     assert journal["journal"].startswith(str(tmp_path / "home"))
+
+
+def test_step_timeout_bounds_a_wait(cli: Cli, http_server, write_config, write_runbook) -> None:
+    server = http_server(lambda m, p, b: (200, {"status": "starting"}))
+    write_config(health_url=server.url)
+    path = write_runbook(
+        book(
+            """
+            name: bounded
+            steps:
+              - name: settle
+                timeout_s: 0.2
+                wait:
+                  http: {url: "${{ env.health_url }}/health"}
+                  until: {"json.status": healthy}
+                  interval_s: 0.05
+                  timeout_s: 600
+            """
+        )
+    )
+    result = cli("-o", "json", "run", str(path))
+    assert result.code == 5
+    assert "not done after 0.2s" in result.json()["error"]["message"]
+
+
+def test_interrupt_is_exit_130_and_journaled(cli: Cli, write_config, write_runbook) -> None:
+    from pydantic import BaseModel
+
+    from hybridops.steps.registry import ACTIONS, action
+
+    class NoInputs(BaseModel):
+        pass
+
+    @action("test.interrupt", inputs=NoInputs)
+    def interrupt(inputs: NoInputs, ctx: object) -> None:
+        """Simulate Ctrl-C in the middle of a step."""
+        raise KeyboardInterrupt
+
+    try:
+        write_config()
+        path = write_runbook(
+            "name: i\nsteps:\n  - name: a\n    sleep: 0\n  - name: b\n    action: {name: test.interrupt}\n"
+            "  - name: c\n    sleep: 0\n"
+        )
+        result = cli("-o", "json", "run", str(path))
+    finally:
+        ACTIONS.pop("test.interrupt")
+    assert result.code == 130
+    doc = result.json()
+    assert doc["status"] == "interrupted"
+    assert [s["status"] for s in doc["steps"]] == ["succeeded", "interrupted", "not_run"]
+    journal = json.loads(Path(doc["journal"]).read_text())
+    assert journal["status"] == "interrupted"

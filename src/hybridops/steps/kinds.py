@@ -151,6 +151,10 @@ class WaitKind:
         from hybridops.engine.events import WaitProgress
 
         timeout = float(body.get("timeout_s", 600.0))
+        remaining = ctx.remaining()
+        if remaining is not None:
+            # A step-level timeout_s bounds the wait as well.
+            timeout = min(timeout, max(0.0, remaining))
         interval = float(body.get("interval_s", 5.0))
         started = time.monotonic()
         deadline = started + timeout
@@ -173,7 +177,7 @@ class WaitKind:
             elapsed = time.monotonic() - started
             ctx.emit(WaitProgress(ctx.run_id, step.name, elapsed, timeout, last))
             if time.monotonic() + interval > deadline:
-                raise TimedOut(f"step {step.name!r}: not done after {timeout:g}s ({last})")
+                raise TimedOut(f"step {step.name!r}: not done after {timeout:.3g}s ({last})")
             ctx.sleep(interval)
 
 
