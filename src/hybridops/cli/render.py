@@ -73,6 +73,7 @@ class RunProgress:
         self.console = console
         self._status: Any = None
         self._started = time.monotonic()
+        self._last_detail: str | None = None
 
     def _stop_status(self) -> None:
         if self._status is not None:
@@ -101,7 +102,9 @@ class RunProgress:
                     self._status.start()
                 else:
                     self._status.update(text)
-            else:
+            elif event.detail != self._last_detail:
+                # Without a terminal, print a wait line only when something changed.
+                self._last_detail = event.detail
                 c.print(f"  … {text}", markup=False, highlight=False)
         elif isinstance(event, StepFinished):
             self._stop_status()

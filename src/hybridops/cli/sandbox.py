@@ -86,5 +86,73 @@ def status(ctx: typer.Context) -> int:
 
     state = app_state(ctx)
     info = process.status(paths.sandbox_record_path())
+    if info["running"]:
+        info["state"] = process.control(paths.sandbox_record_path(), "state")
     _describe(state, info)
     return 0 if info["running"] else 1
+
+
+@app.command("scenarios")
+def scenarios(ctx: typer.Context) -> int:
+    """List the fault scenarios `sandbox break` can inject."""
+    from hybridops.cli.render import emit_json
+    from hybridops.sandbox import require_moto
+
+    require_moto()
+    from hybridops.sandbox.scenarios import SCENARIOS
+
+    state = app_state(ctx)
+    rows = [
+        {"name": s.name, "summary": s.summary, "symptoms": s.symptoms, "remedy": s.remedy}
+        for s in SCENARIOS.values()
+    ]
+    if state.json:
+        emit_json(state.environment, {"scenarios": rows})
+        return 0
+    from rich.table import Table
+
+    table = Table(box=None, header_style="bold", pad_edge=False)
+    for column in ("name", "what breaks", "remedy"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(row["name"], row["summary"], row["remedy"])
+    state.out_console().print(table)
+    return 0
+
+
+@app.command("break")
+def break_(
+    ctx: typer.Context,
+    scenario: Annotated[str, typer.Argument(help="Scenario name (see `sandbox scenarios`).")],
+) -> int:
+    """Inject a fault scenario into the running sandbox."""
+    from hybridops import paths
+    from hybridops.cli.render import emit_json
+    from hybridops.sandbox import process
+
+    state = app_state(ctx)
+    result = process.control(paths.sandbox_record_path(), "break", scenario)
+    if state.json:
+        emit_json(state.environment, result)
+    else:
+        state.err_console().print(
+            f"scenario [bold]{scenario}[/bold] injected; health: {result['health']}",
+            highlight=False,
+        )
+    return 0
+
+
+@app.command("reset")
+def reset(ctx: typer.Context) -> int:
+    """Put the running sandbox back to its seeded, healthy state."""
+    from hybridops import paths
+    from hybridops.cli.render import emit_json
+    from hybridops.sandbox import process
+
+    state = app_state(ctx)
+    result = process.control(paths.sandbox_record_path(), "reset")
+    if state.json:
+        emit_json(state.environment, result)
+    else:
+        state.err_console().print(f"sandbox reset; health: {result['health']}", highlight=False)
+    return 0

@@ -144,3 +144,24 @@ def stop(path: Path, *, timeout_s: float = 15.0) -> bool:
     with contextlib.suppress(FileNotFoundError):
         path.unlink()
     return True
+
+
+def control(path: Path, verb: str, name: str | None = None) -> dict[str, Any]:
+    """Ask the running sandbox to inject a scenario, reset, or report its state."""
+    import httpx
+
+    current = status(path)
+    if not current["running"]:
+        raise BadInput("no sandbox is running", hint="hybridops sandbox up --detach")
+    base = f"{current['endpoint_url']}/_hybridops"
+    url = {"break": f"{base}/scenario/{name}", "reset": f"{base}/reset", "state": f"{base}/state"}[verb]
+    try:
+        response = httpx.post(url, timeout=60) if verb != "state" else httpx.get(url, timeout=10)
+    except httpx.HTTPError as exc:
+        raise RemoteError(f"sandbox control API: {exc}") from None
+    document = response.json()
+    if response.status_code == 400:
+        raise BadInput(document.get("error", "bad request"))
+    if response.status_code != 200:
+        raise RemoteError(f"sandbox control API answered {response.status_code}")
+    return dict(document)

@@ -1,19 +1,22 @@
-"""The sandbox process: moto behind a WSGI overlay, the controller, two health endpoints."""
+"""The sandbox process: moto behind the overlay, the controller, two health endpoints."""
 
 from __future__ import annotations
 
 import json
 import logging
 import os
+import random
 import threading
-from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from hybridops.sandbox.controller import Controller
 from hybridops.sandbox.health import HealthServer
+from hybridops.sandbox.overlay import Overlay, request_label
 from hybridops.sandbox.topology import (
+    ACCOUNT,
+    ALARMS,
     BACKUP_CLUSTER,
     CLUSTER,
     FUNCTION,
@@ -23,66 +26,26 @@ from hybridops.sandbox.topology import (
     SECONDARY,
     SERVICE,
     Estate,
+    log_event,
     seed,
 )
 
-WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+__all__ = ["COMPONENTS", "Sandbox", "request_label"]
+
+COMPONENTS = ["hybrid-router", "bedrock-client", "cache", "database"]
+CIRCUIT_PARAMETER = "/hybrid-routing/circuit-breaker/bedrock"
+_RANK = {"healthy": 0, "degraded": 1, "unhealthy": 2}
 
 
-def request_label(environ: dict[str, Any]) -> str:
-    """`ecs.UpdateService`-style label for a request (JSON, query or REST protocol)."""
-    target = environ.get("HTTP_X_AMZ_TARGET")
-    if target:
-        return target.rsplit(".", 1)[-1]
-    query = environ.get("QUERY_STRING", "")
-    for part in query.split("&"):
-        if part.startswith("Action="):
-            return part[len("Action=") :]
-    return f"{environ.get('REQUEST_METHOD')} {environ.get('PATH_INFO')}"
-
-
-class Overlay:
-    """WSGI layer in front of moto: counts requests (issue 3 adds missing operations here)."""
-
-    def __init__(self, app: WsgiApp) -> None:
-        self.app = app
-        self.requests: Counter[str] = Counter()
-        self.lock = threading.Lock()
-        # Called with the operation label once moto has handled a request.
-        self.after_request: Callable[[str], None] | None = None
-
-    def __call__(
-        self, environ: dict[str, Any], start_response: Callable[..., Any]
-    ) -> Iterable[bytes]:
-        label = request_label(environ)
-        if environ.get("REQUEST_METHOD") == "POST" and "HTTP_X_AMZ_TARGET" not in environ:
-            # Query-protocol services carry Action in the form body: peek, then restore it.
-            length = int(environ.get("CONTENT_LENGTH") or 0)
-            body = environ["wsgi.input"].read(length) if length else b""
-            import io
-
-            environ["wsgi.input"] = io.BytesIO(body)
-            for part in body.split(b"&"):
-                if part.startswith(b"Action="):
-                    label = part[len(b"Action=") :].decode()
-        with self.lock:
-            self.requests[label] += 1
-        body = list(self.app(environ, start_response))
-        if self.after_request is not None:
-            self.after_request(label)
-        return body
-
-
-def _moto_server(host: str, port: int, overlay_box: list[Overlay]) -> Any:
+def _moto_server(host: str, port: int, make_app: Callable[[Any], Overlay]) -> Any:
     from moto.moto_server.threaded_moto_server import ThreadedMotoServer
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
     from werkzeug.serving import make_server
 
     class OverlayMotoServer(ThreadedMotoServer):
         def _server_entry(self) -> None:
-            overlay = Overlay(DomainDispatcherApplication(create_backend_app))
-            overlay_box.append(overlay)
-            self._server = make_server(self._ip_address, self._port, overlay, True)
+            app = make_app(DomainDispatcherApplication(create_backend_app))
+            self._server = make_server(self._ip_address, self._port, app, True)
             self._server_ready_event.set()
             self._server.serve_forever()
 
@@ -96,23 +59,26 @@ class Sandbox:
         self.rollout_s = rollout_s
         self.log_hours = log_hours
         self.scenario: str | None = None
+        self.faults: set[str] = set()
         self.estate: Estate | None = None
-        self.controller = Controller(rollout_s=rollout_s)
-        self._overlay_box: list[Overlay] = []
+        self.controller = Controller(self, rollout_s=rollout_s)
+        self.overlay: Overlay | None = None
         self._moto: Any = None
         self.primary_health: HealthServer | None = None
         self.secondary_health: HealthServer | None = None
+        self.record_path: Path | None = None
+        self._reset_lock = threading.Lock()
 
-    @property
-    def overlay(self) -> Overlay:
-        """The request-counting WSGI layer."""
-        return self._overlay_box[0]
-
+    # -- lifecycle ------------------------------------------------------------------------
     @property
     def endpoint_url(self) -> str:
         """The AWS endpoint of the sandbox."""
         host, port = self._moto.get_host_and_port()
         return f"http://{host}:{port}"
+
+    def _make_overlay(self, app: Any) -> Overlay:
+        self.overlay = Overlay(app, self)
+        return self.overlay
 
     def start(self) -> Sandbox:
         """Start moto, seed the estate, start the controller and health endpoints."""
@@ -122,10 +88,11 @@ class Sandbox:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
             os.environ.setdefault(key, "testing")
-        self._moto = _moto_server("127.0.0.1", 0, self._overlay_box)
+        self._moto = _moto_server("127.0.0.1", 0, self._make_overlay)
         self._moto.start()
         self.estate = seed(self.endpoint_url, log_hours=self.log_hours)
         self.controller.start()
+        assert self.overlay is not None
         # Real ECS shows the new deployment as soon as UpdateService returns.
         self.overlay.after_request = self._after_request
         self.primary_health = HealthServer(lambda c: self.health_status(PRIMARY, c))
@@ -147,28 +114,197 @@ class Sandbox:
         if self._moto is not None:
             self._moto.stop()
 
-    def health_status(self, region: str, component: str | None) -> tuple[int, dict[str, Any]]:
-        """What the health endpoint of a region answers, from the estate's state."""
-        with self.controller.lock:
-            services = [s for r, s in self.controller.services() if r == region]
-        service = services[0] if services else None
-        running = service.running_count if service is not None else 0
-        bad = (
-            service is not None and service.task_definition in self.controller.bad_task_definitions
-        )
-        if running == 0:
-            status, reason = "unhealthy", "no running tasks"
-        elif bad:
-            status, reason = "unhealthy", "deployed revision fails health checks"
-        else:
-            status, reason = "healthy", None
-        body: dict[str, Any] = {"status": status, "region": region}
-        if component:
-            body["component"] = component
-        if reason:
-            body["reason"] = reason
-        return (200 if status == "healthy" else 503), body
+    def internal_client(self, service: str, region: str = PRIMARY) -> Any:
+        """A boto3 client for the sandbox's own use (not counted as operator traffic)."""
+        import boto3
 
+        client = boto3.client(
+            service,
+            region_name=region,
+            endpoint_url=self.endpoint_url,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+
+        def mark(request: Any, **_: Any) -> None:
+            request.headers["X-Hybridops-Internal"] = "1"
+
+        client.meta.events.register("before-sign", mark)
+        return client
+
+    # -- scenarios ------------------------------------------------------------------------
+    def break_(self, name: str) -> None:
+        """Inject a scenario by name (KeyError naming the known ones if unknown)."""
+        from hybridops.sandbox.scenarios import SCENARIOS
+
+        scenario = SCENARIOS.get(name)
+        if scenario is None:
+            raise KeyError(f"unknown scenario {name!r} (known: {', '.join(SCENARIOS)})")
+        scenario.inject(self)
+        self.scenario = name
+        self._rewrite_record()
+
+    def reset(self) -> None:
+        """Back to the seeded estate: no scenario, fresh moto state."""
+        with self._reset_lock:
+            from moto.moto_api._internal.models import moto_api_backend
+
+            # Seeding goes through the server, whose request threads tick the controller:
+            # pause it rather than hold its lock, or the two would wait on each other.
+            self.controller.paused = True
+            try:
+                with self.controller.lock:
+                    moto_api_backend.reset()
+                    self.controller.forget()
+                    self.faults.clear()
+                    self.scenario = None
+                    if self.overlay is not None:
+                        self.overlay.provisioned.clear()
+                self.estate = seed(self.endpoint_url, log_hours=1)
+            finally:
+                self.controller.paused = False
+            self.controller.tick()
+        self._rewrite_record()
+
+    def circuit_open(self) -> bool:
+        """Whether the Bedrock circuit breaker (SSM parameter) is open."""
+        from moto.ssm.models import ssm_backends
+
+        try:
+            parameter = ssm_backends[ACCOUNT][PRIMARY].get_parameter(CIRCUIT_PARAMETER)
+        except Exception:
+            return False
+        return parameter is not None and str(parameter.value).lower() == "open"
+
+    def lambda_ready(self) -> int:
+        """READY provisioned concurrency on the live alias."""
+        return self.overlay.provisioned_ready(PRIMARY, FUNCTION, "live") if self.overlay else 0
+
+    # -- what the estate reports ----------------------------------------------------------------
+    def component_status(self, region: str, component: str) -> tuple[str, str | None]:
+        """(healthy|degraded|unhealthy, reason) of one component of a region."""
+        with self.controller.lock:
+            problem = self.controller.region_problem(region)
+            service = self.controller.service(region)
+        if problem and (component == "hybrid-router" or problem in ("region unavailable", "service not found")):
+            return "unhealthy", problem
+        if problem and problem == "no running tasks":
+            return "unhealthy", problem
+        if region != PRIMARY:
+            return "healthy", None
+        if component == "bedrock-client" and "bedrock-down" in self.faults:
+            if self.circuit_open():
+                return "degraded", "circuit open: requests served by local models"
+            return "unhealthy", "Bedrock calls fail (ServiceUnavailable)"
+        if component == "hybrid-router":
+            if "latency-spike" in self.faults and (service is None or service.desired_count < 4):
+                return "degraded", "P95 response time 2600 ms (SLO 2000 ms)"
+            if "lambda-throttle" in self.faults and self.lambda_ready() < 50:
+                return "degraded", "Lambda throttled: Rate exceeded"
+        return "healthy", None
+
+    def health_status(self, region: str, component: str | None) -> tuple[int, dict[str, Any]]:
+        """What the health endpoint of a region answers."""
+        if component is not None:
+            if component not in COMPONENTS:
+                return 404, {"status": "unknown", "error": f"no component {component}"}
+            status, reason = self.component_status(region, component)
+            body: dict[str, Any] = {"status": status, "region": region, "component": component}
+            if reason:
+                body["reason"] = reason
+            return (503 if status == "unhealthy" else 200), body
+        components = {name: self.component_status(region, name) for name in COMPONENTS}
+        worst = max((s for s, _ in components.values()), key=_RANK.__getitem__)
+        body = {
+            "status": worst,
+            "region": region,
+            "components": {n: s for n, (s, _) in components.items()},
+        }
+        reasons = sorted({r for _, r in components.values() if r})
+        if reasons:
+            body["reason"] = "; ".join(reasons)
+        return (503 if worst == "unhealthy" else 200), body
+
+    def alarm_states(self) -> dict[str, str]:
+        """The state each seeded alarm should be in."""
+        router, _ = self.component_status(PRIMARY, "hybrid-router")
+        latency = "latency-spike" in self.faults and router != "healthy"
+        errors = router == "unhealthy"
+        return {
+            "hybrid-router-cpu-high": "ALARM" if latency else "OK",
+            "hybrid-router-memory-high": "OK",
+            "hybrid-router-p95-latency": "ALARM" if latency else "OK",
+            "hybrid-router-5xx": "ALARM" if errors else "OK",
+            "hybrid-router-lambda-throttles": "ALARM" if "lambda-throttle" in self.faults and self.lambda_ready() < 50 else "OK",
+        }
+
+    def log_shape(self) -> Callable[[random.Random, int, str], dict[str, Any]]:
+        """How the next log events look, given the scenario."""
+        router, _ = self.component_status(PRIMARY, "hybrid-router")
+        bedrock, _ = self.component_status(PRIMARY, "bedrock-client")
+        faults = set(self.faults)
+
+        def shape(rng: random.Random, when_ms: int, group: str) -> dict[str, Any]:
+            if group == LOG_GROUPS[1] and "lambda-throttle" in faults and router != "healthy":
+                return log_event(rng, when_ms, status=429, level="ERROR", message="Rate exceeded: Lambda throttled")
+            if router == "unhealthy":
+                return log_event(rng, when_ms, status=500, level="ERROR", message="upstream error: health check failed")
+            if bedrock == "unhealthy" and rng.random() < 0.7:
+                return log_event(rng, when_ms, status=502, level="ERROR", message="bedrock invocation failed: ServiceUnavailableException")
+            if "latency-spike" in faults and router == "degraded":
+                return log_event(rng, when_ms, latency=round(rng.uniform(2100, 4200), 1), level="WARN", message="slow request")
+            return log_event(rng, when_ms)
+
+        return shape
+
+    def metric_data(self, rng: random.Random) -> dict[str, list[dict[str, Any]]]:
+        """One round of metrics per namespace, given the scenario."""
+        import time
+
+        router, _ = self.component_status(PRIMARY, "hybrid-router")
+        hot = "latency-spike" in self.faults and router == "degraded"
+        now = time.time()
+        dims = [{"Name": "ClusterName", "Value": CLUSTER}, {"Name": "ServiceName", "Value": SERVICE}]
+        alb = self.estate.albs[PRIMARY].split(":loadbalancer/")[-1] if self.estate else "alb"
+        throttled = "lambda-throttle" in self.faults and self.lambda_ready() < 50
+        return {
+            "AWS/ECS": [
+                {"MetricName": "CPUUtilization", "Dimensions": dims, "Timestamp": now, "Value": rng.uniform(78, 92) if hot else rng.uniform(25, 45), "Unit": "Percent"},
+                {"MetricName": "MemoryUtilization", "Dimensions": dims, "Timestamp": now, "Value": rng.uniform(40, 60), "Unit": "Percent"},
+            ],
+            "AWS/ApplicationELB": [
+                {"MetricName": "TargetResponseTime", "Dimensions": [{"Name": "LoadBalancer", "Value": alb}], "Timestamp": now, "Value": rng.uniform(2.2, 3.5) if hot else rng.uniform(0.12, 0.35), "Unit": "Seconds"},
+            ],
+            "HybridRouting": [
+                {"MetricName": "QueueDepth", "Dimensions": [{"Name": "Service", "Value": SERVICE}], "Timestamp": now, "Value": rng.uniform(120, 180) if hot else rng.uniform(5, 30), "Unit": "Count"},
+            ],
+            "AWS/Lambda": [
+                {"MetricName": "Throttles", "Dimensions": [{"Name": "FunctionName", "Value": FUNCTION}], "Timestamp": now, "Value": rng.uniform(40, 90) if throttled else 0.0, "Unit": "Count"},
+            ],
+        }
+
+    def state(self) -> dict[str, Any]:
+        """A summary for `sandbox status` and the control API."""
+        services = {}
+        with self.controller.lock:
+            for region in (PRIMARY, SECONDARY):
+                service = self.controller.service(region)
+                if service is not None:
+                    services[region] = {
+                        "task_definition": service.task_definition.rsplit("/", 1)[-1],
+                        "desired": service.desired_count,
+                        "running": service.running_count,
+                        "rollout": (service.deployments or [{}])[0].get("rolloutState"),
+                    }
+        return {
+            "scenario": self.scenario,
+            "faults": sorted(self.faults),
+            "services": services,
+            "health": {region: self.health_status(region, None)[1]["status"] for region in (PRIMARY, SECONDARY)},
+            "circuit_open": self.circuit_open(),
+        }
+
+    # -- the record ---------------------------------------------------------------------------
     def environment(self) -> dict[str, Any]:
         """The `sandbox` environment settings (EnvironmentConfig fields)."""
         assert self.estate is not None
@@ -193,10 +329,16 @@ class Sandbox:
             "primary_target": self.estate.alb_dns[PRIMARY],
             "secondary_target": self.estate.alb_dns[SECONDARY],
             "sandbox": True,
+            "vars": {
+                "circuit_parameter": CIRCUIT_PARAMETER,
+                "sns_topic_arn": self.estate.topic_arn,
+                "bedrock_role_arn": self.estate.bedrock_role_arn,
+                "alarm_names": list(ALARMS),
+            },
         }
 
     def record(self, pid: int) -> dict[str, Any]:
-        """The JSON record a detached sandbox leaves for `--env sandbox`."""
+        """The JSON record a running sandbox leaves for `--env sandbox`."""
         env = self.environment()
         return {
             "pid": pid,
@@ -208,8 +350,14 @@ class Sandbox:
         }
 
     def write_record(self, path: Path, pid: int) -> None:
-        """Atomically write the record."""
+        """Atomically write the record (and keep it current on break/reset)."""
+        self.record_path = path
+        self._record_pid = pid
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(self.record(pid), indent=2))
         os.replace(tmp, path)
+
+    def _rewrite_record(self) -> None:
+        if self.record_path is not None and self.record_path.exists():
+            self.write_record(self.record_path, self._record_pid)

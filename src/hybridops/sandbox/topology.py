@@ -89,6 +89,7 @@ def seed(endpoint: str, *, log_hours: int = 24, log_every_s: int = 120) -> Estat
     _seed_logs(estate, log_hours, log_every_s)
     _seed_metrics(estate)
     _seed_route53(estate)
+    _seed_alarms(estate)
     sns = _client(endpoint, "sns", PRIMARY)
     estate.topic_arn = sns.create_topic(Name="hybrid-routing-incidents")["TopicArn"]
     ssm = _client(endpoint, "ssm", PRIMARY)
@@ -332,6 +333,32 @@ def _seed_metrics(estate: Estate) -> None:
         for m in range(60, 0, -1)
     ]
     cw.put_metric_data(Namespace="HybridRouting", MetricData=queue)
+
+
+ALARMS = {
+    "hybrid-router-cpu-high": ("AWS/ECS", "CPUUtilization", 70.0, "Average"),
+    "hybrid-router-memory-high": ("AWS/ECS", "MemoryUtilization", 80.0, "Average"),
+    "hybrid-router-p95-latency": ("AWS/ApplicationELB", "TargetResponseTime", 2.0, "Average"),
+    "hybrid-router-5xx": ("AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", 50.0, "Sum"),
+    "hybrid-router-lambda-throttles": ("AWS/Lambda", "Throttles", 10.0, "Sum"),
+}
+
+
+def _seed_alarms(estate: Estate) -> None:
+    cw = _client(estate.endpoint_url, "cloudwatch", PRIMARY)
+    for name, (namespace, metric, threshold, statistic) in ALARMS.items():
+        cw.put_metric_alarm(
+            AlarmName=name,
+            Namespace=namespace,
+            MetricName=metric,
+            Statistic=statistic,
+            Period=60,
+            EvaluationPeriods=5,
+            Threshold=threshold,
+            ComparisonOperator="GreaterThanThreshold",
+            AlarmActions=[],
+        )
+        cw.set_alarm_state(AlarmName=name, StateValue="OK", StateReason="seeded")
 
 
 def _seed_route53(estate: Estate) -> None:

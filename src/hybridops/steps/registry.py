@@ -99,7 +99,12 @@ def action(
     return wrap
 
 
-BUILTIN_ACTION_MODULES = ("hybridops.steps.actions.health",)
+BUILTIN_ACTION_MODULES = (
+    "hybridops.steps.actions.health",
+    "hybridops.steps.actions.ecs",
+    "hybridops.steps.actions.lambda_",
+    "hybridops.steps.actions.logs",
+)
 BUILTIN_KIND_MODULES = ("hybridops.steps.kinds",)
 
 

@@ -1,0 +1,133 @@
+"""ECS actions: rollback target, deployment wait, desired-count plan, stability wait."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, Field
+
+from hybridops.aws import ecs
+from hybridops.engine.events import WaitProgress
+from hybridops.errors import TimedOut
+from hybridops.steps.registry import action
+
+if TYPE_CHECKING:
+    from hybridops.steps.base import StepContext
+
+
+class ServiceRef(BaseModel):
+    """Which service, where."""
+
+    cluster: str
+    service: str
+    region: str = "primary"
+
+
+class RollbackInputs(ServiceRef):
+    """Inputs of `ecs.rollback_target`."""
+
+    to: str | None = Field(None, description="revision number, family:revision or ARN")
+
+
+@action("ecs.rollback_target", inputs=RollbackInputs)
+def rollback_target(inputs: RollbackInputs, ctx: StepContext) -> dict[str, Any]:
+    """Choose the last known-good task definition (or --to), with the diff from the current."""
+    client = ctx.clients.client("ecs", inputs.region)
+    target = ecs.rollback_target(client, inputs.cluster, inputs.service, to=inputs.to or None)
+    return target.as_dict()
+
+
+class WaitDeploymentInputs(ServiceRef):
+    """Inputs of `ecs.wait_deployment`."""
+
+    task_definition: str
+    timeout_s: float = Field(600, gt=0)
+    interval_s: float = Field(5, ge=0)
+
+
+def _progress(ctx: StepContext, started: float, timeout: float) -> Any:
+    def report(detail: str) -> None:
+        ctx.emit(WaitProgress(ctx.run_id, ctx.step_name, time.monotonic() - started, timeout, detail))
+
+    return report
+
+
+def _bounded(ctx: StepContext, timeout: float) -> float:
+    remaining = ctx.remaining()
+    return timeout if remaining is None else max(0.0, min(timeout, remaining))
+
+
+@action("ecs.wait_deployment", inputs=WaitDeploymentInputs)
+def wait_deployment(inputs: WaitDeploymentInputs, ctx: StepContext) -> dict[str, Any]:
+    """Wait until the deployment of task_definition is stable; fail on circuit breaker."""
+    client = ctx.clients.client("ecs", inputs.region)
+    timeout = _bounded(ctx, inputs.timeout_s)
+    outcome = ecs.wait_for_deployment(
+        client,
+        inputs.cluster,
+        inputs.service,
+        inputs.task_definition,
+        timeout_s=timeout,
+        interval_s=inputs.interval_s,
+        sleep=ctx.sleep,
+        progress=_progress(ctx, time.monotonic(), timeout),
+    )
+    return {
+        "stable": outcome.stable,
+        "rollout_state": outcome.rollout_state,
+        "deployment_id": outcome.deployment_id,
+        "events": outcome.events[-10:],
+        "duration_s": round(outcome.duration_s, 3),
+    }
+
+
+class ScaleInputs(ServiceRef):
+    """Inputs of `ecs.plan_scale`."""
+
+    to: int | None = None
+    by: int | None = None
+    limit: int = Field(20, ge=0)
+
+
+@action("ecs.plan_scale", inputs=ScaleInputs)
+def plan_scale(inputs: ScaleInputs, ctx: StepContext) -> dict[str, Any]:
+    """Current and target desired count, refused over the cap."""
+    client = ctx.clients.client("ecs", inputs.region)
+    svc = ecs.describe_service(client, inputs.cluster, inputs.service)
+    plan = ecs.plan_desired_count(svc["desiredCount"], to=inputs.to, by=inputs.by, limit=inputs.limit)
+    return {"from": plan.current, "to": plan.target, "capped": plan.capped, "limit": plan.limit}
+
+
+class StableInputs(ServiceRef):
+    """Inputs of `ecs.wait_stable`."""
+
+    desired: int | None = None
+    timeout_s: float = Field(600, gt=0)
+    interval_s: float = Field(5, ge=0)
+
+
+@action("ecs.wait_stable", inputs=StableInputs)
+def wait_stable(inputs: StableInputs, ctx: StepContext) -> dict[str, Any]:
+    """Wait until running == desired (== `desired` if given) with one COMPLETED deployment."""
+    client = ctx.clients.client("ecs", inputs.region)
+    timeout = _bounded(ctx, inputs.timeout_s)
+    started = time.monotonic()
+    report = _progress(ctx, started, timeout)
+    while True:
+        svc = ecs.describe_service(client, inputs.cluster, inputs.service)
+        deployments = svc.get("deployments", [])
+        want = svc["desiredCount"] if inputs.desired is None else inputs.desired
+        if (
+            svc["desiredCount"] == want
+            and svc["runningCount"] == want
+            and len(deployments) == 1
+            and deployments[0].get("rolloutState") in (None, "COMPLETED")
+        ):
+            return {"running": svc["runningCount"], "desired": want, "duration_s": round(time.monotonic() - started, 3)}
+        report(f"running {svc['runningCount']}/{want}")
+        if time.monotonic() + inputs.interval_s > started + timeout:
+            raise TimedOut(
+                f"service {inputs.service}: running {svc['runningCount']}/{want} after {timeout:.3g}s"
+            )
+        ctx.sleep(inputs.interval_s)
