@@ -38,7 +38,12 @@ class RollbackTarget:
 
     def as_dict(self) -> dict[str, Any]:
         """JSON shape."""
-        return {"current": self.current, "target": self.target, "reason": self.reason, "diff": self.diff}
+        return {
+            "current": self.current,
+            "target": self.target,
+            "reason": self.reason,
+            "diff": self.diff,
+        }
 
 
 def _env(container: dict[str, Any]) -> dict[str, str]:
@@ -112,7 +117,9 @@ def rollback_target(
             good = known_good(family) if known_good else set()
             seen_good = [a for a in older if a in good]
             pick = seen_good[0] if seen_good else older[0]
-            reason = "last revision hybridops saw healthy" if seen_good else "next older ACTIVE revision"
+            reason = (
+                "last revision hybridops saw healthy" if seen_good else "next older ACTIVE revision"
+            )
             chosen = resolve_revision(ecs, family, pick)
     if chosen.get("status") == "INACTIVE":
         raise Refused(
@@ -184,7 +191,9 @@ def wait_for_deployment(
             and len(deployments) == 1
             and svc.get("runningCount") == svc.get("desiredCount")
         ):
-            return DeploymentOutcome(True, "COMPLETED", primary.get("id"), events, time.monotonic() - started)
+            return DeploymentOutcome(
+                True, "COMPLETED", primary.get("id"), events, time.monotonic() - started
+            )
         if progress is not None:
             progress(
                 f"{primary.get('rolloutState', '?')} running {svc.get('runningCount')}/"
@@ -219,7 +228,9 @@ def plan_desired_count(current: int, *, to: int | None, by: int | None, limit: i
     if target < 0:
         raise Refused(f"the result would be {target} tasks: refusing a negative count")
     if by is not None and target == 0:
-        raise Refused(f"--by {by} would scale the service to zero: refusing (use --to 0 to mean it)")
+        raise Refused(
+            f"--by {by} would scale the service to zero: refusing (use --to 0 to mean it)"
+        )
     if target > limit:
         raise Refused(f"{target} is over the limit of {limit} (limits.max_desired_count)")
     return CountPlan(current, target, False, limit)

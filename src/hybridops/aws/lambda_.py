@@ -14,7 +14,10 @@ def current_provisioned(lam: Any, function: str, alias: str) -> dict[str, Any] |
     try:
         response = lam.get_provisioned_concurrency_config(FunctionName=function, Qualifier=alias)
     except Exception as exc:
-        if type(exc).__name__ == "ProvisionedConcurrencyConfigNotFoundException" or "ProvisionedConcurrencyConfigNotFound" in str(exc):
+        if (
+            type(exc).__name__ == "ProvisionedConcurrencyConfigNotFoundException"
+            or "ProvisionedConcurrencyConfigNotFound" in str(exc)
+        ):
             return None
         raise
     return {k: v for k, v in response.items() if k != "ResponseMetadata"}
@@ -50,5 +53,7 @@ def wait_until_ready(
                 f"{config.get('RequestedProvisionedConcurrentExecutions')} allocated"
             )
         if time.monotonic() + interval_s > deadline:
-            raise TimedOut(f"provisioned concurrency on {function}:{alias} not READY after {timeout_s:.3g}s ({status})")
+            raise TimedOut(
+                f"provisioned concurrency on {function}:{alias} not READY after {timeout_s:.3g}s ({status})"
+            )
         sleep(interval_s)

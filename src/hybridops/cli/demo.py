@@ -1,14 +1,24 @@
-"""`hybridops demo`: the main job on the embedded sandbox, end to end, no setup."""
+"""`hybridops demo`: the P0 procedure on the embedded sandbox, end to end, no setup."""
 
 from __future__ import annotations
+
+from typing import Annotated
 
 import typer
 
 from hybridops.cli.state import app_state
 
 
-def demo(ctx: typer.Context) -> int:
-    """Start the sandbox in-process, walk through the runbook procedure, tear down."""
+def demo(
+    ctx: typer.Context,
+    rollback_to: Annotated[
+        str | None,
+        typer.Option(
+            "--rollback-to", help="Roll back to this revision instead (rehearse a failed rollback)."
+        ),
+    ] = None,
+) -> int:
+    """Start the sandbox in-process, break it, run the P0 procedure with real commands, tear down."""
     from hybridops.sandbox import require_moto
 
     require_moto()
@@ -17,19 +27,30 @@ def demo(ctx: typer.Context) -> int:
 
     state = app_state(ctx)
     console = state.err_console()
-    console.print("[bold]hybridops demo[/bold] — starting the embedded estate (moto + health)…")
+    console.print('[bold]hybridops demo[/bold] — P0 "hybrid router down" on the embedded estate')
 
     def run_step(step: DemoStep) -> int:
         console.rule(f"[bold]{step.title}[/bold]")
-        console.print(f"$ hybridops --env sandbox {' '.join(step.argv)}", markup=False)
+        console.print(
+            f"$ hybridops --env sandbox {' '.join(step.argv)}", markup=False, highlight=False
+        )
         return main(step.argv, state.environment)
 
-    ok, plan = run_demo(run_step)
-    console.rule()
-    for step in plan.steps:
-        mark = "✓" if step.exit_code == 0 else ("✗" if step.exit_code is not None else "-")
-        console.print(f"{mark} {step.title}", markup=False)
+    ok, steps, final = run_demo(run_step, rollback_to=rollback_to)
+    console.rule("[bold]summary[/bold]")
+    for step in steps:
+        mark = "-" if step.exit_code is None else ("✓" if step.ok else "✗")
+        got = (
+            ""
+            if step.exit_code is None or step.ok
+            else f" (exit {step.exit_code}, expected {step.expect_exit})"
+        )
+        console.print(f"{mark} {step.title}{got}", markup=False, highlight=False)
     console.print(
-        "[green]demo finished: the estate is healthy[/green]" if ok else "[red]demo failed[/red]"
+        f"estate: {final['health']} running {final['services']}", markup=False, highlight=False
     )
-    return 0 if ok else 1
+    if ok:
+        console.print("[green]demo finished: the estate really recovered[/green]")
+        return 0
+    console.print("[red]demo failed: the estate did not recover[/red]")
+    return 1

@@ -250,7 +250,7 @@ class Executor:
                 self._plan_without_running(step, record)
                 return None
             body = render(step.body.model_dump(by_alias=True, exclude_none=True), self.scope)
-            if self.mode.dry_run and self._planned_change and step.kind in ("wait", "sleep"):
+            if self.mode.dry_run and self._planned_change and kind.waits(step):
                 record.status = "planned"
                 record.detail = "not polled in a dry run: it waits on planned changes"
                 return None

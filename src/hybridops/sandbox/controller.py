@@ -25,7 +25,6 @@ from hybridops.sandbox.topology import (
     PRIMARY,
     SECONDARY,
     SERVICE,
-    log_event,
 )
 
 if TYPE_CHECKING:
@@ -54,7 +53,9 @@ class RolloutTracker:
 class Controller:
     """A background thread converging the simulated estate every `tick_s` seconds."""
 
-    def __init__(self, sandbox: Sandbox | None = None, *, rollout_s: float = 3.0, tick_s: float = 0.2) -> None:
+    def __init__(
+        self, sandbox: Sandbox | None = None, *, rollout_s: float = 3.0, tick_s: float = 0.2
+    ) -> None:
         self.sandbox = sandbox
         self.rollout_s = rollout_s
         self.tick_s = tick_s
@@ -73,6 +74,12 @@ class Controller:
         self._last_metrics = 0.0
         self._alarm_states: dict[str, str] = {}
         self.paused = False
+        self._redeploy: set[str] = set()
+
+    def redeploy(self, key: str) -> None:
+        """A task definition update arrived for `region:cluster:service`: start a deployment."""
+        with self.lock:
+            self._redeploy.add(key)
 
     # -- lifecycle ------------------------------------------------------------------------
     def start(self) -> None:
@@ -173,10 +180,24 @@ class Controller:
         if tracker is None:
             # First sight: the seeded service is settled.
             self._settle(service, primary)
-            self._seen[key] = RolloutTracker(service.task_definition, primary["id"], service.task_definition)
+            self._seen[key] = RolloutTracker(
+                service.task_definition, primary["id"], service.task_definition
+            )
             self._event(service, f"(service {service.name}) has reached a steady state.")
             return
-        if service.task_definition != tracker.task_definition or primary["id"] != tracker.deployment_id:
+        if key in self._redeploy:
+            self._redeploy.discard(key)
+            if (
+                service.task_definition == tracker.task_definition
+                and primary["id"] == tracker.deployment_id
+            ):
+                # The same revision again is still a new deployment.
+                self._start_rollout(service, tracker, fresh=True)
+                return
+        if (
+            service.task_definition != tracker.task_definition
+            or primary["id"] != tracker.deployment_id
+        ):
             self._start_rollout(service, tracker)
             return
         desired = service.desired_count
@@ -220,7 +241,9 @@ class Controller:
         started = min(desired, int(desired * elapsed / self.rollout_s) + (1 if desired else 0))
         primary.update(runningCount=started, pendingCount=max(0, desired - started))
 
-    def _trip_circuit_breaker(self, service: Any, tracker: RolloutTracker, failed: dict[str, Any]) -> None:
+    def _trip_circuit_breaker(
+        self, service: Any, tracker: RolloutTracker, failed: dict[str, Any]
+    ) -> None:
         failed.update(
             status="ACTIVE",
             rolloutState="FAILED",
@@ -259,10 +282,10 @@ class Controller:
             f" ({target.rsplit('/', 1)[-1]}).",
         )
 
-    def _start_rollout(self, service: Any, tracker: RolloutTracker) -> None:
+    def _start_rollout(self, service: Any, tracker: RolloutTracker, *, fresh: bool = False) -> None:
         old = dict(service.deployments[0])
         # A forced deployment already got a fresh id from moto; keep it, as ECS would.
-        forced = old["id"] != tracker.deployment_id
+        forced = not fresh and old["id"] != tracker.deployment_id
         new_id = old["id"] if forced else f"ecs-svc/{uuid.uuid4().int % 10**19}"
         if forced:
             old["id"] = tracker.deployment_id
@@ -328,13 +351,29 @@ class Controller:
                 if getattr(tg, "_hybridops_health", False):
                     continue
 
-                def health_for(target: dict[str, Any], ec2: Any, _tg: Any = tg, _region: str = region) -> Any:
+                def health_for(
+                    target: dict[str, Any], ec2: Any, _tg: Any = tg, _region: str = region
+                ) -> Any:
                     port = target.get("Port", _tg.port)
                     if target["Id"] not in _tg.targets:
-                        return FakeHealthStatus(target["Id"], port, None, "unused", "Target.NotRegistered", "Target is not registered to the target group")
+                        return FakeHealthStatus(
+                            target["Id"],
+                            port,
+                            None,
+                            "unused",
+                            "Target.NotRegistered",
+                            "Target is not registered to the target group",
+                        )
                     problem = self.region_problem(_region)
                     if problem:
-                        return FakeHealthStatus(target["Id"], port, None, "unhealthy", "Target.FailedHealthChecks", f"Health checks failed: {problem}")
+                        return FakeHealthStatus(
+                            target["Id"],
+                            port,
+                            None,
+                            "unhealthy",
+                            "Target.FailedHealthChecks",
+                            f"Health checks failed: {problem}",
+                        )
                     return FakeHealthStatus(target["Id"], port, None, "healthy")
 
                 tg.health_for = health_for
@@ -364,7 +403,10 @@ class Controller:
         backend = logs_backends[ACCOUNT][PRIMARY]
         now_ms = int(time.time() * 1000)
         shape = self.sandbox.log_shape()
-        for group, stream, count in ((LOG_GROUPS[0], "ecs/hybrid-router/task-a1", 4), (LOG_GROUPS[1], "2026/11/29/[$LATEST]seed", 2)):
+        for group, stream, count in (
+            (LOG_GROUPS[0], "ecs/hybrid-router/task-a1", 4),
+            (LOG_GROUPS[1], "2026/11/29/[$LATEST]seed", 2),
+        ):
             events = [shape(self.rng, now_ms - (count - i), group) for i in range(count)]
             try:
                 backend.put_log_events(group, stream, events)

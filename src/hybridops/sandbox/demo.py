@@ -1,4 +1,4 @@
-"""The demo: the embedded estate and the real commands, end to end, then torn down."""
+"""The demo: the P0 "hybrid router down" procedure on the embedded estate, end to end."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import contextlib
 import os
 import tempfile
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from hybridops.sandbox.server import Sandbox
@@ -14,36 +14,35 @@ from hybridops.sandbox.server import Sandbox
 
 @dataclass
 class DemoStep:
-    """One command the demo runs, with its outcome."""
+    """One real command the demo runs, the exit code it must give, and what it gave."""
 
     title: str
     argv: list[str]
+    expect_exit: int = 0
     exit_code: int | None = None
 
-
-@dataclass
-class DemoPlan:
-    """The commands of the demo, in order, and whether each must succeed."""
-
-    steps: list[DemoStep] = field(default_factory=list)
+    @property
+    def ok(self) -> bool:
+        """Whether the command ended as the procedure expects."""
+        return self.exit_code == self.expect_exit
 
 
-def demo_plan() -> DemoPlan:
-    """The procedure the demo walks through (grows as commands land)."""
-    return DemoPlan(
-        [
-            DemoStep("Snapshot of the estate (read-only)", ["run", "service-status"]),
-            DemoStep(
-                "Plan a restart (dry run: nothing is changed)",
-                ["--dry-run", "run", "restart-service"],
-            ),
-            DemoStep(
-                "Restart the service and wait until it is stable",
-                ["--yes", "run", "restart-service", "--param", "timeout_s=60"],
-            ),
-            DemoStep("Verify: the estate is healthy", ["run", "service-status"]),
-        ]
-    )
+def demo_steps(rollback_to: str | None = None) -> list[DemoStep]:
+    """The procedure, command by command (later issues add incident steps)."""
+    rollback = ["--yes", "run", "rollback-service", "--param", "interval_s=0.5"]
+    if rollback_to:
+        rollback += ["--param", f"to={rollback_to}", "--param", "timeout_s=60"]
+    return [
+        DemoStep(
+            "A bad deploy reaches production (scenario bad-deploy)",
+            ["sandbox", "break", "bad-deploy"],
+        ),
+        DemoStep("Page: the hybrid router is down — health is red", ["run", "service-status"], 1),
+        DemoStep("Investigate: recent ERROR logs", ["run", "recent-errors", "--param", "limit=5"]),
+        DemoStep("Plan the rollback (dry run: nothing is changed)", ["--dry-run", *rollback[1:]]),
+        DemoStep("Roll back to the last known-good revision and wait", rollback),
+        DemoStep("Verify: health is green again", ["run", "service-status"]),
+    ]
 
 
 @contextlib.contextmanager
@@ -51,12 +50,15 @@ def running_sandbox(rollout_s: float = 2.0) -> Iterator[Sandbox]:
     """An in-process sandbox whose record makes `--env sandbox` find it; torn down after."""
     with tempfile.TemporaryDirectory(prefix="hybridops-demo-") as tmp:
         record = Path(tmp) / "sandbox.json"
-        previous = {k: os.environ.get(k) for k in ("HYBRIDOPS_SANDBOX_FILE", "HYBRIDOPS_ENV")}
+        keys = ("HYBRIDOPS_SANDBOX_FILE", "HYBRIDOPS_ENV", "HYBRIDOPS_STATE_PATH")
+        previous = {k: os.environ.get(k) for k in keys}
         sandbox = Sandbox(rollout_s=rollout_s, log_hours=2).start()
         try:
             sandbox.write_record(record, os.getpid())
             os.environ["HYBRIDOPS_SANDBOX_FILE"] = str(record)
             os.environ["HYBRIDOPS_ENV"] = "sandbox"
+            # The demo's audit trail and journals stay out of the operator's real state.
+            os.environ["HYBRIDOPS_STATE_PATH"] = str(Path(tmp) / "state.db")
             yield sandbox
         finally:
             for key, value in previous.items():
@@ -67,12 +69,23 @@ def running_sandbox(rollout_s: float = 2.0) -> Iterator[Sandbox]:
             sandbox.stop()
 
 
-def run_demo(run_command: Callable[[DemoStep], int]) -> tuple[bool, DemoPlan]:
-    """Run every demo step through `run_command`; True if all succeeded."""
-    plan = demo_plan()
-    with running_sandbox():
-        for step in plan.steps:
+def run_demo(
+    run_command: Callable[[DemoStep], int], *, rollback_to: str | None = None
+) -> tuple[bool, list[DemoStep], dict[str, object]]:
+    """Run the procedure; True only if every step behaved and the estate really recovered."""
+    steps = demo_steps(rollback_to)
+    with running_sandbox() as sandbox:
+        for step in steps:
             step.exit_code = run_command(step)
-            if step.exit_code != 0:
-                return False, plan
-    return True, plan
+            if not step.ok:
+                break
+        final = sandbox.state()
+    recovered = (
+        final["health"].get("eu-central-1") == "healthy" and final["scenario"] == "bad-deploy"
+    )
+    services = final["services"]
+    healthy_revision = (
+        isinstance(services, dict)
+        and services.get("eu-central-1", {}).get("task_definition") != "hybrid-router:3"
+    )
+    return all(s.ok for s in steps) and recovered and healthy_revision, steps, final

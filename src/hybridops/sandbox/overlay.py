@@ -35,7 +35,12 @@ _MODEL_RE = re.compile(r"^/foundation-models/(.+)$")
 ACCOUNT_CONCURRENCY = 1000
 UNRESERVED_MINIMUM = 100
 MODELS = [
-    ("anthropic.claude-3-5-sonnet-20240620-v1:0", "Claude 3.5 Sonnet", "Anthropic", ["TEXT", "IMAGE"]),
+    (
+        "anthropic.claude-3-5-sonnet-20240620-v1:0",
+        "Claude 3.5 Sonnet",
+        "Anthropic",
+        ["TEXT", "IMAGE"],
+    ),
     ("anthropic.claude-3-haiku-20240307-v1:0", "Claude 3 Haiku", "Anthropic", ["TEXT", "IMAGE"]),
     ("amazon.titan-text-express-v1", "Titan Text G1 - Express", "Amazon", ["TEXT"]),
     ("amazon.titan-embed-text-v2:0", "Titan Text Embeddings V2", "Amazon", ["TEXT"]),
@@ -95,11 +100,13 @@ class Overlay:
         self.lock = threading.Lock()
         self.provisioned: dict[tuple[str, str, str], ProvisionedConcurrency] = {}
         self.pc_ready_s = 1.0
-        # Called with the operation label once moto has handled a request.
-        self.after_request: Callable[[str], None] | None = None
+        # Called with (label, region, body) once moto has handled a request.
+        self.after_request: Callable[[str, str, bytes], None] | None = None
 
     # -- dispatch -------------------------------------------------------------------------
-    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+    def __call__(
+        self, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
         if path.startswith("/_hybridops/"):
             return self._control(environ, start_response, path)
@@ -124,7 +131,7 @@ class Overlay:
             return [payload]
         result = list(self.app(environ, start_response))
         if self.after_request is not None:
-            self.after_request(label)
+            self.after_request(label, region, body)
         return result
 
     @staticmethod
@@ -154,8 +161,18 @@ class Overlay:
 
     # -- responses ------------------------------------------------------------------------
     @staticmethod
-    def _json(status: int, document: Any, error_type: str | None = None) -> tuple[str, list[tuple[str, str]], bytes]:
-        reason = {200: "OK", 202: "Accepted", 204: "No Content", 400: "Bad Request", 404: "Not Found", 409: "Conflict", 503: "Service Unavailable"}[status]
+    def _json(
+        status: int, document: Any, error_type: str | None = None
+    ) -> tuple[str, list[tuple[str, str]], bytes]:
+        reason = {
+            200: "OK",
+            202: "Accepted",
+            204: "No Content",
+            400: "Bad Request",
+            404: "Not Found",
+            409: "Conflict",
+            503: "Service Unavailable",
+        }[status]
         headers = [("Content-Type", "application/json"), ("x-amzn-RequestId", str(uuid.uuid4()))]
         if error_type:
             headers.append(("x-amzn-ErrorType", error_type))
@@ -163,8 +180,12 @@ class Overlay:
         headers.append(("Content-Length", str(len(data))))
         return f"{status} {reason}", headers, data
 
-    def _error(self, status: int, error_type: str, message: str) -> tuple[str, list[tuple[str, str]], bytes]:
-        return self._json(status, {"Type": "User", "message": message, "Message": message}, error_type)
+    def _error(
+        self, status: int, error_type: str, message: str
+    ) -> tuple[str, list[tuple[str, str]], bytes]:
+        return self._json(
+            status, {"Type": "User", "message": message, "Message": message}, error_type
+        )
 
     # -- Lambda provisioned concurrency -----------------------------------------------------
     def _function_arn(self, region: str, name: str, qualifier: str) -> str | None:
@@ -213,12 +234,23 @@ class Overlay:
             if method == "PUT":
                 requested = int(json.loads(body or b"{}").get("ProvisionedConcurrentExecutions", 0))
                 if requested < 1:
-                    return self._error(400, "InvalidParameterValueException", "ProvisionedConcurrentExecutions must be at least 1")
-                others = sum(pc.requested for k, pc in self.provisioned.items() if k != key and k[0] == region)
+                    return self._error(
+                        400,
+                        "InvalidParameterValueException",
+                        "ProvisionedConcurrentExecutions must be at least 1",
+                    )
+                others = sum(
+                    pc.requested
+                    for k, pc in self.provisioned.items()
+                    if k != key and k[0] == region
+                )
                 if others + requested > ACCOUNT_CONCURRENCY - UNRESERVED_MINIMUM:
-                    status, reason = "FAILED", (
-                        "FUNCTION_ERROR_INIT_FAILURE: Requested provisioned concurrency exceeds the "
-                        f"account's unreserved concurrency ({ACCOUNT_CONCURRENCY - UNRESERVED_MINIMUM - others} available)"
+                    status, reason = (
+                        "FAILED",
+                        (
+                            "FUNCTION_ERROR_INIT_FAILURE: Requested provisioned concurrency exceeds the "
+                            f"account's unreserved concurrency ({ACCOUNT_CONCURRENCY - UNRESERVED_MINIMUM - others} available)"
+                        ),
                     )
                     if self.sandbox is not None and "lambda-init-failure" in self.sandbox.faults:
                         reason = "FUNCTION_ERROR_INIT_FAILURE: Init failed"
@@ -226,7 +258,9 @@ class Overlay:
                     status, reason = "IN_PROGRESS", None
                     if self.sandbox is not None and "lambda-init-failure" in self.sandbox.faults:
                         status, reason = "FAILED", "FUNCTION_ERROR_INIT_FAILURE: Init failed"
-                pc = ProvisionedConcurrency(arn, requested, status, reason, _now_iso(), time.monotonic() + self.pc_ready_s)
+                pc = ProvisionedConcurrency(
+                    arn, requested, status, reason, _now_iso(), time.monotonic() + self.pc_ready_s
+                )
                 self.provisioned[key] = pc
                 return self._json(202, pc.view())
             pc = self.provisioned.get(key)
@@ -267,7 +301,11 @@ class Overlay:
 
     def _bedrock_down(self) -> tuple[str, list[tuple[str, str]], bytes] | None:
         if self.sandbox is not None and "bedrock-down" in self.sandbox.faults:
-            return self._error(503, "ServiceUnavailableException", "Bedrock is currently unavailable in this region.")
+            return self._error(
+                503,
+                "ServiceUnavailableException",
+                "Bedrock is currently unavailable in this region.",
+            )
         return None
 
     def _list_models(self, region: str) -> tuple[str, list[tuple[str, str]], bytes]:
@@ -283,24 +321,36 @@ class Overlay:
         for model in MODELS:
             if model[0] == model_id or model_id.endswith(f"/{model[0]}"):
                 return self._json(200, {"modelDetails": self._model_summary(region, model)})
-        return self._error(404, "ResourceNotFoundException", f"The model {model_id} does not exist.")
+        return self._error(
+            404, "ResourceNotFoundException", f"The model {model_id} does not exist."
+        )
 
     # -- IAM SimulatePrincipalPolicy ------------------------------------------------------------
     def _simulate(self, form: dict[str, list[str]]) -> tuple[str, list[tuple[str, str]], bytes]:
         source = (form.get("PolicySourceArn") or [""])[0]
-        actions = [v[0] for k, v in sorted(form.items(), key=lambda kv: _member_index(kv[0])) if k.startswith("ActionNames.member.")]
-        resources = [v[0] for k, v in sorted(form.items(), key=lambda kv: _member_index(kv[0])) if k.startswith("ResourceArns.member.")] or ["*"]
+        actions = [
+            v[0]
+            for k, v in sorted(form.items(), key=lambda kv: _member_index(kv[0]))
+            if k.startswith("ActionNames.member.")
+        ]
+        resources = [
+            v[0]
+            for k, v in sorted(form.items(), key=lambda kv: _member_index(kv[0]))
+            if k.startswith("ResourceArns.member.")
+        ] or ["*"]
         policies = _principal_policies(source)
         if policies is None:
-            return _iam_error("NoSuchEntity", f"The role with name {source.rsplit('/', 1)[-1]} cannot be found.")
+            return _iam_error(
+                "NoSuchEntity", f"The role with name {source.rsplit('/', 1)[-1]} cannot be found."
+            )
         members = []
         for action in actions:
             for resource in resources:
                 decision, matched = evaluate_policies(policies, action, resource)
                 matched_xml = "".join(
-                    "<member><SourcePolicyId>{}</SourcePolicyId><SourcePolicyType>IAM Policy</SourcePolicyType>"
+                    f"<member><SourcePolicyId>{_xml(p)}</SourcePolicyId><SourcePolicyType>IAM Policy</SourcePolicyType>"
                     "<StartPosition><Line>1</Line><Column>1</Column></StartPosition>"
-                    "<EndPosition><Line>1</Line><Column>1</Column></EndPosition></member>".format(_xml(p))
+                    "<EndPosition><Line>1</Line><Column>1</Column></EndPosition></member>"
                     for p in matched
                 )
                 members.append(
@@ -321,7 +371,9 @@ class Overlay:
         return "200 OK", [("Content-Type", "text/xml"), ("Content-Length", str(len(xml)))], xml
 
     # -- control API ------------------------------------------------------------------------------
-    def _control(self, environ: dict[str, Any], start_response: Callable[..., Any], path: str) -> Iterable[bytes]:
+    def _control(
+        self, environ: dict[str, Any], start_response: Callable[..., Any], path: str
+    ) -> Iterable[bytes]:
         status, document = 404, {"error": "not found"}
         method = environ.get("REQUEST_METHOD")
         if self.sandbox is not None:
@@ -338,7 +390,10 @@ class Overlay:
             except KeyError as exc:
                 status, document = 400, {"error": str(exc).strip("'\"")}
         data = json.dumps(document, default=str).encode()
-        start_response(f"{status} {'OK' if status == 200 else 'Error'}", [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
+        start_response(
+            f"{status} {'OK' if status == 200 else 'Error'}",
+            [("Content-Type", "application/json"), ("Content-Length", str(len(data)))],
+        )
         return [data]
 
 
@@ -364,7 +419,11 @@ def _principal_policies(source_arn: str) -> list[tuple[str, dict[str, Any]]] | N
     """(policy id, document) for the role or user named by the ARN; None if it does not exist."""
     from moto.iam.models import iam_backends
 
-    backend = iam_backends[ACCOUNT]["aws"] if "aws" in iam_backends[ACCOUNT] else iam_backends[ACCOUNT]["global"]
+    backend = (
+        iam_backends[ACCOUNT]["aws"]
+        if "aws" in iam_backends[ACCOUNT]
+        else iam_backends[ACCOUNT]["global"]
+    )
     name = source_arn.rsplit("/", 1)[-1]
     try:
         principal = backend.get_role(name) if ":role/" in source_arn else backend.get_user(name)
@@ -393,7 +452,9 @@ def _matches(pattern: str, value: str, *, case: bool) -> bool:
     return fnmatch.fnmatchcase(value, pattern)
 
 
-def evaluate_policies(policies: list[tuple[str, dict[str, Any]]], action: str, resource: str) -> tuple[str, list[str]]:
+def evaluate_policies(
+    policies: list[tuple[str, dict[str, Any]]], action: str, resource: str
+) -> tuple[str, list[str]]:
     """IAM's decision for one action on one resource: explicit deny > allow > implicit deny."""
     allowed: list[str] = []
     denied: list[str] = []
@@ -401,8 +462,13 @@ def evaluate_policies(policies: list[tuple[str, dict[str, Any]]], action: str, r
         for statement in _as_list_of_dicts(document.get("Statement")):
             actions = _as_list(statement.get("Action"))
             not_actions = _as_list(statement.get("NotAction"))
-            action_hit = any(_matches(a, action, case=False) for a in actions) if actions else (
-                bool(not_actions) and not any(_matches(a, action, case=False) for a in not_actions)
+            action_hit = (
+                any(_matches(a, action, case=False) for a in actions)
+                if actions
+                else (
+                    bool(not_actions)
+                    and not any(_matches(a, action, case=False) for a in not_actions)
+                )
             )
             resources = _as_list(statement.get("Resource")) or ["*"]
             resource_hit = any(_matches(r, resource, case=True) or r == "*" for r in resources)

@@ -154,7 +154,9 @@ def control(path: Path, verb: str, name: str | None = None) -> dict[str, Any]:
     if not current["running"]:
         raise BadInput("no sandbox is running", hint="hybridops sandbox up --detach")
     base = f"{current['endpoint_url']}/_hybridops"
-    url = {"break": f"{base}/scenario/{name}", "reset": f"{base}/reset", "state": f"{base}/state"}[verb]
+    url = {"break": f"{base}/scenario/{name}", "reset": f"{base}/reset", "state": f"{base}/state"}[
+        verb
+    ]
     try:
         response = httpx.post(url, timeout=60) if verb != "state" else httpx.get(url, timeout=10)
     except httpx.HTTPError as exc:

@@ -101,9 +101,20 @@ class Sandbox:
         self.secondary_health.start()
         return self
 
-    def _after_request(self, label: str) -> None:
-        if label in ("UpdateService", "CreateService", "DeleteService"):
-            self.controller.tick()
+    def _after_request(self, label: str, region: str, body: bytes) -> None:
+        if label not in ("UpdateService", "CreateService", "DeleteService"):
+            return
+        if label == "UpdateService":
+            try:
+                request = json.loads(body or b"{}")
+            except ValueError:
+                request = {}
+            # ECS starts a new deployment for any task definition update, even to the same one.
+            if request.get("taskDefinition") and not request.get("forceNewDeployment"):
+                cluster = str(request.get("cluster", "default")).rsplit("/", 1)[-1]
+                service = str(request.get("service", "")).rsplit("/", 1)[-1]
+                self.controller.redeploy(f"{region}:{cluster}:{service}")
+        self.controller.tick()
 
     def stop(self) -> None:
         """Stop everything."""
@@ -186,7 +197,9 @@ class Sandbox:
         with self.controller.lock:
             problem = self.controller.region_problem(region)
             service = self.controller.service(region)
-        if problem and (component == "hybrid-router" or problem in ("region unavailable", "service not found")):
+        if problem and (
+            component == "hybrid-router" or problem in ("region unavailable", "service not found")
+        ):
             return "unhealthy", problem
         if problem and problem == "no running tasks":
             return "unhealthy", problem
@@ -235,7 +248,9 @@ class Sandbox:
             "hybrid-router-memory-high": "OK",
             "hybrid-router-p95-latency": "ALARM" if latency else "OK",
             "hybrid-router-5xx": "ALARM" if errors else "OK",
-            "hybrid-router-lambda-throttles": "ALARM" if "lambda-throttle" in self.faults and self.lambda_ready() < 50 else "OK",
+            "hybrid-router-lambda-throttles": "ALARM"
+            if "lambda-throttle" in self.faults and self.lambda_ready() < 50
+            else "OK",
         }
 
     def log_shape(self) -> Callable[[random.Random, int, str], dict[str, Any]]:
@@ -246,13 +261,37 @@ class Sandbox:
 
         def shape(rng: random.Random, when_ms: int, group: str) -> dict[str, Any]:
             if group == LOG_GROUPS[1] and "lambda-throttle" in faults and router != "healthy":
-                return log_event(rng, when_ms, status=429, level="ERROR", message="Rate exceeded: Lambda throttled")
+                return log_event(
+                    rng,
+                    when_ms,
+                    status=429,
+                    level="ERROR",
+                    message="Rate exceeded: Lambda throttled",
+                )
             if router == "unhealthy":
-                return log_event(rng, when_ms, status=500, level="ERROR", message="upstream error: health check failed")
+                return log_event(
+                    rng,
+                    when_ms,
+                    status=500,
+                    level="ERROR",
+                    message="upstream error: health check failed",
+                )
             if bedrock == "unhealthy" and rng.random() < 0.7:
-                return log_event(rng, when_ms, status=502, level="ERROR", message="bedrock invocation failed: ServiceUnavailableException")
+                return log_event(
+                    rng,
+                    when_ms,
+                    status=502,
+                    level="ERROR",
+                    message="bedrock invocation failed: ServiceUnavailableException",
+                )
             if "latency-spike" in faults and router == "degraded":
-                return log_event(rng, when_ms, latency=round(rng.uniform(2100, 4200), 1), level="WARN", message="slow request")
+                return log_event(
+                    rng,
+                    when_ms,
+                    latency=round(rng.uniform(2100, 4200), 1),
+                    level="WARN",
+                    message="slow request",
+                )
             return log_event(rng, when_ms)
 
         return shape
@@ -264,22 +303,55 @@ class Sandbox:
         router, _ = self.component_status(PRIMARY, "hybrid-router")
         hot = "latency-spike" in self.faults and router == "degraded"
         now = time.time()
-        dims = [{"Name": "ClusterName", "Value": CLUSTER}, {"Name": "ServiceName", "Value": SERVICE}]
+        dims = [
+            {"Name": "ClusterName", "Value": CLUSTER},
+            {"Name": "ServiceName", "Value": SERVICE},
+        ]
         alb = self.estate.albs[PRIMARY].split(":loadbalancer/")[-1] if self.estate else "alb"
         throttled = "lambda-throttle" in self.faults and self.lambda_ready() < 50
         return {
             "AWS/ECS": [
-                {"MetricName": "CPUUtilization", "Dimensions": dims, "Timestamp": now, "Value": rng.uniform(78, 92) if hot else rng.uniform(25, 45), "Unit": "Percent"},
-                {"MetricName": "MemoryUtilization", "Dimensions": dims, "Timestamp": now, "Value": rng.uniform(40, 60), "Unit": "Percent"},
+                {
+                    "MetricName": "CPUUtilization",
+                    "Dimensions": dims,
+                    "Timestamp": now,
+                    "Value": rng.uniform(78, 92) if hot else rng.uniform(25, 45),
+                    "Unit": "Percent",
+                },
+                {
+                    "MetricName": "MemoryUtilization",
+                    "Dimensions": dims,
+                    "Timestamp": now,
+                    "Value": rng.uniform(40, 60),
+                    "Unit": "Percent",
+                },
             ],
             "AWS/ApplicationELB": [
-                {"MetricName": "TargetResponseTime", "Dimensions": [{"Name": "LoadBalancer", "Value": alb}], "Timestamp": now, "Value": rng.uniform(2.2, 3.5) if hot else rng.uniform(0.12, 0.35), "Unit": "Seconds"},
+                {
+                    "MetricName": "TargetResponseTime",
+                    "Dimensions": [{"Name": "LoadBalancer", "Value": alb}],
+                    "Timestamp": now,
+                    "Value": rng.uniform(2.2, 3.5) if hot else rng.uniform(0.12, 0.35),
+                    "Unit": "Seconds",
+                },
             ],
             "HybridRouting": [
-                {"MetricName": "QueueDepth", "Dimensions": [{"Name": "Service", "Value": SERVICE}], "Timestamp": now, "Value": rng.uniform(120, 180) if hot else rng.uniform(5, 30), "Unit": "Count"},
+                {
+                    "MetricName": "QueueDepth",
+                    "Dimensions": [{"Name": "Service", "Value": SERVICE}],
+                    "Timestamp": now,
+                    "Value": rng.uniform(120, 180) if hot else rng.uniform(5, 30),
+                    "Unit": "Count",
+                },
             ],
             "AWS/Lambda": [
-                {"MetricName": "Throttles", "Dimensions": [{"Name": "FunctionName", "Value": FUNCTION}], "Timestamp": now, "Value": rng.uniform(40, 90) if throttled else 0.0, "Unit": "Count"},
+                {
+                    "MetricName": "Throttles",
+                    "Dimensions": [{"Name": "FunctionName", "Value": FUNCTION}],
+                    "Timestamp": now,
+                    "Value": rng.uniform(40, 90) if throttled else 0.0,
+                    "Unit": "Count",
+                },
             ],
         }
 
@@ -300,7 +372,10 @@ class Sandbox:
             "scenario": self.scenario,
             "faults": sorted(self.faults),
             "services": services,
-            "health": {region: self.health_status(region, None)[1]["status"] for region in (PRIMARY, SECONDARY)},
+            "health": {
+                region: self.health_status(region, None)[1]["status"]
+                for region in (PRIMARY, SECONDARY)
+            },
             "circuit_open": self.circuit_open(),
         }
 

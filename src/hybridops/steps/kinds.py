@@ -87,6 +87,9 @@ class AwsKind:
         assert step.aws is not None
         return not is_read_only(step.aws.operation)
 
+    def waits(self, step: Step) -> bool:
+        return False
+
     def describe(self, step: Step, body: dict[str, Any]) -> str:
         return f"aws {body['service']}.{body['operation']} {_short(body.get('params') or {})}"
 
@@ -114,6 +117,9 @@ class HttpKind:
         assert step.http is not None
         return step.http.method not in SAFE_HTTP
 
+    def waits(self, step: Step) -> bool:
+        return False
+
     def describe(self, step: Step, body: dict[str, Any]) -> str:
         return f"http {body.get('method', 'GET')} {body['url']}"
 
@@ -138,6 +144,9 @@ class WaitKind:
 
     def mutating(self, step: Step) -> bool:
         return False
+
+    def waits(self, step: Step) -> bool:
+        return True
 
     def describe(self, step: Step, body: dict[str, Any]) -> str:
         what = (
@@ -190,6 +199,9 @@ class AssertKind:
     def mutating(self, step: Step) -> bool:
         return False
 
+    def waits(self, step: Step) -> bool:
+        return False
+
     def describe(self, step: Step, body: dict[str, Any]) -> str:
         return f"assert {_short(body['that'], 100)}"
 
@@ -209,6 +221,9 @@ class ConfirmKind:
     name: ClassVar[str] = "confirm"
 
     def mutating(self, step: Step) -> bool:
+        return False
+
+    def waits(self, step: Step) -> bool:
         return False
 
     def describe(self, step: Step, body: dict[str, Any]) -> str:
@@ -247,6 +262,9 @@ class SleepKind:
     def mutating(self, step: Step) -> bool:
         return False
 
+    def waits(self, step: Step) -> bool:
+        return True
+
     def describe(self, step: Step, body: dict[str, Any]) -> str:
         return f"sleep {body['seconds']:g}s"
 
@@ -265,6 +283,11 @@ class ActionKind:
         load_builtin_actions()
         assert step.action is not None
         return ACTIONS[step.action.name].mutating
+
+    def waits(self, step: Step) -> bool:
+        load_builtin_actions()
+        assert step.action is not None
+        return ACTIONS[step.action.name].waits
 
     def describe(self, step: Step, body: dict[str, Any]) -> str:
         return f"action {body['name']} {_short(body.get('inputs') or {}, 100)}"

@@ -23,6 +23,9 @@ class StepKind(Protocol):
     def mutating(self, step: Step) -> bool:
         """Whether the step changes anything."""
 
+    def waits(self, step: Step) -> bool:
+        """Whether the step waits for a change (not polled in a dry run after a planned change)."""
+
     def describe(self, step: Step, body: dict[str, Any]) -> str:
         """One line for progress output and plans."""
 
@@ -48,6 +51,7 @@ class ActionDefinition:
     inputs: type[BaseModel]
     mutating: bool
     description: str
+    waits: bool = False
 
     def check_inputs(self, raw: dict[str, Any]) -> None:
         """Check names and the literal (untemplated) values of inputs; raise ValueError."""
@@ -87,13 +91,13 @@ ACTIONS: dict[str, ActionDefinition] = {}
 
 
 def action(
-    name: str, *, inputs: type[BaseModel], mutating: bool = False
+    name: str, *, inputs: type[BaseModel], mutating: bool = False, waits: bool = False
 ) -> Callable[[Callable[[Any, StepContext], Any]], Callable[[Any, StepContext], Any]]:
     """Decorator: register a function as the action `name`."""
 
     def wrap(func: Callable[[Any, StepContext], Any]) -> Callable[[Any, StepContext], Any]:
         doc = (func.__doc__ or "").strip().splitlines()
-        ACTIONS[name] = ActionDefinition(name, func, inputs, mutating, doc[0] if doc else "")
+        ACTIONS[name] = ActionDefinition(name, func, inputs, mutating, doc[0] if doc else "", waits)
         return func
 
     return wrap

@@ -48,7 +48,9 @@ class WaitDeploymentInputs(ServiceRef):
 
 def _progress(ctx: StepContext, started: float, timeout: float) -> Any:
     def report(detail: str) -> None:
-        ctx.emit(WaitProgress(ctx.run_id, ctx.step_name, time.monotonic() - started, timeout, detail))
+        ctx.emit(
+            WaitProgress(ctx.run_id, ctx.step_name, time.monotonic() - started, timeout, detail)
+        )
 
     return report
 
@@ -58,7 +60,7 @@ def _bounded(ctx: StepContext, timeout: float) -> float:
     return timeout if remaining is None else max(0.0, min(timeout, remaining))
 
 
-@action("ecs.wait_deployment", inputs=WaitDeploymentInputs)
+@action("ecs.wait_deployment", inputs=WaitDeploymentInputs, waits=True)
 def wait_deployment(inputs: WaitDeploymentInputs, ctx: StepContext) -> dict[str, Any]:
     """Wait until the deployment of task_definition is stable; fail on circuit breaker."""
     client = ctx.clients.client("ecs", inputs.region)
@@ -95,7 +97,9 @@ def plan_scale(inputs: ScaleInputs, ctx: StepContext) -> dict[str, Any]:
     """Current and target desired count, refused over the cap."""
     client = ctx.clients.client("ecs", inputs.region)
     svc = ecs.describe_service(client, inputs.cluster, inputs.service)
-    plan = ecs.plan_desired_count(svc["desiredCount"], to=inputs.to, by=inputs.by, limit=inputs.limit)
+    plan = ecs.plan_desired_count(
+        svc["desiredCount"], to=inputs.to, by=inputs.by, limit=inputs.limit
+    )
     return {"from": plan.current, "to": plan.target, "capped": plan.capped, "limit": plan.limit}
 
 
@@ -107,7 +111,7 @@ class StableInputs(ServiceRef):
     interval_s: float = Field(5, ge=0)
 
 
-@action("ecs.wait_stable", inputs=StableInputs)
+@action("ecs.wait_stable", inputs=StableInputs, waits=True)
 def wait_stable(inputs: StableInputs, ctx: StepContext) -> dict[str, Any]:
     """Wait until running == desired (== `desired` if given) with one COMPLETED deployment."""
     client = ctx.clients.client("ecs", inputs.region)
@@ -124,7 +128,11 @@ def wait_stable(inputs: StableInputs, ctx: StepContext) -> dict[str, Any]:
             and len(deployments) == 1
             and deployments[0].get("rolloutState") in (None, "COMPLETED")
         ):
-            return {"running": svc["runningCount"], "desired": want, "duration_s": round(time.monotonic() - started, 3)}
+            return {
+                "running": svc["runningCount"],
+                "desired": want,
+                "duration_s": round(time.monotonic() - started, 3),
+            }
         report(f"running {svc['runningCount']}/{want}")
         if time.monotonic() + inputs.interval_s > started + timeout:
             raise TimedOut(

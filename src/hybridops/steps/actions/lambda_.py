@@ -41,7 +41,9 @@ def plan_provisioned(inputs: ProvisionedPlanInputs, ctx: StepContext) -> dict[st
     if target < 1:
         raise Refused(f"the result would be {target}: provisioned concurrency must be at least 1")
     if target > inputs.limit:
-        raise Refused(f"{target} is over the limit of {inputs.limit} (limits.max_provisioned_concurrency)")
+        raise Refused(
+            f"{target} is over the limit of {inputs.limit} (limits.max_provisioned_concurrency)"
+        )
     return {"from": current, "to": target, "capped": False, "limit": inputs.limit}
 
 
@@ -55,7 +57,7 @@ class ProvisionedWaitInputs(BaseModel):
     region: str = "primary"
 
 
-@action("lambda.wait_provisioned", inputs=ProvisionedWaitInputs)
+@action("lambda.wait_provisioned", inputs=ProvisionedWaitInputs, waits=True)
 def wait_provisioned(inputs: ProvisionedWaitInputs, ctx: StepContext) -> dict[str, Any]:
     """Wait until the alias's provisioned concurrency is READY; FAILED fails with its reason."""
     client = ctx.clients.client("lambda", inputs.region)
@@ -64,7 +66,9 @@ def wait_provisioned(inputs: ProvisionedWaitInputs, ctx: StepContext) -> dict[st
     timeout = inputs.timeout_s if remaining is None else min(inputs.timeout_s, remaining)
 
     def report(detail: str) -> None:
-        ctx.emit(WaitProgress(ctx.run_id, ctx.step_name, time.monotonic() - started, timeout, detail))
+        ctx.emit(
+            WaitProgress(ctx.run_id, ctx.step_name, time.monotonic() - started, timeout, detail)
+        )
 
     config = lambda_.wait_until_ready(
         client,
@@ -75,4 +79,7 @@ def wait_provisioned(inputs: ProvisionedWaitInputs, ctx: StepContext) -> dict[st
         sleep=ctx.sleep,
         progress=report,
     )
-    return {"status": config.get("Status"), "available": config.get("AvailableProvisionedConcurrentExecutions")}
+    return {
+        "status": config.get("Status"),
+        "available": config.get("AvailableProvisionedConcurrentExecutions"),
+    }

@@ -35,7 +35,12 @@ def recent(inputs: RecentInputs, ctx: StepContext) -> dict[str, Any]:
             kwargs["filterPattern"] = inputs.pattern
         for page in client.get_paginator("filter_log_events").paginate(**kwargs):
             events.extend(
-                {"timestamp": e["timestamp"], "group": group, "stream": e["logStreamName"], "message": e["message"]}
+                {
+                    "timestamp": e["timestamp"],
+                    "group": group,
+                    "stream": e["logStreamName"],
+                    "message": e["message"],
+                }
                 for e in page.get("events", [])
             )
     events.sort(key=lambda e: e["timestamp"])
