@@ -267,3 +267,18 @@ def write_runbook(tmp_path: Path) -> Callable[[str, str], Path]:
         return path
 
     return write
+
+
+# -- the sandbox ------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def shared_sandbox() -> Iterator[Any]:
+    """One in-process sandbox per test process (moto's state is per process)."""
+    from hybridops.sandbox.server import Sandbox
+
+    sandbox = Sandbox(rollout_s=0.4, log_hours=1).start()
+    assert sandbox.overlay is not None
+    sandbox.overlay.pc_ready_s = 0.3
+    yield sandbox
+    sandbox.stop()

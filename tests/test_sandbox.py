@@ -7,7 +7,6 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -20,19 +19,13 @@ from tests.conftest import Cli
 SRC = Path(__file__).resolve().parent.parent / "src" / "hybridops"
 
 
-@pytest.fixture(scope="module")
-def _sandbox() -> Iterator[Sandbox]:
-    sandbox = Sandbox(rollout_s=0.6, log_hours=1).start()
-    yield sandbox
-    sandbox.stop()
-
-
 @pytest.fixture
-def sandbox(_sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Sandbox:
+def sandbox(shared_sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Sandbox:
     record = tmp_path / "sandbox.json"
-    _sandbox.write_record(record, os.getpid())
+    shared_sandbox.write_record(record, os.getpid())
     monkeypatch.setenv("HYBRIDOPS_SANDBOX_FILE", str(record))
-    return _sandbox
+    shared_sandbox.reset()
+    return shared_sandbox
 
 
 def client(sandbox: Sandbox, service: str, region: str = "eu-central-1"):

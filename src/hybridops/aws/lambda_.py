@@ -54,6 +54,7 @@ def wait_until_ready(
             )
         if time.monotonic() + interval_s > deadline:
             raise TimedOut(
-                f"provisioned concurrency on {function}:{alias} not READY after {timeout_s:.3g}s ({status})"
+                f"provisioned concurrency on {function}:{alias} not READY"
+                f" after {timeout_s:.3g}s ({status})"
             )
         sleep(interval_s)

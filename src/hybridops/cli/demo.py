@@ -18,7 +18,7 @@ def demo(
         ),
     ] = None,
 ) -> int:
-    """Start the sandbox in-process, break it, run the P0 procedure with real commands, tear down."""
+    """Start the sandbox in-process, break it, run the P0 procedure with real commands."""
     from hybridops.sandbox import require_moto
 
     require_moto()

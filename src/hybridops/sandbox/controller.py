@@ -325,9 +325,12 @@ class Controller:
         if service.running_count == 0 and service.desired_count == 0:
             return "no running tasks"
         deployments = service.deployments or []
-        if deployments and deployments[0]["taskDefinition"] in self.bad_task_definitions:
-            if deployments[0].get("rolloutState") != "COMPLETED":
-                return f"deployment of {deployments[0]['taskDefinition'].rsplit('/', 1)[-1]} fails health checks"
+        if (
+            deployments
+            and deployments[0]["taskDefinition"] in self.bad_task_definitions
+            and deployments[0].get("rolloutState") != "COMPLETED"
+        ):
+            return f"deployment of {deployments[0]['taskDefinition'].rsplit('/', 1)[-1]} fails health checks"
         if service.running_count == 0:
             return "no running tasks"
         return None

@@ -136,6 +136,7 @@ def wait_stable(inputs: StableInputs, ctx: StepContext) -> dict[str, Any]:
         report(f"running {svc['runningCount']}/{want}")
         if time.monotonic() + inputs.interval_s > started + timeout:
             raise TimedOut(
-                f"service {inputs.service}: running {svc['runningCount']}/{want} after {timeout:.3g}s"
+                f"service {inputs.service}: running {svc['runningCount']}/{want}"
+                f" after {timeout:.3g}s"
             )
         ctx.sleep(inputs.interval_s)
