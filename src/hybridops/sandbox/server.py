@@ -187,6 +187,19 @@ class Sandbox:
             return False
         return parameter is not None and str(parameter.value).lower() == "open"
 
+    def primary_check_inverted(self) -> bool:
+        """Whether the PRIMARY record's health check is inverted (traffic on the backup)."""
+        from moto.route53.models import route53_backends
+
+        if self.estate is None:
+            return False
+        check_id = self.estate.health_checks.get("primary")
+        try:
+            check = route53_backends[ACCOUNT]["aws"].get_health_check(check_id)
+        except Exception:
+            return False
+        return bool(getattr(check, "inverted", False))
+
     def lambda_ready(self) -> int:
         """READY provisioned concurrency on the live alias."""
         return self.overlay.provisioned_ready(PRIMARY, FUNCTION, "live") if self.overlay else 0
@@ -368,8 +381,10 @@ class Sandbox:
                         "running": service.running_count,
                         "rollout": (service.deployments or [{}])[0].get("rolloutState"),
                     }
+        serving = SECONDARY if self.primary_check_inverted() else PRIMARY
         return {
             "scenario": self.scenario,
+            "serving_region": serving,
             "faults": sorted(self.faults),
             "services": services,
             "health": {

@@ -1,0 +1,152 @@
+"""Game day: inject a fault, let the engineer work, time detection, mitigation and recovery."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hybridops.errors import TimedOut
+from hybridops.sandbox import process
+from hybridops.state.store import StateStore, iso, utcnow
+
+
+@dataclass
+class DrillReport:
+    """What happened during a drill, from the audit trail and the run history."""
+
+    scenario: str
+    drill_id: str
+    started_at: str
+    detected_at: str | None = None
+    mitigated_at: str | None = None
+    recovered_at: str | None = None
+    time_to_detect_s: float | None = None
+    time_to_mitigate_s: float | None = None
+    time_to_recover_s: float | None = None
+    commands: list[dict[str, Any]] = field(default_factory=list)
+    changes: list[dict[str, Any]] = field(default_factory=list)
+    final_state: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON shape."""
+        return asdict(self)
+
+
+def _parse(moment: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(moment.replace("Z", "+00:00"))
+
+
+def green(state: dict[str, Any], mitigated: bool) -> bool:
+    """Traffic is served by a healthy (or knowingly degraded) region after a mitigation."""
+    serving = state.get("serving_region", "eu-central-1")
+    return mitigated and state.get("health", {}).get(serving) in ("healthy", "degraded")
+
+
+def build_report(
+    store: StateStore, scenario: str, drill_id: str, started: dt.datetime
+) -> DrillReport:
+    """Derive detection and mitigation times from what the engineer ran."""
+    report = DrillReport(scenario, drill_id, iso(started))
+    runs = [
+        r
+        for r in store.list_runs(limit=500)
+        if r["started_at"] >= iso(started) and r["run_id"] != drill_id
+    ]
+    runs.sort(key=lambda r: r["started_at"])
+    report.commands = [
+        {
+            "at": r["started_at"],
+            "runbook": r["runbook"],
+            "status": r["status"],
+            "run_id": r["run_id"],
+        }
+        for r in runs
+    ]
+    audit = store.list_audit(since=started)
+    report.changes = [
+        {
+            "at": a["at"],
+            "step": a.get("step"),
+            "call": f"{a['service']}.{a['operation']}",
+            "outcome": a["outcome"],
+        }
+        for a in audit
+        if a["outcome"] != "started"
+    ]
+    if runs:
+        report.detected_at = runs[0]["started_at"]
+        report.time_to_detect_s = round(
+            (_parse(runs[0]["started_at"]) - started).total_seconds(), 1
+        )
+    done = [a for a in audit if a["outcome"] == "succeeded"]
+    if done:
+        report.mitigated_at = done[0]["at"]
+        report.time_to_mitigate_s = round((_parse(done[0]["at"]) - started).total_seconds(), 1)
+    return report
+
+
+def run_drill(
+    record_path: Path,
+    store: StateStore,
+    scenario: str,
+    *,
+    interval_s: float = 2.0,
+    timeout_s: float = 3600.0,
+    progress: Callable[[str], None] | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> DrillReport:
+    """Reset the sandbox, inject `scenario`, wait until the engineer has recovered the estate."""
+    if not process.status(record_path)["running"]:
+        process.start_detached(record_path)
+    process.control(record_path, "reset")
+    started = utcnow()
+    drill_id = f"drill-{started.strftime('%Y%m%dT%H%M%SZ')}"
+    process.control(record_path, "break", scenario)
+    store.record_run(
+        {
+            "run_id": drill_id,
+            "runbook": f"drill:{scenario}",
+            "env": "sandbox",
+            "status": "running",
+            "started_at": iso(started),
+            "finished_at": None,
+            "dry_run": False,
+            "journal": None,
+            "exit_code": None,
+        }
+    )
+    deadline = time.monotonic() + timeout_s
+    while True:
+        state = process.control(record_path, "state")
+        mitigated = any(a["outcome"] == "succeeded" for a in store.list_audit(since=started))
+        if green(state, mitigated):
+            break
+        if progress is not None:
+            elapsed = (utcnow() - started).total_seconds()
+            progress(f"drill {scenario}: {elapsed:.0f}s — health {state.get('health')}")
+        if time.monotonic() + interval_s > deadline:
+            raise TimedOut(f"drill {scenario}: not recovered within {timeout_s:.0f}s")
+        sleep(interval_s)
+    recovered = utcnow()
+    report = build_report(store, scenario, drill_id, started)
+    report.recovered_at = iso(recovered)
+    report.time_to_recover_s = round((recovered - started).total_seconds(), 1)
+    report.final_state = state
+    store.record_run(
+        {
+            "run_id": drill_id,
+            "runbook": f"drill:{scenario}",
+            "env": "sandbox",
+            "status": "succeeded",
+            "started_at": iso(started),
+            "finished_at": iso(recovered),
+            "dry_run": False,
+            "journal": None,
+            "exit_code": 0,
+        }
+    )
+    return report
