@@ -379,8 +379,9 @@ class Controller:
                         )
                     return FakeHealthStatus(target["Id"], port, None, "healthy")
 
-                tg.health_for = health_for
-                tg._hybridops_health = True
+                # moto's targets are always healthy: answer for this target group instead.
+                setattr(tg, "health_for", health_for)  # noqa: B010
+                setattr(tg, "_hybridops_health", True)  # noqa: B010
 
     def _sync_alarms(self) -> None:
         """Alarms follow the scenario, as CloudWatch would follow the metrics."""

@@ -44,7 +44,7 @@ class HealthServer:
     def url(self) -> str:
         """Base URL of the endpoint."""
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     def start(self) -> None:
         """Serve in a background thread."""

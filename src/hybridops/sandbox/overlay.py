@@ -263,8 +263,8 @@ class Overlay:
                 )
                 self.provisioned[key] = pc
                 return self._json(202, pc.view())
-            pc = self.provisioned.get(key)
-            if pc is None:
+            existing = self.provisioned.get(key)
+            if existing is None:
                 return self._error(
                     404,
                     "ProvisionedConcurrencyConfigNotFoundException",
@@ -273,7 +273,7 @@ class Overlay:
             if method == "DELETE":
                 del self.provisioned[key]
                 return self._json(204, None)
-            return self._json(200, pc.view())
+            return self._json(200, existing.view())
 
     def provisioned_ready(self, region: str, function: str, qualifier: str) -> int:
         """READY provisioned concurrency for a function alias (for scenarios)."""

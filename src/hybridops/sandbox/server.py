@@ -194,6 +194,8 @@ class Sandbox:
         if self.estate is None:
             return False
         check_id = self.estate.health_checks.get("primary")
+        if check_id is None:
+            return False
         try:
             check = route53_backends[ACCOUNT]["aws"].get_health_check(check_id)
         except Exception:
