@@ -52,7 +52,9 @@ def status(path: Path) -> dict[str, Any]:
     """`{"running", "pid", "endpoint_url", "health_url", "secondary_health_url", "scenario"}`."""
     record = read_record(path) or {}
     pid = record.get("pid")
-    running = isinstance(pid, int) and pid_alive(pid) and endpoint_answers(record.get("endpoint_url", ""))
+    running = (
+        isinstance(pid, int) and pid_alive(pid) and endpoint_answers(record.get("endpoint_url", ""))
+    )
     return {
         "running": running,
         "pid": pid if running else None,
