@@ -183,32 +183,21 @@ class Executor:
         return result
 
     def _calls(self) -> list[dict[str, Any]]:
-        calls = []
-        for call in self.services.gate.planned:
-            calls.append(
-                {
-                    "step": call.step,
-                    "service": call.service,
-                    "operation": call.operation,
-                    "region": call.region,
-                    "params": self.redactor(call.params),
-                    "mutating": call.mutating,
-                    "sent": False,
-                }
-            )
-        for call in self.services.gate.sent:
-            calls.append(
-                {
-                    "step": call.step,
-                    "service": call.service,
-                    "operation": call.operation,
-                    "region": call.region,
-                    "params": self.redactor(call.params),
-                    "mutating": call.mutating,
-                    "sent": True,
-                }
-            )
-        return calls
+        """Mutating calls of this run: planned (not sent) first, then sent, redacted."""
+        gate = self.services.gate
+        return [
+            {
+                "step": call.step,
+                "service": call.service,
+                "operation": call.operation,
+                "region": call.region,
+                "params": self.redactor(call.params),
+                "mutating": call.mutating,
+                "sent": sent,
+            }
+            for calls, sent in ((gate.planned, False), (gate.sent, True))
+            for call in calls
+        ]
 
     # -- one step ---------------------------------------------------------------------------
     def _context(self, step_name: str, timeout_s: float | None) -> StepContext:
