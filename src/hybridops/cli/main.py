@@ -120,7 +120,7 @@ def root(
 
 def build_app() -> typer.Typer:
     """The Typer application with every command group registered."""
-    from hybridops.cli import audit, demo, drill, placeholders, run, runbooks, sandbox
+    from hybridops.cli import audit, demo, drill, health, placeholders, run, runbooks, sandbox
 
     app = typer.Typer(
         name="hybridops",
@@ -138,6 +138,7 @@ def build_app() -> typer.Typer:
     app.command("audit", help=audit.audit.__doc__)(audit.audit)
     app.command("demo", help=demo.demo.__doc__)(demo.demo)
     app.command("drill", help=drill.drill.__doc__)(drill.drill)
+    app.command("health", help=health.health.__doc__)(health.health)
     for name, typer_app in placeholders.groups().items():
         app.add_typer(typer_app, name=name)
     return app

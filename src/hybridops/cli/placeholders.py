@@ -7,7 +7,6 @@ import typer
 from hybridops.cli.apps import group
 
 PENDING = {
-    "health": "Health verdict across endpoints, ECS, ALB, alarms and Route 53.",
     "logs": "Search, follow and query CloudWatch logs.",
     "scale": "Guarded scaling of the ECS service and Lambda concurrency.",
     "failover": "Regional failover and failback.",

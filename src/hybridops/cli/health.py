@@ -1,0 +1,118 @@
+"""`hybridops health`: one verdict from endpoints, ECS, ALB targets, alarms and Route 53."""
+
+from __future__ import annotations
+
+import enum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from hybridops.cli.state import app_state
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from hybridops.health.verdict import Verdict
+
+
+class FailOn(str, enum.Enum):
+    """Which verdict makes the exit code 1."""
+
+    unhealthy = "unhealthy"
+    degraded = "degraded"
+
+
+def table(verdict: Verdict) -> Table:
+    """The verdict as a rich table: check, status, detail, latency."""
+    from rich.table import Table
+
+    from hybridops.cli.render import styled
+
+    out = Table(box=None, header_style="bold", pad_edge=False, title_justify="left")
+    for column in ("check", "status", "detail"):
+        out.add_column(column)
+    out.add_column("latency", justify="right")
+    for check in verdict.checks:
+        latency = "" if check.latency_ms is None else f"{check.latency_ms:.0f} ms"
+        out.add_row(check.name, styled(check.status), check.detail, latency)
+    return out
+
+
+def health(
+    ctx: typer.Context,
+    components: Annotated[
+        list[str] | None, typer.Argument(help="Only these components (default: all, plus /health).")
+    ] = None,
+    secondary: Annotated[
+        bool, typer.Option("--secondary", help="Check the backup region instead.")
+    ] = False,
+    fail_on: Annotated[
+        FailOn, typer.Option("--fail-on", help="Exit 1 on this verdict or worse.")
+    ] = FailOn.unhealthy,
+    watch: Annotated[
+        bool, typer.Option("--watch", help="Keep checking, live, until Ctrl-C.")
+    ] = False,
+    interval: Annotated[
+        float, typer.Option("--interval", min=0.1, help="Seconds between checks with --watch.")
+    ] = 10.0,
+    junit: Annotated[
+        Path | None, typer.Option("--junit", help="Also write a JUnit XML report here.")
+    ] = None,
+    timeout: Annotated[
+        float, typer.Option("--timeout", min=0.1, help="Seconds per HTTP probe.")
+    ] = 5.0,
+    concurrency: Annotated[
+        int, typer.Option("--concurrency", min=1, max=1000, help="HTTP probes in flight.")
+    ] = 100,
+) -> int:
+    """One health verdict (healthy, degraded, unhealthy); exit 1 when unhealthy."""
+    from hybridops.cli.render import emit_json, styled
+    from hybridops.errors import BadInput
+    from hybridops.health.verdict import collect, target_for
+
+    state = app_state(ctx)
+    runtime = state.runtime()
+    settings = runtime.env.settings
+    target = target_for(settings, secondary=secondary)
+    unknown = [c for c in components or [] if c not in target.components]
+    if unknown:
+        raise BadInput(f"unknown component {unknown[0]!r} (known: {', '.join(target.components)})")
+    region = "secondary" if secondary else "primary"
+
+    def run_once() -> Verdict:
+        return collect(
+            target,
+            lambda service: runtime.clients.client(service, region),
+            only=components or None,
+            timeout_s=timeout,
+            concurrency=concurrency,
+        )
+
+    if watch:
+        from rich.live import Live
+
+        from hybridops.health.verdict import watch as watch_loop
+
+        console = state.out_console()
+        with Live(console=console, auto_refresh=False) as live:
+
+            def show(verdict: Verdict) -> None:
+                live.update(table(verdict), refresh=True)
+
+            try:
+                verdict = watch_loop(run_once, show, interval_s=interval, stop=runtime.stop)
+            except KeyboardInterrupt:
+                return 0
+    else:
+        verdict = run_once()
+    if junit is not None:
+        junit.write_text(verdict.junit())
+    if state.json:
+        emit_json(state.environment, verdict.as_dict())
+    elif not watch:
+        console = state.out_console()
+        console.print(table(verdict))
+        console.print(f"{styled(verdict.status)} · {target.region}")
+    failing = {"unhealthy"} if fail_on is FailOn.unhealthy else {"unhealthy", "degraded"}
+    return 1 if verdict.status in failing else 0

@@ -1,0 +1,106 @@
+"""Concurrent HTTP health probes: one pooled async client, bounded in flight, a timeout each."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+
+from hybridops import __version__
+
+HEALTHY = {"healthy", "ok", "pass", "up"}
+DEGRADED = {"degraded", "warn", "warning"}
+
+
+@dataclass
+class Check:
+    """One check's outcome."""
+
+    name: str
+    kind: str
+    status: str  # pass | warn | fail
+    detail: str
+    latency_ms: float | None = None
+
+    def as_dict(self) -> dict[str, object]:
+        """JSON shape."""
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "status": self.status,
+            "detail": self.detail,
+            "latency_ms": self.latency_ms,
+        }
+
+
+def classify(code: int, body: object) -> tuple[str, str]:
+    """(pass|warn|fail, detail) from an HTTP status and a JSON body with `status`."""
+    reported = str(body.get("status", "")).lower() if isinstance(body, dict) else ""
+    reason = body.get("reason") if isinstance(body, dict) else None
+    detail = (
+        f"HTTP {code}" + (f" {reported}" if reported else "") + (f": {reason}" if reason else "")
+    )
+    if code == 200 and reported in HEALTHY:
+        return "pass", detail
+    if code == 200 and reported in DEGRADED:
+        return "warn", detail
+    if code == 200 and not reported:
+        return "warn", f"HTTP {code} without a status field"
+    return "fail", detail
+
+
+async def _probe_all(
+    targets: list[tuple[str, str]], timeout_s: float, concurrency: int, retries: int
+) -> list[Check]:
+    import httpx
+
+    # One pool, sized to the in-flight bound: a connection per URL at high concurrency costs
+    # more in httpcore's pool bookkeeping than it gains.
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    semaphore = asyncio.Semaphore(concurrency)
+    async with httpx.AsyncClient(
+        timeout=httpx.Timeout(timeout_s),
+        limits=limits,
+        headers={"user-agent": f"hybridops/{__version__}"},
+        follow_redirects=True,
+    ) as client:
+
+        async def one(name: str, url: str) -> Check:
+            last = ""
+            for _attempt in range(retries + 1):
+                started = time.perf_counter()
+                async with semaphore:
+                    try:
+                        response = await client.get(url)
+                    except httpx.TimeoutException:
+                        last = f"timed out after {timeout_s:g}s"
+                        continue
+                    except httpx.HTTPError as exc:
+                        last = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+                        continue
+                latency = round((time.perf_counter() - started) * 1000, 1)
+                try:
+                    body = response.json()
+                except ValueError:
+                    body = None
+                status, detail = classify(response.status_code, body)
+                if status == "fail" and response.status_code >= 500 and _attempt < retries:
+                    last = detail
+                    continue
+                return Check(name, "http", status, detail, latency)
+            return Check(name, "http", "fail", last, None)
+
+        return list(await asyncio.gather(*(one(n, u) for n, u in targets)))
+
+
+def probe(
+    targets: list[tuple[str, str]],
+    *,
+    timeout_s: float = 5.0,
+    concurrency: int = 100,
+    retries: int = 1,
+) -> list[Check]:
+    """Probe (name, url) pairs concurrently; each gets a timeout and `retries` retries."""
+    if not targets:
+        return []
+    return asyncio.run(_probe_all(targets, timeout_s, max(1, concurrency), retries))
