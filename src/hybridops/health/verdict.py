@@ -66,9 +66,7 @@ class Verdict:
         return (
             '<?xml version="1.0" encoding="UTF-8"?>\n'
             f'<testsuite name="hybridops health" tests="{len(self.checks)}"'
-            f' failures="{failures}">\n'
-            + "\n".join(cases)
-            + "\n</testsuite>\n"
+            f' failures="{failures}">\n' + "\n".join(cases) + "\n</testsuite>\n"
         )
 
 
