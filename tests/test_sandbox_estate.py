@@ -294,3 +294,31 @@ def test_demo_recovers_and_a_broken_rollback_fails(
     )
     assert out.returncode == code, out.stderr[-3000:]
     assert message in out.stderr
+
+
+def test_bedrock_checks_through_the_cli(cli: Cli, estate: Sandbox) -> None:
+    ok = run(cli, "run", "bedrock-connection-failed")
+    assert ok["_exit"] == 0, ok["error"]
+    steps = {s["name"]: s for s in ok["steps"]}
+    assert steps["list-models"]["outputs"]["lifecycle"] == "ACTIVE"
+    assert steps["iam-permission"]["outputs"]["decision"] == "allowed"
+    assert steps["iam-permission"]["outputs"]["statements"] == ["bedrock-invoke"]
+    aws(estate, "iam").put_role_policy(
+        RoleName="BedrockClientRole",
+        PolicyName="deny-bedrock",
+        PolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Deny", "Action": "bedrock:InvokeModel", "Resource": "*"}],
+            }
+        ),
+    )
+    assert cli("sandbox", "break", "bedrock-down").code == 0
+    failed = run(cli, "run", "bedrock-connection-failed")
+    assert failed["_exit"] == 4  # Bedrock answered with an error: AWS error after retries
+    assert failed["status"] == "failed"
+    steps = {s["name"]: s for s in failed["steps"]}
+    assert steps["list-models"]["status"] == "failed"
+    assert "ServiceUnavailableException" in steps["list-models"]["error"]["message"]
+    assert steps["iam-permission"]["outputs"]["decision"] == "explicitDeny"
+    assert steps["client-health"]["status"] == "failed"

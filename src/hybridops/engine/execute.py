@@ -329,7 +329,9 @@ class Executor:
             record.outputs = {}
             self.outputs[step.name] = {"outputs": None}
             return
-        outputs = {name: jmespath.search(path, result) for name, path in step.outputs.items()}
+        # Output paths may carry ${{ }} references (e.g. a filter on a parameter).
+        paths = render(step.outputs, self.scope)
+        outputs = {name: jmespath.search(path, result) for name, path in paths.items()}
         self.outputs[step.name] = {"outputs": outputs}
         record.outputs = self.redactor(outputs)
         if step.expect:
