@@ -29,15 +29,8 @@ def sandbox(shared_sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyP
 
 
 def client(sandbox: Sandbox, service: str, region: str = "eu-central-1"):
-    import boto3
-
-    return boto3.client(
-        service,
-        region_name=region,
-        endpoint_url=sandbox.endpoint_url,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    """A boto3 client on the sandbox's endpoint (test setup and checks)."""
+    return sandbox.internal_client(service, region)
 
 
 def test_topology_is_seeded_in_both_regions(sandbox: Sandbox) -> None:

@@ -6,7 +6,6 @@ import json
 import os
 from pathlib import Path
 
-import boto3
 import httpx
 import pytest
 from botocore.exceptions import ClientError
@@ -27,13 +26,8 @@ def estate(
 
 
 def aws(sandbox: Sandbox, service: str, region: str = "eu-central-1"):
-    return boto3.client(
-        service,
-        region_name=region,
-        endpoint_url=sandbox.endpoint_url,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    """A boto3 client on the sandbox's endpoint (test setup and checks)."""
+    return sandbox.internal_client(service, region)
 
 
 def health(sandbox: Sandbox, region: str = "primary") -> str:
