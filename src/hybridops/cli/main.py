@@ -120,7 +120,18 @@ def root(
 
 def build_app() -> typer.Typer:
     """The Typer application with every command group registered."""
-    from hybridops.cli import audit, demo, drill, health, placeholders, run, runbooks, sandbox
+    from hybridops.cli import (
+        audit,
+        demo,
+        drill,
+        health,
+        placeholders,
+        rollback,
+        run,
+        runbooks,
+        sandbox,
+        scale,
+    )
 
     app = typer.Typer(
         name="hybridops",
@@ -139,6 +150,8 @@ def build_app() -> typer.Typer:
     app.command("demo", help=demo.demo.__doc__)(demo.demo)
     app.command("drill", help=drill.drill.__doc__)(drill.drill)
     app.command("health", help=health.health.__doc__)(health.health)
+    app.command("rollback", help=rollback.rollback.__doc__)(rollback.rollback)
+    app.add_typer(scale.app, name="scale")
     for name, typer_app in placeholders.groups().items():
         app.add_typer(typer_app, name=name)
     return app

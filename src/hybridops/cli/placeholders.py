@@ -8,9 +8,7 @@ from hybridops.cli.apps import group
 
 PENDING = {
     "logs": "Search, follow and query CloudWatch logs.",
-    "scale": "Guarded scaling of the ECS service and Lambda concurrency.",
     "failover": "Regional failover and failback.",
-    "rollback": "Roll the service back to the last known-good revision.",
     "incident": "Incident lifecycle: declare, notify, escalate, timeline, post-mortem.",
 }
 

@@ -1,0 +1,51 @@
+"""`hybridops rollback`: back to the last known-good revision, waited for and verified."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from hybridops.cli.state import app_state
+
+
+def rollback(
+    ctx: typer.Context,
+    to: Annotated[
+        str | None, typer.Option("--to", help="Revision (number, family:rev or ARN).")
+    ] = None,
+    timeout: Annotated[str, typer.Option("--timeout", help="How long to wait (e.g. 10m).")] = "10m",
+) -> int:
+    """Roll the service back to the last known-good revision, wait, verify health."""
+    from hybridops.cli.render import RunProgress, emit_json, print_run_result
+    from hybridops.engine.runner import execute, prepare
+    from hybridops.timeparse import parse_duration
+
+    state = app_state(ctx)
+    runtime = state.runtime()
+    seconds = int(parse_duration(timeout, option="--timeout").total_seconds())
+    params: dict[str, object] = {"timeout_s": max(10, seconds)}
+    if to:
+        params["to"] = to
+    loaded, resolved = prepare(runtime, "rollback-service", params)
+    result = execute(runtime, loaded, resolved, [RunProgress(state.err_console())])
+    steps = {s.name: s for s in result.steps}
+    plan = steps["plan"].outputs or {}
+    if state.json:
+        emit_json(
+            state.environment,
+            {
+                "status": result.status,
+                "service": resolved["service"],
+                "from_task_definition": plan.get("current"),
+                "to_task_definition": plan.get("target"),
+                "stable": steps["wait-stable"].status == "succeeded",
+                "healthy": steps["verify-health"].status == "succeeded",
+                "duration_s": round(result.duration_s, 3),
+                "run_id": result.run_id,
+                "error": result.error,
+            },
+        )
+    else:
+        print_run_result(state.out_console(), result)
+    return result.exit_code

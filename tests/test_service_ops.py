@@ -1,0 +1,73 @@
+"""`hybridops rollback` and `hybridops scale` against the sandbox (real rollouts)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Cli
+
+
+@pytest.fixture
+def estate(cli: Cli, shared_sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    record = tmp_path / "sandbox.json"
+    shared_sandbox.write_record(record, os.getpid())
+    monkeypatch.setenv("HYBRIDOPS_SANDBOX_FILE", str(record))
+    monkeypatch.setenv("HYBRIDOPS_ENV", "sandbox")
+    shared_sandbox.reset()
+    return shared_sandbox
+
+
+def test_rollback_json(cli: Cli, estate) -> None:
+    estate.break_("bad-deploy")
+    result = cli("--yes", "-o", "json", "rollback")
+    assert result.code == 0, result.err
+    doc = result.json()
+    assert set(doc) >= {
+        "status",
+        "service",
+        "from_task_definition",
+        "to_task_definition",
+        "stable",
+        "healthy",
+        "duration_s",
+        "run_id",
+    }
+    assert doc["from_task_definition"].endswith(":3")
+    assert doc["to_task_definition"].endswith(":2")
+    assert doc["stable"] is True and doc["healthy"] is True
+
+
+def test_rollback_timeout_is_exit_5(cli: Cli, estate) -> None:
+    estate.controller.rollout_s = 60
+    try:
+        result = cli("--yes", "-o", "json", "rollback", "--to", "1", "--timeout", "1s")
+    finally:
+        estate.controller.rollout_s = 0.4
+    assert result.code == 5
+    assert result.json()["stable"] is False
+
+
+def test_rollback_needs_confirmation_without_a_terminal(cli: Cli, estate) -> None:
+    result = cli("rollback", "--to", "1")
+    assert result.code == 3
+
+
+def test_scale_service_and_caps(cli: Cli, estate) -> None:
+    doc = cli("--yes", "-o", "json", "scale", "service", "--by", "+2").json()
+    assert (doc["status"], doc["target"], doc["from"], doc["to"]) == ("succeeded", "service", 2, 4)
+    over = cli("--yes", "-o", "json", "scale", "service", "--to", "21")
+    assert over.code == 3
+    assert "over the limit of 20" in over.json()["error"]["message"]
+    assert cli("--yes", "scale", "service", "--by", "-4").code == 3  # to zero by accident
+    assert cli("--yes", "scale", "service", "--by", "0").code == 3
+    assert cli("--yes", "scale", "service").code == 2
+    assert cli("--yes", "scale", "service", "--by", "two").code == 2
+
+
+def test_scale_lambda_ready(cli: Cli, estate) -> None:
+    doc = cli("--yes", "-o", "json", "scale", "lambda", "--by", "+50").json()
+    assert (doc["status"], doc["target"], doc["from"], doc["to"]) == ("succeeded", "lambda", 0, 50)
+    assert cli("--yes", "scale", "lambda", "--to", "600").code == 3
