@@ -71,3 +71,50 @@ def test_scale_lambda_ready(cli: Cli, estate) -> None:
     doc = cli("--yes", "-o", "json", "scale", "lambda", "--by", "+50").json()
     assert (doc["status"], doc["target"], doc["from"], doc["to"]) == ("succeeded", "lambda", 0, 50)
     assert cli("--yes", "scale", "lambda", "--to", "600").code == 3
+
+
+def test_service_recovery_runbook(cli: Cli, estate) -> None:
+    result = cli("--yes", "-o", "json", "run", "service-recovery", "-p", "interval_s=0.1")
+    assert result.code == 0, result.err
+    steps = {s["name"]: s for s in result.json()["steps"]}
+    assert steps["target-health"]["outputs"]["states"] == ["healthy", "healthy"]
+    assert steps["verify-health"]["outputs"]["verdict"] == "healthy"
+
+
+def _deploy_new_revisions(estate, count: int) -> None:
+    """Register `count` healthy revisions after 2 and deploy the last; wait until it settles."""
+    import time
+
+    from hybridops.sandbox.topology import CLUSTER, FAMILY, IMAGES, SERVICE, task_definition
+
+    ecs = estate.internal_client("ecs")
+    arn = ""
+    for n in range(count):
+        arn = ecs.register_task_definition(
+            family=FAMILY, containerDefinitions=[task_definition(IMAGES[2], f"1.5.{n + 1}")]
+        )["taskDefinition"]["taskDefinitionArn"]
+    ecs.update_service(cluster=CLUSTER, service=SERVICE, taskDefinition=arn)
+    deadline = time.monotonic() + 10
+    while (
+        ecs.describe_services(cluster=CLUSTER, services=[SERVICE])["services"][0]["deployments"][0][
+            "rolloutState"
+        ]
+        != "COMPLETED"
+    ):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+
+
+def test_rollback_prefers_the_revision_last_seen_healthy(cli: Cli, estate) -> None:
+    assert cli("health").code == 0  # revision 2 is seen healthy
+    _deploy_new_revisions(estate, 2)  # revisions 3 and 4; 4 deployed, 3 never seen by hybridops
+    doc = cli("--yes", "-o", "json", "--dry-run", "rollback").json()
+    assert doc["from_task_definition"].endswith(":4")
+    assert doc["to_task_definition"].endswith(":2")
+
+
+def test_rollback_without_history_takes_the_next_older(cli: Cli, estate) -> None:
+    _deploy_new_revisions(estate, 2)
+    doc = cli("--yes", "-o", "json", "--dry-run", "rollback").json()
+    assert doc["status"] == "planned"
+    assert doc["to_task_definition"].endswith(":3")

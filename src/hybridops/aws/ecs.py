@@ -108,10 +108,16 @@ def rollback_target(
             chosen = resolve_revision(ecs, family, replaced[0]["taskDefinition"])
             reason = "the deployment in progress replaces it"
         else:
-            arns = ecs.list_task_definitions(familyPrefix=family, status="ACTIVE", sort="DESC")[
-                "taskDefinitionArns"
-            ]
-            older = [a for a in arns if family_and_revision(a)[1] < current_rev]
+            pages = ecs.get_paginator("list_task_definitions").paginate(
+                familyPrefix=family, status="ACTIVE", sort="DESC"
+            )
+            arns = [arn for page in pages for arn in page["taskDefinitionArns"]]
+            # Order by revision ourselves: not every implementation honours sort=DESC.
+            older = sorted(
+                (a for a in arns if family_and_revision(a)[1] < current_rev),
+                key=lambda a: family_and_revision(a)[1],
+                reverse=True,
+            )
             if not older:
                 raise Refused(f"no ACTIVE revision of {family} older than revision {current_rev}")
             good = known_good(family) if known_good else set()

@@ -106,6 +106,10 @@ def health(
                 return 0
     else:
         verdict = run_once()
+    if not secondary:
+        from hybridops.health.verdict import remember_known_good
+
+        remember_known_good(runtime.store, verdict)
     if junit is not None:
         junit.write_text(verdict.junit())
     if state.json:

@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from hybridops.aws.session import ClientFactory
     from hybridops.engine.models import Runbook, Step
     from hybridops.http.client import HttpClientFactory
+    from hybridops.state.store import StateStore
 
 RETRYABLE = (CheckFailed, StepFailed, RemoteError)
 STATUS_FOR_ERROR = {ExitCode.REFUSED: "refused", ExitCode.TIMED_OUT: "timed_out"}
@@ -93,6 +94,7 @@ class Services:
     clients: ClientFactory
     http: HttpClientFactory
     gate: Gate
+    store: StateStore | None = None
 
 
 @dataclass
@@ -216,6 +218,7 @@ class Executor:
             timeout_s=timeout_s,
             stop=self.stop,
             sleeper=self.sleeper,
+            store=self.services.store,
         )
 
     def _should_run(self, step: Step) -> bool:

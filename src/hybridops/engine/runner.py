@@ -57,7 +57,7 @@ def execute(
         params=params,
         env_name=runtime.env.name,
         env_scope=runtime.env.as_template_scope(),
-        services=Services(runtime.clients, runtime.http, runtime.gate),
+        services=Services(runtime.clients, runtime.http, runtime.gate, runtime.store),
         mode=runtime.mode,
         bus=bus,
         redactor=runtime.redactor,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from hybridops import __version__
 
@@ -21,6 +21,8 @@ class Check:
     status: str  # pass | warn | fail
     detail: str
     latency_ms: float | None = None
+    # What the check learnt besides its status (e.g. the deployed task definition).
+    facts: dict[str, str] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, object]:
         """JSON shape."""

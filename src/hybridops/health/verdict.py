@@ -121,7 +121,9 @@ def ecs_check(ecs: Any, cluster: str, service: str, now: dt.datetime) -> Check:
         problems.append(f"{len(recent)} failure events in 10 min, latest: {recent[0]}")
         status = "fail"
     detail = "; ".join(problems) or f"running {running}/{desired}, deployment COMPLETED"
-    return Check("ecs service", "ecs", status, detail)
+    return Check(
+        "ecs service", "ecs", status, detail, facts={"task_definition": svc["taskDefinition"]}
+    )
 
 
 def _aware(moment: Any) -> dt.datetime:
@@ -263,3 +265,17 @@ def watch(
         on_result(verdict)
         if stop.wait(interval_s):
             return verdict
+
+
+def remember_known_good(store: Any, verdict: Verdict) -> str | None:
+    """A healthy verdict marks the deployed revision known-good (rollback prefers it)."""
+    if verdict.status != "healthy":
+        return None
+    from hybridops.aws.ecs import family_and_revision
+
+    for check in verdict.checks:
+        arn = check.facts.get("task_definition")
+        if check.kind == "ecs" and arn:
+            store.record_known_good(family_and_revision(arn)[0], arn)
+            return arn
+    return None

@@ -25,6 +25,12 @@ CREATE TABLE IF NOT EXISTS runs (
     summary TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS runs_started ON runs(started_at);
+CREATE TABLE IF NOT EXISTS known_good (
+    family TEXT NOT NULL,
+    task_definition TEXT NOT NULL,
+    seen_at TEXT NOT NULL,
+    PRIMARY KEY (family, task_definition)
+);
 """
 
 
@@ -85,6 +91,25 @@ class SqliteStore(StateStore):
                 "SELECT summary FROM runs ORDER BY started_at DESC LIMIT ?", (limit,)
             ).fetchall()
         return [json.loads(r[0]) for r in rows]
+
+    def record_known_good(self, family: str, task_definition: str) -> None:
+        """Upsert a healthy sighting."""
+        from hybridops.state.store import utcnow
+
+        with self._lock:
+            self._conn.execute(
+                "INSERT INTO known_good(family, task_definition, seen_at) VALUES (?, ?, ?)"
+                " ON CONFLICT(family, task_definition) DO UPDATE SET seen_at = excluded.seen_at",
+                (family, task_definition, iso(utcnow())),
+            )
+
+    def known_good(self, family: str) -> set[str]:
+        """Revisions seen healthy."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT task_definition FROM known_good WHERE family = ?", (family,)
+            ).fetchall()
+        return {r[0] for r in rows}
 
     def close(self) -> None:
         """Close the connection."""

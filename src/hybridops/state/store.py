@@ -41,6 +41,14 @@ class StateStore(abc.ABC):
     def list_runs(self, limit: int = 50) -> list[dict[str, Any]]:
         """Recent run summaries, newest first."""
 
+    @abc.abstractmethod
+    def record_known_good(self, family: str, task_definition: str) -> None:
+        """Remember that a revision was seen serving healthily."""
+
+    @abc.abstractmethod
+    def known_good(self, family: str) -> set[str]:
+        """Revisions of a family hybridops has seen healthy."""
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release resources."""
 

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from hybridops.engine.events import Event
     from hybridops.engine.gate import Gate, GateMode
     from hybridops.http.client import HttpClientFactory
+    from hybridops.state.store import StateStore
 
 
 @dataclass
@@ -33,6 +34,7 @@ class StepContext:
     timeout_s: float | None = None
     stop: threading.Event = field(default_factory=threading.Event)
     sleeper: Callable[[float], None] | None = None
+    store: StateStore | None = None
 
     def sleep(self, seconds: float) -> None:
         """Sleep, waking early if the run is being stopped."""

@@ -34,7 +34,10 @@ class RollbackInputs(ServiceRef):
 def rollback_target(inputs: RollbackInputs, ctx: StepContext) -> dict[str, Any]:
     """Choose the last known-good task definition (or --to), with the diff from the current."""
     client = ctx.clients.client("ecs", inputs.region)
-    target = ecs.rollback_target(client, inputs.cluster, inputs.service, to=inputs.to or None)
+    known_good = ctx.store.known_good if ctx.store is not None else None
+    target = ecs.rollback_target(
+        client, inputs.cluster, inputs.service, to=inputs.to or None, known_good=known_good
+    )
     return target.as_dict()
 
 
