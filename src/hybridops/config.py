@@ -28,6 +28,23 @@ class Limits(_Strict):
     max_provisioned_concurrency: int = Field(500, ge=0)
 
 
+class ScalingConfig(_Strict):
+    """Scale-up triggers (the runbook report's numbers) and step sizes."""
+
+    cpu_percent: float = 70.0
+    cpu_minutes: int = Field(5, ge=1)
+    memory_percent: float = 80.0
+    memory_minutes: int = Field(5, ge=1)
+    p95_ms: float = 2000.0
+    p95_minutes: int = Field(10, ge=1)
+    queue_depth: float = 100.0
+    queue_minutes: int = Field(5, ge=1)
+    queue_namespace: str = "HybridRouting"
+    queue_metric: str = "QueueDepth"
+    ecs_step: int = Field(2, ge=1)
+    lambda_step: int = Field(50, ge=1)
+
+
 class StateConfig(_Strict):
     """Where incidents, audit records, journals and locks are kept."""
 
@@ -66,6 +83,10 @@ class EnvironmentConfig(_Strict):
     primary_target: str | None = None
     secondary_target: str | None = None
     limits: Limits = Field(default_factory=Limits)
+    scaling: ScalingConfig = Field(default_factory=ScalingConfig)
+    load_balancer: str | None = Field(
+        None, description="ALB dimension value, app/NAME/ID, for TargetResponseTime"
+    )
     http_timeout_s: float = Field(5.0, gt=0)
     aws_max_attempts: int = Field(5, ge=1, le=20)
     aws_read_timeout_s: float = Field(30.0, gt=0)

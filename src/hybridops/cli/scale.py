@@ -71,3 +71,66 @@ def lambda_(
 ) -> int:
     """Set provisioned concurrency on the alias (capped) and wait until READY."""
     return _scale(ctx, "scale-lambda", "lambda", {"to": to, "by": _by(by), "timeout_s": timeout})
+
+
+@app.command("check")
+def check(
+    ctx: typer.Context,
+    apply: Annotated[
+        bool, typer.Option("--apply", help="Perform the recommended scale-up.")
+    ] = False,
+) -> int:
+    """Evaluate the scale-up triggers; recommend (or --apply) ECS +2 and Lambda +50."""
+    from hybridops.cli.render import emit_json, styled
+    from hybridops.health.scaling import evaluate
+
+    state = app_state(ctx)
+    runtime = state.runtime()
+    settings = runtime.env.settings
+    triggers = evaluate(settings, runtime.clients.client("cloudwatch"))
+    fired = [t for t in triggers if t.fired]
+    recommendation = (
+        {"service_by": settings.scaling.ecs_step, "lambda_by": settings.scaling.lambda_step}
+        if fired
+        else None
+    )
+    applied: list[dict[str, Any]] = []
+    code = 1 if fired else 0
+    if fired and apply:
+        from hybridops.cli.render import RunProgress
+        from hybridops.engine.runner import execute, prepare
+
+        code = 0
+        for runbook, by in (
+            ("scale-service", settings.scaling.ecs_step),
+            ("scale-lambda", settings.scaling.lambda_step),
+        ):
+            loaded, params = prepare(runtime, runbook, {"by": by})
+            result = execute(runtime, loaded, params, [RunProgress(state.err_console())])
+            applied.append({"runbook": runbook, "status": result.status, "run_id": result.run_id})
+            code = max(code, result.exit_code)
+    status = "ok" if not fired else ("scaled" if applied and code == 0 else "scale-up-recommended")
+    if state.json:
+        emit_json(
+            state.environment,
+            {
+                "status": status,
+                "triggers": [t.as_dict() for t in triggers],
+                "recommendation": recommendation,
+                "applied": applied,
+            },
+        )
+        return code
+    out = state.out_console()
+    for t in triggers:
+        out.print(f"{t.name:<18} {styled('fail' if t.fired else 'pass')}  ", end="")
+        out.print(t.detail, markup=False, highlight=False)
+    if fired and not apply:
+        out.print(
+            f"recommended: hybridops scale service --by +{settings.scaling.ecs_step} and"
+            f" hybridops scale lambda --by +{settings.scaling.lambda_step}"
+            " (or scale check --apply)",
+            markup=False,
+        )
+    out.print(status)
+    return code
