@@ -118,3 +118,27 @@ def test_rollback_without_history_takes_the_next_older(cli: Cli, estate) -> None
     doc = cli("--yes", "-o", "json", "--dry-run", "rollback").json()
     assert doc["status"] == "planned"
     assert doc["to_task_definition"].endswith(":3")
+
+
+def test_autoscaling_conflict_is_refused_then_adjusted(cli: Cli, estate) -> None:
+    autoscaling = estate.internal_client("application-autoscaling")
+    resource = "service/hybrid-routing-cluster/hybrid-router-service"
+    autoscaling.register_scalable_target(
+        ServiceNamespace="ecs",
+        ResourceId=resource,
+        ScalableDimension="ecs:service:DesiredCount",
+        MinCapacity=2,
+        MaxCapacity=3,
+    )
+    refused = cli("--yes", "-o", "json", "scale", "service", "--by", "+2")
+    assert refused.code == 3
+    assert "between 2 and 3" in refused.json()["error"]["message"]
+    ok = cli("--yes", "-o", "json", "scale", "service", "--by", "+2", "--adjust-autoscaling")
+    assert ok.code == 0, ok.err
+    target = autoscaling.describe_scalable_targets(ServiceNamespace="ecs", ResourceIds=[resource])[
+        "ScalableTargets"
+    ][0]
+    assert (target["MinCapacity"], target["MaxCapacity"]) == (2, 4)
+    autoscaling.deregister_scalable_target(
+        ServiceNamespace="ecs", ResourceId=resource, ScalableDimension="ecs:service:DesiredCount"
+    )

@@ -59,10 +59,22 @@ def _scale(ctx: typer.Context, runbook: str, target: str, params: dict[str, Any]
 
 @app.command("service")
 def service(
-    ctx: typer.Context, to: ToOption = None, by: ByOption = None, timeout: TimeoutOption = 600
+    ctx: typer.Context,
+    to: ToOption = None,
+    by: ByOption = None,
+    timeout: TimeoutOption = 600,
+    adjust_autoscaling: Annotated[
+        bool,
+        typer.Option(
+            "--adjust-autoscaling", help="Widen Auto Scaling min/max if they would undo it."
+        ),
+    ] = False,
 ) -> int:
     """Scale the ECS service (capped by limits.max_desired_count) and wait until it runs."""
-    return _scale(ctx, "scale-service", "service", {"to": to, "by": _by(by), "timeout_s": timeout})
+    params: dict[str, Any] = {"to": to, "by": _by(by), "timeout_s": timeout}
+    if adjust_autoscaling:
+        params["adjust_autoscaling"] = True
+    return _scale(ctx, "scale-service", "service", params)
 
 
 @app.command("lambda")

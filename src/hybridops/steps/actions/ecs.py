@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from hybridops.aws import ecs
 from hybridops.engine.events import WaitProgress
-from hybridops.errors import TimedOut
+from hybridops.errors import Refused, TimedOut
 from hybridops.steps.registry import action
 
 if TYPE_CHECKING:
@@ -93,6 +93,7 @@ class ScaleInputs(ServiceRef):
     to: int | None = None
     by: int | None = None
     limit: int = Field(20, ge=0)
+    adjust_autoscaling: bool = False
 
 
 @action("ecs.plan_scale", inputs=ScaleInputs)
@@ -103,7 +104,30 @@ def plan_scale(inputs: ScaleInputs, ctx: StepContext) -> dict[str, Any]:
     plan = ecs.plan_desired_count(
         svc["desiredCount"], to=inputs.to, by=inputs.by, limit=inputs.limit
     )
-    return {"from": plan.current, "to": plan.target, "capped": plan.capped, "limit": plan.limit}
+    out: dict[str, Any] = {
+        "from": plan.current,
+        "to": plan.target,
+        "capped": plan.capped,
+        "limit": plan.limit,
+        "adjust": False,
+    }
+    autoscaling = ctx.clients.client("application-autoscaling", inputs.region)
+    resource = f"service/{inputs.cluster}/{inputs.service}"
+    targets = autoscaling.describe_scalable_targets(ServiceNamespace="ecs", ResourceIds=[resource])[
+        "ScalableTargets"
+    ]
+    if targets:
+        low, high = targets[0]["MinCapacity"], targets[0]["MaxCapacity"]
+        out.update(min=low, max=high, new_min=min(low, plan.target), new_max=max(high, plan.target))
+        if not low <= plan.target <= high:
+            if not inputs.adjust_autoscaling:
+                raise Refused(
+                    f"Application Auto Scaling keeps {inputs.service} between {low} and {high}:"
+                    f" it would undo {plan.target} tasks",
+                    hint="rerun with --adjust-autoscaling; a failed run restores the bounds",
+                )
+            out["adjust"] = True
+    return out
 
 
 class StableInputs(ServiceRef):
