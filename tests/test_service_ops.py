@@ -142,3 +142,15 @@ def test_autoscaling_conflict_is_refused_then_adjusted(cli: Cli, estate) -> None
     autoscaling.deregister_scalable_target(
         ServiceNamespace="ecs", ResourceId=resource, ScalableDimension="ecs:service:DesiredCount"
     )
+
+
+def test_rollback_shows_the_plan_and_diff_before_changing(cli: Cli, estate) -> None:
+    estate.break_("bad-deploy")
+    cli.tty = True
+    cli.answers = ["n"]
+    result = cli("rollback")
+    assert result.code == 3
+    prompt = cli.prompts[0]
+    assert ":3 to arn:" in prompt and prompt.count("hybrid-router:") >= 2
+    assert "1.6.0-rc1" in prompt and "1.5.0" in prompt  # the image diff
+    assert "APP_VERSION" in prompt  # the environment diff
