@@ -112,9 +112,15 @@ def _moto_session() -> Iterator[MotoServer]:
     server.shutdown()
 
 
+_SANDBOXES: list[Any] = []
+
+
 @pytest.fixture
 def moto(_moto_session: MotoServer) -> MotoServer:
     """A clean moto server for this test."""
+    # moto's state is per process: a sandbox of this process would keep writing into it.
+    for sandbox in _SANDBOXES:
+        sandbox.controller.paused = True
     _moto_session.reset()
     return _moto_session
 
@@ -280,5 +286,6 @@ def shared_sandbox() -> Iterator[Any]:
     sandbox = Sandbox(rollout_s=0.4, log_hours=1).start()
     assert sandbox.overlay is not None
     sandbox.overlay.pc_ready_s = 0.3
+    _SANDBOXES.append(sandbox)
     yield sandbox
     sandbox.stop()

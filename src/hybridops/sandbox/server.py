@@ -313,11 +313,12 @@ class Sandbox:
 
     def metric_data(self, rng: random.Random) -> dict[str, list[dict[str, Any]]]:
         """One round of metrics per namespace, given the scenario."""
-        import time
+        import datetime as dt
 
         router, _ = self.component_status(PRIMARY, "hybrid-router")
         hot = "latency-spike" in self.faults and router == "degraded"
-        now = time.time()
+        # The backend is called directly: give it the datetime its own parser would produce.
+        now = dt.datetime.now(dt.timezone.utc)
         dims = [
             {"Name": "ClusterName", "Value": CLUSTER},
             {"Name": "ServiceName", "Value": SERVICE},
