@@ -89,6 +89,30 @@ def build_report(
     return report
 
 
+def _record(
+    store: StateStore,
+    drill_id: str,
+    scenario: str,
+    started: dt.datetime,
+    finished: dt.datetime | None,
+    status: str,
+) -> None:
+    """Keep the drill in the run history beside the engineer's runs."""
+    store.record_run(
+        {
+            "run_id": drill_id,
+            "runbook": f"drill:{scenario}",
+            "env": "sandbox",
+            "status": status,
+            "started_at": iso(started),
+            "finished_at": iso(finished) if finished else None,
+            "dry_run": False,
+            "journal": None,
+            "exit_code": 0 if status == "succeeded" else None,
+        }
+    )
+
+
 def run_drill(
     record_path: Path,
     store: StateStore,
@@ -106,19 +130,7 @@ def run_drill(
     started = utcnow()
     drill_id = f"drill-{started.strftime('%Y%m%dT%H%M%SZ')}"
     process.control(record_path, "break", scenario)
-    store.record_run(
-        {
-            "run_id": drill_id,
-            "runbook": f"drill:{scenario}",
-            "env": "sandbox",
-            "status": "running",
-            "started_at": iso(started),
-            "finished_at": None,
-            "dry_run": False,
-            "journal": None,
-            "exit_code": None,
-        }
-    )
+    _record(store, drill_id, scenario, started, None, "running")
     deadline = time.monotonic() + timeout_s
     while True:
         state = process.control(record_path, "state")
@@ -136,17 +148,5 @@ def run_drill(
     report.recovered_at = iso(recovered)
     report.time_to_recover_s = round((recovered - started).total_seconds(), 1)
     report.final_state = state
-    store.record_run(
-        {
-            "run_id": drill_id,
-            "runbook": f"drill:{scenario}",
-            "env": "sandbox",
-            "status": "succeeded",
-            "started_at": iso(started),
-            "finished_at": iso(recovered),
-            "dry_run": False,
-            "journal": None,
-            "exit_code": 0,
-        }
-    )
+    _record(store, drill_id, scenario, started, recovered, "succeeded")
     return report
