@@ -40,6 +40,23 @@ def test_rollback_json(cli: Cli, estate) -> None:
     assert doc["stable"] is True and doc["healthy"] is True
 
 
+def test_rollback_no_wait_updates_and_reports_nothing_waited_for(cli: Cli, estate) -> None:
+    estate.controller.rollout_s = 60  # a wait would time out; --no-wait must not wait
+    try:
+        result = cli("--yes", "-o", "json", "rollback", "--to", "1", "--no-wait")
+    finally:
+        estate.controller.rollout_s = 0.4
+    assert result.code == 0, result.err
+    doc = result.json()
+    assert doc["to_task_definition"].endswith(":1")
+    assert doc["stable"] is None and doc["healthy"] is None
+    ecs = estate.internal_client("ecs")
+    service = ecs.describe_services(
+        cluster="hybrid-routing-cluster", services=["hybrid-router-service"]
+    )["services"][0]
+    assert service["taskDefinition"].endswith(":1")
+
+
 def test_rollback_timeout_is_exit_5(cli: Cli, estate) -> None:
     estate.controller.rollout_s = 60
     try:

@@ -49,6 +49,11 @@ def _botocore_session() -> Any:
     return botocore.session.get_session()
 
 
+def shared_data_loader() -> Any:
+    """botocore's model loader, shared so each service model is parsed once per process."""
+    return _botocore_session().get_component("data_loader")
+
+
 @functools.lru_cache(maxsize=1)
 def available_services() -> frozenset[str]:
     """Every service name botocore knows."""

@@ -65,6 +65,11 @@ class ClientFactory:
                 raise ConfigError(
                     f"AWS profile {self.settings.profile!r} is not configured"
                 ) from None
+            from hybridops.aws.classify import shared_data_loader
+
+            # Runbook validation already parsed these service models: parsing ecs's again
+            # would cost ~40 ms per run.
+            self._session._session.register_component("data_loader", shared_data_loader())
         return self._session
 
     def client(
@@ -101,8 +106,18 @@ class ClientFactory:
         return client
 
     def caller_arn(self) -> str:
-        """The caller identity ARN (STS), for audit records."""
-        return str(self.client("sts").get_caller_identity()["Arn"])
+        """The caller identity ARN (STS, remembered per access key), for audit records."""
+        from hybridops.aws.identity import cache_key, remembered_caller
+        from hybridops.paths import user_data_dir
+
+        def lookup() -> str:
+            return str(self.client("sts").get_caller_identity()["Arn"])
+
+        credentials = self._boto_session().get_credentials()
+        if credentials is None:
+            return lookup()
+        key = cache_key(credentials.access_key, self.settings.endpoint_url)
+        return remembered_caller(user_data_dir() / "identities.json", key, lookup)
 
     # -- the gate, wired into botocore's event system so no call can go around it ----------
     def _install_gate(self, client: Any) -> None:

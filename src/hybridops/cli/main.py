@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import os
 import sys
 from typing import Annotated, Any
 
@@ -285,8 +286,25 @@ def main(argv: list[str] | None = None, environment: Environment | None = None) 
     finally:
         state.close()
     if standalone:
-        sys.exit(int(code))
+        exit_now(int(code))
     return int(code)
+
+
+def exit_now(code: int) -> None:
+    """End the process without the interpreter's teardown, once output is flushed.
+
+    Freeing every botocore model and module at exit costs ~0.1 s — a fifth of a whole
+    rollback. Everything that must outlive us is already closed (state store, journal) and the
+    streams are flushed here, so the teardown does no work anyone sees.
+    """
+    import logging
+
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        # A closed pipe (e.g. `| head`) has nothing left to flush.
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()
+    os._exit(code)
 
 
 def _handle(exc: BaseException, state: AppState) -> int:

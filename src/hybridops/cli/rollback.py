@@ -15,6 +15,12 @@ def rollback(
         str | None, typer.Option("--to", help="Revision (number, family:rev or ARN).")
     ] = None,
     timeout: Annotated[str, typer.Option("--timeout", help="How long to wait (e.g. 10m).")] = "10m",
+    wait: Annotated[
+        bool,
+        typer.Option(
+            "--wait/--no-wait", help="Wait for the rollout and verify health (default: wait)."
+        ),
+    ] = True,
 ) -> int:
     """Roll the service back to the last known-good revision, wait, verify health."""
     from hybridops.cli.render import RunProgress, emit_json, print_run_result
@@ -24,7 +30,7 @@ def rollback(
     state = app_state(ctx)
     runtime = state.runtime()
     seconds = int(parse_duration(timeout, option="--timeout").total_seconds())
-    params: dict[str, object] = {"timeout_s": max(10, seconds)}
+    params: dict[str, object] = {"timeout_s": max(10, seconds), "wait": wait}
     if to:
         params["to"] = to
     loaded, resolved = prepare(runtime, "rollback-service", params)
@@ -39,8 +45,9 @@ def rollback(
                 "service": resolved["service"],
                 "from_task_definition": plan.get("current"),
                 "to_task_definition": plan.get("target"),
-                "stable": steps["wait-stable"].status == "succeeded",
-                "healthy": steps["verify-health"].status == "succeeded",
+                # null, not false, when the rollout was not waited for (--no-wait).
+                "stable": outcome(steps["wait-stable"].status),
+                "healthy": outcome(steps["verify-health"].status),
                 "duration_s": round(result.duration_s, 3),
                 "run_id": result.run_id,
                 "error": result.error,
@@ -49,3 +56,10 @@ def rollback(
     else:
         print_run_result(state.out_console(), result)
     return result.exit_code
+
+
+def outcome(step_status: str) -> bool | None:
+    """A step's success as true/false; None when skipped (--no-wait) or only planned (dry-run)."""
+    if step_status in ("skipped", "planned"):
+        return None
+    return step_status == "succeeded"
