@@ -217,7 +217,7 @@ def test_mutating_override_forces_the_gate(
         ("put_provisioned_concurrency_config", False),
         ("change_resource_record_sets", False),
         ("publish", False),
-        ("stop_query", False),
+        ("stop_query", True),  # cancels only an Insights read of ours
         ("delete_log_group", False),
     ],
 )

@@ -45,6 +45,38 @@ class ScalingConfig(_Strict):
     lambda_step: int = Field(50, ge=1)
 
 
+class LogFields(_Strict):
+    """Field names of the service's structured (JSON) request logs."""
+
+    latency: str = "latency_ms"
+    status: str = "status"
+    level: str = "level"
+    message: str = "message"
+    request_id: str = "request_id"
+
+
+class SloTargets(_Strict):
+    """Service level objectives the daily report checks (the runbook report's defaults)."""
+
+    p95_ms: float = Field(2000.0, gt=0)
+    error_rate_pct: float = Field(1.0, ge=0, le=100)
+    availability_pct: float = Field(99.9, ge=0, le=100)
+
+
+class LogsConfig(_Strict):
+    """Log search, Insights and the daily review."""
+
+    fields: LogFields = Field(default_factory=LogFields)
+    insights: bool = Field(
+        True, description="Logs Insights is available here (engine auto uses it, else local)"
+    )
+    slo: SloTargets = Field(default_factory=SloTargets)
+    daily_since: str = "yesterday 18:00 UTC"
+    daily_until: str = "today 09:00 UTC"
+    insights_timeout_s: float = Field(300.0, gt=0)
+    slow_request_ms: float = Field(2000.0, gt=0)
+
+
 class StateConfig(_Strict):
     """Where incidents, audit records, journals and locks are kept."""
 
@@ -84,6 +116,7 @@ class EnvironmentConfig(_Strict):
     secondary_target: str | None = None
     limits: Limits = Field(default_factory=Limits)
     scaling: ScalingConfig = Field(default_factory=ScalingConfig)
+    logs: LogsConfig = Field(default_factory=LogsConfig)
     load_balancer: str | None = Field(
         None, description="ALB dimension value, app/NAME/ID, for TargetResponseTime"
     )

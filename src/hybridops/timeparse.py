@@ -40,3 +40,60 @@ def parse_since(
     if moment.tzinfo is None:
         moment = moment.astimezone()
     return moment.astimezone(dt.timezone.utc)
+
+
+_DAY_TIME_RE = re.compile(
+    r"^(today|yesterday)(?:\s+(\d{1,2}):(\d{2})(?::(\d{2}))?)?(?:\s+(utc|z|local))?$"
+)
+
+
+def parse_moment(
+    text: str, *, now: dt.datetime | None = None, option: str = "--since"
+) -> dt.datetime:
+    """A moment, in UTC: `now`, `10m` (ago), `yesterday 18:00 [UTC]`, `today 09:00`, or ISO.
+
+    Times without a zone are local; `UTC`/`Z` (or an ISO offset) makes them explicit.
+    """
+    now = (now or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc)
+    value = text.strip().lower()
+    if value == "now":
+        return now
+    match = _DAY_TIME_RE.match(value)
+    if match:
+        day, hour, minute, second, zone = match.groups()
+        tz = dt.timezone.utc if zone in ("utc", "z") else None
+        base = now if tz else now.astimezone()  # local wall clock unless UTC is explicit
+        if day == "yesterday":
+            base -= dt.timedelta(days=1)
+        try:
+            moment = base.replace(
+                hour=int(hour or 0),
+                minute=int(minute or 0),
+                second=int(second or 0),
+                microsecond=0,
+            )
+        except ValueError:
+            raise BadInput(f"{option} {text!r}: no such time of day") from None
+        return moment.astimezone(dt.timezone.utc)
+    try:
+        return parse_since(text, now=now, option=option)
+    except BadInput:
+        raise BadInput(
+            f"{option} {text!r}: expected now, a duration ago (10m, 2h30m), "
+            "today/yesterday HH:MM [UTC], or an ISO time (2026-01-14T09:00Z)"
+        ) from None
+
+
+def parse_window(
+    since: str, until: str | None, *, now: dt.datetime | None = None
+) -> tuple[dt.datetime, dt.datetime]:
+    """(start, end) in UTC from --since/--until; BadInput if the window is empty or reversed."""
+    now = now or dt.datetime.now(dt.timezone.utc)
+    start = parse_moment(since, now=now, option="--since")
+    end = parse_moment(until, now=now, option="--until") if until else now
+    if end <= start:
+        raise BadInput(
+            f"--until {until or 'now'!r} ({end:%Y-%m-%d %H:%M:%S}Z) is not after"
+            f" --since {since!r} ({start:%Y-%m-%d %H:%M:%S}Z)"
+        )
+    return start, end

@@ -18,8 +18,9 @@ READ_ONLY_PREFIXES = (
     "Validate",
     "Check",
 )
-# Logs Insights queries read data even though StartQuery does not look like a read.
-READ_ONLY_OPERATIONS = frozenset({"StartQuery", "GetQueryResults"})
+# Logs Insights queries read data even though StartQuery does not look like a read, and
+# StopQuery only cancels such a read (one of ours that timed out).
+READ_ONLY_OPERATIONS = frozenset({"StartQuery", "GetQueryResults", "StopQuery"})
 
 
 def to_api_name(operation: str) -> str:

@@ -126,6 +126,7 @@ def build_app() -> typer.Typer:
         demo,
         drill,
         health,
+        logs,
         placeholders,
         rollback,
         run,
@@ -153,6 +154,7 @@ def build_app() -> typer.Typer:
     app.command("health", help=health.health.__doc__)(health.health)
     app.command("rollback", help=rollback.rollback.__doc__)(rollback.rollback)
     app.add_typer(scale.app, name="scale")
+    app.add_typer(logs.app, name="logs")
     for name, typer_app in placeholders.groups().items():
         app.add_typer(typer_app, name=name)
     return app

@@ -422,6 +422,8 @@ class Sandbox:
             "primary_target": self.estate.alb_dns[PRIMARY],
             "secondary_target": self.estate.alb_dns[SECONDARY],
             "sandbox": True,
+            # moto accepts Insights queries but ignores filter/stats: compute KPIs locally.
+            "logs": {"insights": False},
             "vars": {
                 "circuit_parameter": CIRCUIT_PARAMETER,
                 "sns_topic_arn": self.estate.topic_arn,

@@ -1,0 +1,1 @@
+"""Log investigation: KPIs, the daily review, line formatting."""
