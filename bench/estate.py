@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import tempfile
+import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -52,12 +54,7 @@ def slow_health_server(delay_ms: float) -> Iterator[str]:
 @contextmanager
 def estate(health_url: str, components: list[str]) -> Iterator[Estate]:
     """A moto server with the cluster, three revisions and the service on the newest."""
-    import logging
-
     import boto3
-    from moto.server import ThreadedMotoServer
-
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no access log on the bench's output
 
     home = Path(tempfile.mkdtemp(prefix="hybridops-bench-"))
     creds = {
@@ -66,14 +63,29 @@ def estate(health_url: str, components: list[str]) -> Iterator[Estate]:
         "AWS_DEFAULT_REGION": REGION,
     }
     os.environ.update(creds)
-    # moto reports runningCount 0 unless told otherwise; production runs its desired count.
-    os.environ["MOTO_ECS_SERVICE_RUNNING"] = "2"
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    url = f"http://{host}:{port}"
-    # moto's backends are per process: start each estate from nothing.
-    urllib.request.urlopen(urllib.request.Request(f"{url}/moto-api/reset", method="POST"))
+    # The moto server runs in its own process: the data it holds must not count towards the
+    # bench process (a forked child's peak RSS starts from its parent's).
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        # moto reports runningCount 0 unless told; production runs its desired count.
+        env={**os.environ, **creds, "MOTO_ECS_SERVICE_RUNNING": "2"},
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            urllib.request.urlopen(f"{url}/moto-api/data.json", timeout=1)
+            break
+        except OSError:
+            if time.monotonic() > deadline or server.poll() is not None:
+                server.kill()
+                raise SystemExit("the bench's moto server did not start") from None
+            time.sleep(0.1)
     try:
         ecs = boto3.client("ecs", region_name=REGION, endpoint_url=url)
         ecs.create_cluster(clusterName=CLUSTER)
@@ -109,4 +121,5 @@ def estate(health_url: str, components: list[str]) -> Iterator[Estate]:
         }
         yield Estate(url, env, config, revisions)
     finally:
-        server.stop()
+        server.terminate()
+        server.wait()

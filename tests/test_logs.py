@@ -389,3 +389,16 @@ def test_insights_engine_starts_and_polls_a_query(cli: Cli, estate: Any, moto: M
     assert result.json()["engine"] == "insights"
     labels = [label.rsplit(".", 1)[-1] for label in moto.requests]
     assert labels[0] == "StartQuery" and "GetQueryResults" in labels
+
+
+def test_search_streams_the_first_event_before_the_last_page(moto: MotoServer) -> None:
+    client = seed(moto, {(ECS, "s"): [(NOW_MS - 60_000 + i, f"e{i}") for i in range(40)]})
+    calls: list[int] = []
+    client.meta.events.register("before-call.logs.FilterLogEvents", lambda **_: calls.append(1))
+    found = aws_logs.search(
+        lambda _g: client, LogQuery([ECS], NOW_MS - 120_000, NOW_MS), parallel=1, page_size=2
+    )
+    assert next(found).message == "e0"
+    assert len(calls) <= 3  # the page being read, one queued, one in flight: not all 20
+    assert [e.message for e in found] == [f"e{i}" for i in range(1, 40)]
+    assert len(calls) == 20

@@ -145,18 +145,28 @@ def search(
         ).line
     out = env.stdout
     shown = 0
+    batch: list[str] = []
+
+    def flush() -> None:
+        # One write per batch: a write call per line cost more than formatting the line.
+        if batch:
+            batch.append("")
+            out.write("\n".join(batch))
+            batch.clear()
+        out.flush()
+
     try:
         for event in search_events(state.runtime(), request, on_throttle=throttled):
-            out.write(render(event) + "\n")
+            batch.append(render(event))
             shown += 1
-            if shown % 256 == 0:
-                out.flush()
+            if len(batch) >= 500 or follow:
+                flush()
     except KeyboardInterrupt:
-        out.flush()
+        flush()
         if follow:  # Ctrl-C is how a follow ends
             return 0
         raise
-    out.flush()
+    flush()
     if not shown and not state.json:
         err.print("no matching events")
     return 0

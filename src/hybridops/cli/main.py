@@ -299,6 +299,8 @@ def exit_now(code: int) -> None:
     rollback. Everything that must outlive us is already closed (state store, journal) and the
     streams are flushed here, so the teardown does no work anyone sees.
     """
+    if sys.getprofile() is not None or sys.gettrace() is not None:
+        sys.exit(code)  # a profiler or coverage tool writes its data at normal exit
     import logging
 
     logging.shutdown()
