@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
@@ -26,22 +27,22 @@ class RecentInputs(BaseModel):
 @action("logs.recent", inputs=RecentInputs)
 def recent(inputs: RecentInputs, ctx: StepContext) -> dict[str, Any]:
     """The newest events matching a filter pattern in the last N minutes, across groups."""
+    from hybridops.aws.logs import LogQuery, search
+
     client = ctx.clients.client("logs", inputs.region)
-    start = int((time.time() - inputs.minutes * 60) * 1000)
-    events: list[dict[str, Any]] = []
-    for group in inputs.groups:
-        kwargs: dict[str, Any] = {"logGroupName": group, "startTime": start}
-        if inputs.pattern:
-            kwargs["filterPattern"] = inputs.pattern
-        for page in client.get_paginator("filter_log_events").paginate(**kwargs):
-            events.extend(
-                {
-                    "timestamp": e["timestamp"],
-                    "group": group,
-                    "stream": e["logStreamName"],
-                    "message": e["message"],
-                }
-                for e in page.get("events", [])
-            )
-    events.sort(key=lambda e: e["timestamp"])
-    return {"count": len(events), "events": events[-inputs.limit :]}
+    end = int(time.time() * 1000)
+    query = LogQuery(inputs.groups, end - int(inputs.minutes * 60_000), end, inputs.pattern)
+    # Only the newest `limit` are kept, so a noisy window never fills memory.
+    newest: deque[dict[str, Any]] = deque(maxlen=inputs.limit)
+    count = 0
+    for event in search(lambda _group: client, query):
+        count += 1
+        newest.append(
+            {
+                "timestamp": event.timestamp,
+                "group": event.group,
+                "stream": event.stream,
+                "message": event.message,
+            }
+        )
+    return {"count": count, "events": list(newest)}
