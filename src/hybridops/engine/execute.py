@@ -48,6 +48,8 @@ if TYPE_CHECKING:
 
 RETRYABLE = (CheckFailed, StepFailed, RemoteError)
 STATUS_FOR_ERROR = {ExitCode.REFUSED: "refused", ExitCode.TIMED_OUT: "timed_out"}
+# A lock outlives a crashed run by at most this long; a live run releases it at the end.
+LOCK_TTL_S = 2 * 3600
 
 
 def new_run_id() -> str:
@@ -144,10 +146,16 @@ class Executor:
         self.bus.emit(RunStarted(result, len(self.runbook.steps)))
         failure: HybridOpsError | None = None
         completed: list[tuple[Step, StepRecord]] = []
+        lock = None
         try:
-            for index, (step, record) in enumerate(
-                zip(self.runbook.steps, result.steps, strict=True)
-            ):
+            try:
+                lock = self._take_lock()
+            except Refused as exc:
+                failure = exc
+                for record in result.steps:
+                    record.status = "not_run"
+            steps = [] if failure else zip(self.runbook.steps, result.steps, strict=True)
+            for index, (step, record) in enumerate(steps):
                 error = self._run_step(step, record, index)
                 if error is None:
                     if record.status == "succeeded":
@@ -168,6 +176,8 @@ class Executor:
                 if record.status in ("pending", "running"):
                     record.status = "interrupted" if record.status == "running" else "not_run"
         finally:
+            if lock is not None and self.services.store is not None:
+                self.services.store.release_lock(*lock)
             result.duration_s = time.monotonic() - started
             result.finished_at = iso(utcnow())
             result.calls = self._calls()
@@ -183,6 +193,24 @@ class Executor:
                 }.get(failure.exit_code, "failed")
             self.bus.emit(RunFinished(result))
         return result
+
+    def _take_lock(self) -> tuple[str, str] | None:
+        """Hold the runbook's lock (per environment) for the run; Refused naming the holder."""
+        store = self.services.store
+        if self.runbook.lock is None or self.mode.dry_run or store is None:
+            return None
+        import getpass
+        import socket
+
+        name = f"{self.runbook.lock}:{self.env_name}"
+        holder = f"{getpass.getuser()}@{socket.gethostname()} run {self.run_id}"
+        current = store.acquire_lock(name, holder, LOCK_TTL_S)
+        if current is not None:
+            raise Refused(
+                f"lock {name!r} is held by {current.holder} since {current.acquired_at}",
+                hint=f"wait for that run to finish (the lock expires at {current.expires_at})",
+            )
+        return name, holder
 
     def _calls(self) -> list[dict[str, Any]]:
         """Mutating calls of this run: planned (not sent) first, then sent, redacted."""
@@ -351,6 +379,31 @@ class Executor:
             self.stop.wait(seconds)
 
     # -- compensation -----------------------------------------------------------------------
+    def _compensation_declined(self, step: Step) -> str | None:
+        """Why a conditional compensation is not run (None: run it)."""
+        assert step.compensate is not None
+        condition, question = step.compensate.when, step.compensate.ask
+        if condition is None:
+            return None
+        try:
+            automatic = (
+                _truthy(render(condition, self.scope))
+                if "${{" in condition
+                else _truthy(matching.compile_path(condition).search(self.scope))
+            )
+        except HybridOpsError as exc:
+            return f"when: {exc.message}"
+        if automatic:
+            return None
+        ctx = self._context(step.name, step.timeout_s)
+        if question and ctx.interactive and ctx.ask is not None:
+            question_text = str(render(question, self.scope))
+            answer = ctx.ask(f"{question_text} [y/N] ")
+            if answer.strip().lower() in ("y", "yes"):
+                return None
+            return "declined by the operator"
+        return f"not automatic (when: {condition}) and nobody to ask"
+
     def _compensate(self, completed: list[tuple[Step, StepRecord]]) -> None:
         """Undo completed steps that declare `compensate`, newest first."""
         if self.mode.dry_run:
@@ -361,6 +414,11 @@ class Executor:
             kind_name = step.compensate.kind
             kind = self.kinds[kind_name]
             description = f"{kind_name} compensation of {step.name}"
+            skipped = self._compensation_declined(step)
+            if skipped:
+                record.compensation = {"status": "skipped", "reason": skipped}
+                self.bus.emit(CompensationFinished(self.run_id, step.name, "skipped", skipped))
+                continue
             try:
                 body = render(
                     getattr(step.compensate, kind_name).model_dump(

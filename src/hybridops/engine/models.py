@@ -164,11 +164,18 @@ class Action(_Strict):
 
 
 class Compensate(_Strict):
-    """What undoes a completed step if a later step fails: one aws, http or action body."""
+    """What undoes a completed step if a later step fails: one aws, http or action body.
+
+    By default the undo is automatic. With `when`, it is automatic only while that expression
+    is true; otherwise, with `ask`, an operator at a terminal is asked (never assumed by
+    --yes), and without a terminal it is left undone and reported.
+    """
 
     aws: AwsCall | None = None
     http: HttpCall | None = None
     action: Action | None = None
+    when: str | None = None
+    ask: str | None = None
 
     @model_validator(mode="after")
     def _one(self) -> Compensate:
@@ -298,6 +305,12 @@ class Runbook(_Strict):
 
     name: str = Field(pattern=NAME_PATTERN, max_length=64)
     description: str = ""
+    lock: str | None = Field(
+        None,
+        description="Name of a lock held (in the state store) for the whole run; a second run"
+        " wanting it is refused, naming the holder",
+        pattern=NAME_PATTERN,
+    )
     parameters: dict[str, Parameter] = Field(default_factory=dict)
     steps: list[Step] = Field(min_length=1)
 

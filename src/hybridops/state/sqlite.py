@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from hybridops.errors import ConfigError
-from hybridops.state.store import StateStore, iso
+from hybridops.state.store import LockHolder, StateStore, iso, utcnow
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS audit (
@@ -30,6 +30,12 @@ CREATE TABLE IF NOT EXISTS known_good (
     task_definition TEXT NOT NULL,
     seen_at TEXT NOT NULL,
     PRIMARY KEY (family, task_definition)
+);
+CREATE TABLE IF NOT EXISTS locks (
+    name TEXT PRIMARY KEY,
+    holder TEXT NOT NULL,
+    acquired_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL
 );
 """
 
@@ -110,6 +116,47 @@ class SqliteStore(StateStore):
                 "SELECT task_definition FROM known_good WHERE family = ?", (family,)
             ).fetchall()
         return {r[0] for r in rows}
+
+    def acquire_lock(self, name: str, holder: str, ttl_s: float) -> LockHolder | None:
+        """Take the lock in one IMMEDIATE transaction: other processes wait, then see it held."""
+        now = utcnow()
+        with self._lock:
+            conn = self._conn
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.execute(
+                    "DELETE FROM locks WHERE name = ? AND expires_at < ?", (name, iso(now))
+                )
+                row = conn.execute(
+                    "SELECT name, holder, acquired_at, expires_at FROM locks WHERE name = ?",
+                    (name,),
+                ).fetchone()
+                if row is None:
+                    conn.execute(
+                        "INSERT INTO locks(name, holder, acquired_at, expires_at)"
+                        " VALUES (?, ?, ?, ?)",
+                        (name, holder, iso(now), iso(now + dt.timedelta(seconds=ttl_s))),
+                    )
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        return None if row is None else LockHolder(*row)
+
+    def release_lock(self, name: str, holder: str) -> None:
+        """Release if still ours."""
+        with self._lock:
+            self._conn.execute("DELETE FROM locks WHERE name = ? AND holder = ?", (name, holder))
+
+    def lock_holder(self, name: str) -> LockHolder | None:
+        """The unexpired holder, if any."""
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT name, holder, acquired_at, expires_at FROM locks"
+                " WHERE name = ? AND expires_at >= ?",
+                (name, iso(utcnow())),
+            ).fetchone()
+        return None if row is None else LockHolder(*row)
 
     def close(self) -> None:
         """Close the connection."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import abc
 import datetime as dt
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,16 @@ def utcnow() -> dt.datetime:
 def iso(moment: dt.datetime) -> str:
     """ISO-8601 UTC with a Z, sortable as text."""
     return moment.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@dataclass(frozen=True)
+class LockHolder:
+    """Who holds a lock, since when, until when (a crashed holder's lock expires)."""
+
+    name: str
+    holder: str
+    acquired_at: str
+    expires_at: str
 
 
 class StateStore(abc.ABC):
@@ -48,6 +59,18 @@ class StateStore(abc.ABC):
     @abc.abstractmethod
     def known_good(self, family: str) -> set[str]:
         """Revisions of a family hybridops has seen healthy."""
+
+    @abc.abstractmethod
+    def acquire_lock(self, name: str, holder: str, ttl_s: float) -> LockHolder | None:
+        """Take the lock atomically: None when taken, else the current (unexpired) holder."""
+
+    @abc.abstractmethod
+    def release_lock(self, name: str, holder: str) -> None:
+        """Release the lock if `holder` still holds it."""
+
+    @abc.abstractmethod
+    def lock_holder(self, name: str) -> LockHolder | None:
+        """The current holder of a lock, if any."""
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release resources."""
