@@ -107,6 +107,9 @@ class EnvironmentConfig(_Strict):
     )
     health_url: str | None = None
     secondary_health_url: str | None = None
+    public_url: str | None = Field(
+        None, description="The public name's base URL; a failover is verified through it"
+    )
     components: list[str] = Field(
         default_factory=lambda: ["hybrid-router", "bedrock-client", "cache", "database"]
     )

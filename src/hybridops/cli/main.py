@@ -125,6 +125,7 @@ def build_app() -> typer.Typer:
         audit,
         demo,
         drill,
+        failover,
         health,
         logs,
         placeholders,
@@ -155,6 +156,7 @@ def build_app() -> typer.Typer:
     app.command("rollback", help=rollback.rollback.__doc__)(rollback.rollback)
     app.add_typer(scale.app, name="scale")
     app.add_typer(logs.app, name="logs")
+    app.add_typer(failover.app, name="failover")
     for name, typer_app in placeholders.groups().items():
         app.add_typer(typer_app, name=name)
     return app

@@ -7,7 +7,6 @@ import typer
 from hybridops.cli.apps import group
 
 PENDING = {
-    "failover": "Regional failover and failback.",
     "incident": "Incident lifecycle: declare, notify, escalate, timeline, post-mortem.",
 }
 

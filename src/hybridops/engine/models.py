@@ -117,6 +117,7 @@ class Assert(_Strict):
 
     that: Expectations
     message: str | None = None
+    refuse: bool = Field(False, description="A guardrail: failing refuses the run (exit 3)")
 
     @model_validator(mode="after")
     def _shape(self) -> Assert:

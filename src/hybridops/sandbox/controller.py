@@ -319,6 +319,8 @@ class Controller:
         faults = self.sandbox.faults if self.sandbox else set()
         if region == PRIMARY and "region-outage" in faults:
             return "region unavailable"
+        if region != PRIMARY and "backup-broken" in faults:
+            return "cache cluster unreachable from the backup region"
         service = self.service(region)
         if service is None:
             return "service not found"

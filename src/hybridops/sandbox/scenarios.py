@@ -81,6 +81,20 @@ SCENARIOS: dict[str, Scenario] = {
             _flag("latency-spike"),
         ),
         Scenario(
+            "backup-broken",
+            "the backup region cannot serve (its cache is unreachable)",
+            "every us-west-2 health check fails even when its service runs",
+            "do not fail over: hybridops failover refuses; mend the backup first",
+            _flag("backup-broken"),
+        ),
+        Scenario(
+            "dns-stale",
+            "resolvers keep sending the public name to eu-central-1 after a Route 53 change",
+            "after a failover, the public name still answers from the primary region",
+            "hybridops failover verifies through the public name and reverts (--auto-revert)",
+            _flag("dns-stale"),
+        ),
+        Scenario(
             "lambda-throttle",
             "the router Lambda is throttled",
             "hybrid-router degraded, 429 'Rate exceeded' in the Lambda logs, throttle alarm",

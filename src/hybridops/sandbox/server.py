@@ -65,6 +65,7 @@ class Sandbox:
         self.overlay: Overlay | None = None
         self._moto: Any = None
         self.primary_health: HealthServer | None = None
+        self.public_health: HealthServer | None = None
         self.secondary_health: HealthServer | None = None
         self.record_path: Path | None = None
         self._reset_lock = threading.Lock()
@@ -97,8 +98,11 @@ class Sandbox:
         self.overlay.after_request = self._after_request
         self.primary_health = HealthServer(lambda c: self.health_status(PRIMARY, c))
         self.secondary_health = HealthServer(lambda c: self.health_status(SECONDARY, c))
+        # The public name: answered by whichever region Route 53 sends traffic to.
+        self.public_health = HealthServer(lambda c: self.health_status(self.public_region(), c))
         self.primary_health.start()
         self.secondary_health.start()
+        self.public_health.start()
         return self
 
     def _after_request(self, label: str, region: str, body: bytes) -> None:
@@ -118,7 +122,7 @@ class Sandbox:
 
     def stop(self) -> None:
         """Stop everything."""
-        for server in (self.primary_health, self.secondary_health):
+        for server in (self.primary_health, self.secondary_health, self.public_health):
             if server is not None:
                 server.stop()
         self.controller.stop()
@@ -186,6 +190,12 @@ class Sandbox:
         except Exception:
             return False
         return parameter is not None and str(parameter.value).lower() == "open"
+
+    def public_region(self) -> str:
+        """The region behind the public name; `dns-stale` keeps resolvers on the primary."""
+        if "dns-stale" in self.faults:
+            return PRIMARY
+        return SECONDARY if self.primary_check_inverted() else PRIMARY
 
     def primary_check_inverted(self) -> bool:
         """Whether the PRIMARY record's health check is inverted (traffic on the backup)."""
@@ -416,6 +426,7 @@ class Sandbox:
             "lambda_alias": "live",
             "log_groups": LOG_GROUPS,
             "health_url": self.primary_health.url,
+            "public_url": self.public_health.url if self.public_health else None,
             "secondary_health_url": self.secondary_health.url,
             "hosted_zone_id": self.estate.hosted_zone_id,
             "record_name": RECORD,

@@ -210,7 +210,9 @@ class AssertKind:
         if mismatches:
             detail = "; ".join(str(m) for m in mismatches)
             message = body.get("message")
-            raise CheckFailed(f"{message}: {detail}" if message else f"assertion failed: {detail}")
+            text = f"{message}: {detail}" if message else f"assertion failed: {detail}"
+            # A guardrail (refuse: true) stops the run as refused (exit 3), not as a failure.
+            raise Refused(text) if body.get("refuse") else CheckFailed(text)
         return {"ok": True}
 
 

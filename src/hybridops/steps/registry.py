@@ -108,6 +108,7 @@ BUILTIN_ACTION_MODULES = (
     "hybridops.steps.actions.ecs",
     "hybridops.steps.actions.lambda_",
     "hybridops.steps.actions.logs",
+    "hybridops.steps.actions.failover",
 )
 BUILTIN_KIND_MODULES = ("hybridops.steps.kinds",)
 

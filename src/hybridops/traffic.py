@@ -1,0 +1,69 @@
+"""Which region serves traffic, and how each side is doing (`hybridops failover status`)."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from hybridops.runtime import Runtime
+
+
+def _side(runtime: Runtime, side: str) -> dict[str, Any]:
+    from hybridops.errors import translate
+    from hybridops.health.probe import probe
+    from hybridops.steps.actions.failover import side_settings
+
+    settings = side_settings(runtime.env.as_template_scope(), side)
+    out: dict[str, Any] = {"region": settings["region"], "health": None, "running": None}
+    if settings["health_url"]:
+        base = settings["health_url"].rstrip("/")
+        checks = probe([("health", f"{base}/health")], timeout_s=5.0)
+        out["health"] = {"pass": "healthy", "warn": "degraded", "fail": "unhealthy"}[
+            checks[0].status
+        ]
+        out["health_detail"] = checks[0].detail
+    try:
+        services = (
+            runtime.clients.client("ecs", side)
+            .describe_services(cluster=settings["cluster"], services=[settings["service"]])
+            .get("services", [])
+        )
+        if services:
+            out["running"] = services[0]["runningCount"]
+            out["desired"] = services[0]["desiredCount"]
+    except Exception as exc:  # a region that is down must not hide the other one
+        out["error"] = translate(exc).message
+    return out
+
+
+def status(runtime: Runtime) -> dict[str, Any]:
+    """The record, its layout, which side serves, and both sides' health and task counts."""
+    from hybridops.aws import route53
+    from hybridops.errors import ConfigError
+
+    env = runtime.env.settings
+    if not env.hosted_zone_id or not env.record_name:
+        raise ConfigError("the environment needs hosted_zone_id and record_name")
+    layout = route53.layout(
+        runtime.clients.client("route53"),
+        env.hosted_zone_id,
+        env.record_name,
+        env.primary_target,
+        env.secondary_target,
+    )
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        primary, secondary = pool.map(lambda side: _side(runtime, side), ("primary", "secondary"))
+    serving_region = {"primary": env.region, "secondary": env.secondary_region}.get(layout.serving)
+    return {
+        "record": env.record_name,
+        "mode": layout.mode,
+        "serving": layout.serving,
+        "serving_region": serving_region,
+        "values": layout.values,
+        "primary_check_inverted": layout.primary_check_inverted
+        if layout.mode == "failover"
+        else None,
+        "primary": primary,
+        "secondary": secondary,
+    }
