@@ -116,13 +116,15 @@ _SANDBOXES: list[Any] = []
 
 
 @pytest.fixture
-def moto(_moto_session: MotoServer) -> MotoServer:
+def moto(_moto_session: MotoServer) -> Iterator[MotoServer]:
     """A clean moto server for this test."""
     # moto's state is per process: a sandbox of this process would keep writing into it.
     for sandbox in _SANDBOXES:
         sandbox.controller.paused = True
     _moto_session.reset()
-    return _moto_session
+    yield _moto_session
+    # ...and a sandbox started later in this process must not find this test's resources.
+    _moto_session.reset()
 
 
 # -- HTTP servers -----------------------------------------------------------------------------

@@ -84,9 +84,15 @@ def test_usage_error_is_exit_2(cli: Cli) -> None:
 
 
 def test_pending_groups_say_so(cli: Cli) -> None:
-    result = cli("failover")
+    result = cli("incident")
     assert result.code == 2
     assert "not available in this version yet" in result.err
+
+
+def test_failover_without_a_direction_is_bad_usage(cli: Cli) -> None:
+    result = cli("failover")
+    assert result.code == 2
+    assert "give --to secondary or --to primary" in result.err
 
 
 def test_json_errors_are_one_document_on_stdout(cli: Cli) -> None:

@@ -255,7 +255,7 @@ def test_unknown_scenario_is_exit_2(cli: Cli, estate: Sandbox) -> None:
     assert "unknown scenario 'meteor-strike'" in result.err
 
 
-def test_sandbox_scenarios_lists_all_five(cli: Cli) -> None:
+def test_sandbox_scenarios_lists_them_all(cli: Cli) -> None:
     doc = cli("-o", "json", "sandbox", "scenarios").json()
     assert {s["name"] for s in doc["scenarios"]} == {
         "bad-deploy",
@@ -263,6 +263,8 @@ def test_sandbox_scenarios_lists_all_five(cli: Cli) -> None:
         "bedrock-down",
         "latency-spike",
         "lambda-throttle",
+        "backup-broken",
+        "dns-stale",
     }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 import threading
 import time
@@ -48,6 +49,7 @@ if TYPE_CHECKING:
 
 RETRYABLE = (CheckFailed, StepFailed, RemoteError)
 STATUS_FOR_ERROR = {ExitCode.REFUSED: "refused", ExitCode.TIMED_OUT: "timed_out"}
+_STEP_IN_PATH = re.compile(r"\bsteps\.(\"?)([A-Za-z0-9_-]+)\1")
 # A lock outlives a crashed run by at most this long; a live run releases it at the end.
 LOCK_TTL_S = 2 * 3600
 
@@ -273,6 +275,8 @@ class Executor:
             if self.mode.dry_run and self._planned_change and kind.waits(step):
                 record.status = "planned"
                 record.detail = "not polled in a dry run: it waits on planned changes"
+                # What it would observe is unknown: steps reading its outputs are planned too.
+                self._planned_steps.add(step.name)
                 return None
             error: HybridOpsError | None = None
             for attempt in range(step.retries + 1):
@@ -320,9 +324,18 @@ class Executor:
 
     def _uses_planned_outputs(self, step: Step) -> bool:
         raw = step.body.model_dump(by_alias=True, exclude_none=True)
-        return any(
+        if any(
             ref[0] == "steps" and len(ref) > 1 and ref[1] in self._planned_steps
             for ref in iter_references([raw, step.when, step.expect])
+        ):
+            return True
+        # JMESPath (assert keys, a plain `when`) names steps without ${{ }}.
+        asserted = list(raw.get("that") or {}) if step.kind == "assert" else []
+        paths = [step.when or "", *asserted]
+        return any(
+            match.group(2) in self._planned_steps
+            for path in paths
+            for match in _STEP_IN_PATH.finditer(path)
         )
 
     def _plan_without_running(self, step: Step, record: StepRecord) -> None:

@@ -195,6 +195,23 @@ class Sandbox:
         """The region behind the public name; `dns-stale` keeps resolvers on the primary."""
         if "dns-stale" in self.faults:
             return PRIMARY
+        return self.serving_region()
+
+    def serving_region(self) -> str:
+        """Where Route 53 sends the public name: a simple record's value, else the failover pair."""
+        if self.estate is not None:
+            try:
+                records = self.internal_client("route53").list_resource_record_sets(
+                    HostedZoneId=self.estate.hosted_zone_id, StartRecordName=RECORD
+                )["ResourceRecordSets"]
+            except Exception:
+                records = []
+            for record in records:
+                if record["Name"].rstrip(".") == RECORD and "Failover" not in record:
+                    values = [v["Value"] for v in record.get("ResourceRecords", [])]
+                    if self.estate.alb_dns[SECONDARY] in values:
+                        return SECONDARY
+                    return PRIMARY
         return SECONDARY if self.primary_check_inverted() else PRIMARY
 
     def primary_check_inverted(self) -> bool:
@@ -394,7 +411,7 @@ class Sandbox:
                         "running": service.running_count,
                         "rollout": (service.deployments or [{}])[0].get("rolloutState"),
                     }
-        serving = SECONDARY if self.primary_check_inverted() else PRIMARY
+        serving = self.serving_region()
         return {
             "scenario": self.scenario,
             "serving_region": serving,

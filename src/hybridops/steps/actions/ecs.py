@@ -145,6 +145,7 @@ def wait_stable(inputs: StableInputs, ctx: StepContext) -> dict[str, Any]:
     timeout = _bounded(ctx, inputs.timeout_s)
     started = time.monotonic()
     report = _progress(ctx, started, timeout)
+    delay = min(0.5, inputs.interval_s)
     while True:
         svc = ecs.describe_service(client, inputs.cluster, inputs.service)
         deployments = svc.get("deployments", [])
@@ -161,9 +162,11 @@ def wait_stable(inputs: StableInputs, ctx: StepContext) -> dict[str, Any]:
                 "duration_s": round(time.monotonic() - started, 3),
             }
         report(f"running {svc['runningCount']}/{want}")
-        if time.monotonic() + inputs.interval_s > started + timeout:
+        if time.monotonic() + delay > started + timeout:
             raise TimedOut(
                 f"service {inputs.service}: running {svc['runningCount']}/{want}"
                 f" after {timeout:.3g}s"
             )
-        ctx.sleep(inputs.interval_s)
+        ctx.sleep(delay)
+        # Poll fast first (a scale-out often settles in seconds), then back off to interval_s.
+        delay = min(inputs.interval_s, delay * 2)

@@ -22,7 +22,9 @@ class ProbeInputs(BaseModel):
     timeout_s: float = Field(5.0, gt=0, le=120)
 
 
-@action("health.probe", inputs=ProbeInputs)
+# After a planned (dry-run) change the endpoint shows the estate before it: probing then would
+# judge the wrong thing, so a dry run plans this step instead of running it.
+@action("health.probe", inputs=ProbeInputs, waits=True)
 def probe(inputs: ProbeInputs, ctx: StepContext) -> dict[str, Any]:
     """Probe /health and each /health/component/NAME; return status and per-check detail."""
     base = inputs.base_url.rstrip("/")
