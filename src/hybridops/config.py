@@ -77,6 +77,14 @@ class LogsConfig(_Strict):
     slow_request_ms: float = Field(2000.0, gt=0)
 
 
+class BedrockConfig(_Strict):
+    """The Bedrock dependency: the model the router calls and the role it calls it as."""
+
+    model_id: str = "anthropic.claude-3-5-sonnet-20240620-v1:0"
+    role_arn: str | None = Field(None, description="ARN of BedrockClientRole")
+    component: str = "bedrock-client"
+
+
 class StateConfig(_Strict):
     """Where incidents, audit records, journals and locks are kept."""
 
@@ -120,6 +128,11 @@ class EnvironmentConfig(_Strict):
     limits: Limits = Field(default_factory=Limits)
     scaling: ScalingConfig = Field(default_factory=ScalingConfig)
     logs: LogsConfig = Field(default_factory=LogsConfig)
+    bedrock: BedrockConfig = Field(default_factory=BedrockConfig)
+    circuits: dict[str, str] = Field(
+        default_factory=lambda: {"bedrock": "/hybrid-routing/circuit-breaker/bedrock"},
+        description="Circuit breaker name -> the SSM parameter holding its state",
+    )
     load_balancer: str | None = Field(
         None, description="ALB dimension value, app/NAME/ID, for TargetResponseTime"
     )

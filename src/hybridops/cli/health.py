@@ -65,8 +65,14 @@ def health(
     concurrency: Annotated[
         int, typer.Option("--concurrency", min=1, max=1000, help="HTTP probes in flight.")
     ] = 100,
+    deep: Annotated[
+        bool, typer.Option("--deep", help="Also check the Bedrock dependency (model, IAM).")
+    ] = False,
 ) -> int:
-    """One health verdict (healthy, degraded, unhealthy); exit 1 when unhealthy."""
+    """One health verdict (healthy, degraded, unhealthy); exit 1 when unhealthy.
+
+    `hybridops health bedrock` checks only the Bedrock dependency.
+    """
     from hybridops.cli.render import emit_json, styled
     from hybridops.errors import BadInput
     from hybridops.health.verdict import collect, target_for
@@ -75,18 +81,27 @@ def health(
     runtime = state.runtime()
     settings = runtime.env.settings
     target = target_for(settings, secondary=secondary)
+    bedrock_only = components == ["bedrock"]
+    if bedrock_only:
+        components = None
     unknown = [c for c in components or [] if c not in target.components]
     if unknown:
         raise BadInput(f"unknown component {unknown[0]!r} (known: {', '.join(target.components)})")
     region = "secondary" if secondary else "primary"
 
+    def client(service: str) -> object:
+        return runtime.clients.client(service, region)
+
     def run_once() -> Verdict:
-        return collect(
-            target,
-            lambda service: runtime.clients.client(service, region),
-            only=components or None,
-            timeout_s=timeout,
-            concurrency=concurrency,
+        from hybridops.health.bedrock import with_bedrock
+
+        if bedrock_only:
+            return with_bedrock(None, client, settings, target, timeout_s=timeout)
+        verdict = collect(
+            target, client, only=components or None, timeout_s=timeout, concurrency=concurrency
+        )
+        return (
+            with_bedrock(verdict, client, settings, target, timeout_s=timeout) if deep else verdict
         )
 
     if watch:

@@ -123,6 +123,7 @@ def build_app() -> typer.Typer:
     """The Typer application with every command group registered."""
     from hybridops.cli import (
         audit,
+        circuit,
         demo,
         drill,
         failover,
@@ -157,6 +158,7 @@ def build_app() -> typer.Typer:
     app.add_typer(scale.app, name="scale")
     app.add_typer(logs.app, name="logs")
     app.add_typer(failover.app, name="failover")
+    app.add_typer(circuit.app, name="circuit")
     for name, typer_app in placeholders.groups().items():
         app.add_typer(typer_app, name=name)
     return app

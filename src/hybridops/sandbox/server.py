@@ -452,6 +452,8 @@ class Sandbox:
             "sandbox": True,
             # moto accepts Insights queries but ignores filter/stats: compute KPIs locally.
             "logs": {"insights": False},
+            "bedrock": {"role_arn": self.estate.bedrock_role_arn},
+            "circuits": {"bedrock": CIRCUIT_PARAMETER},
             "vars": {
                 "circuit_parameter": CIRCUIT_PARAMETER,
                 "sns_topic_arn": self.estate.topic_arn,

@@ -1,0 +1,97 @@
+"""`hybridops circuit open|close|status`: the runbook's circuit-breaker activation."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from hybridops.cli.apps import group
+from hybridops.cli.state import app_state
+
+app = group("Circuit breakers (SSM parameters the router reads): open, close, status.")
+
+TargetOption = Annotated[str, typer.Option("--target", help="Which breaker (see config).")]
+ReasonOption = Annotated[
+    str, typer.Option("--reason", help="Why: kept with the parameter and in the audit trail.")
+]
+
+
+def _switch(ctx: typer.Context, state_value: str, target: str, reason: str) -> int:
+    import getpass
+    import socket
+
+    from hybridops.circuits import parameter_for
+    from hybridops.cli.render import RunProgress, emit_json, print_run_result
+    from hybridops.engine.runner import execute, prepare
+    from hybridops.errors import BadInput
+
+    if not reason.strip():
+        raise BadInput("--reason is required: say why, for the audit trail and the next engineer")
+    state = app_state(ctx)
+    runtime = state.runtime()
+    params: dict[str, Any] = {
+        "state": state_value,
+        "parameter": parameter_for(runtime, target),
+        "reason": reason.strip(),
+        "actor": f"{getpass.getuser()}@{socket.gethostname()}",
+    }
+    loaded, resolved = prepare(runtime, "circuit-breaker", params)
+    result = execute(runtime, loaded, resolved, [RunProgress(state.err_console())])
+    previous = next((s.outputs for s in result.steps if s.name == "read"), None) or {}
+    if state.json:
+        emit_json(
+            state.environment,
+            {
+                "status": result.status,
+                "target": target,
+                "parameter": params["parameter"],
+                "from": previous.get("previous"),
+                "to": state_value,
+                "reason": params["reason"],
+                "run_id": result.run_id,
+                "error": result.error,
+            },
+        )
+    else:
+        print_run_result(state.out_console(), result)
+    return result.exit_code
+
+
+@app.command("open")
+def open_(ctx: typer.Context, reason: ReasonOption = "", target: TargetOption = "bedrock") -> int:
+    """Open the breaker: route traffic away from the dependency."""
+    return _switch(ctx, "open", target, reason)
+
+
+@app.command("close")
+def close(ctx: typer.Context, reason: ReasonOption = "", target: TargetOption = "bedrock") -> int:
+    """Close the breaker: send traffic to the dependency again."""
+    return _switch(ctx, "closed", target, reason)
+
+
+@app.command("status")
+def status(ctx: typer.Context, target: TargetOption = "bedrock") -> int:
+    """The breaker's state and who changed it, when, and why."""
+    from hybridops.circuits import status as circuit_status
+    from hybridops.cli.render import emit_json
+
+    state = app_state(ctx)
+    doc = circuit_status(state.runtime(), target)
+    if state.json:
+        emit_json(state.environment, doc)
+        return 0
+    console = state.out_console()
+    console.print(f"{target} circuit ({doc['parameter']}): {doc['state']}", markup=False)
+    if doc["changed_by"]:
+        console.print(
+            f"  last changed by {doc['changed_by']} at {doc['audit'][0]['at']}: {doc['reason']}",
+            markup=False,
+        )
+    for change in doc["history"][:5]:
+        console.print(
+            f"  v{change['version']} {change['at']} {change['value']}"
+            f" {change['description'] or ''}",
+            markup=False,
+        )
+    return 0
