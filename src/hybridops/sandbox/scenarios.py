@@ -63,14 +63,14 @@ SCENARIOS: dict[str, Scenario] = {
             "region-outage",
             "the primary region is unavailable",
             "every primary health check fails, primary targets unhealthy",
-            "fail over to us-west-2 (hybridops run regional-failover)",
+            "fail over to us-west-2 (hybridops failover --to secondary)",
             _flag("region-outage"),
         ),
         Scenario(
             "bedrock-down",
             "Bedrock calls fail in the primary region",
             "bedrock-client unhealthy, ListFoundationModels answers 503, error logs",
-            "open the Bedrock circuit breaker (hybridops run circuit-breaker -p state=open)",
+            "open the Bedrock circuit breaker (hybridops circuit open --reason ...)",
             _flag("bedrock-down"),
         ),
         Scenario(
