@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 from pathlib import Path
@@ -209,3 +210,31 @@ def test_simple_record_is_switched_and_restored(cli: Cli, estate: Any) -> None:
             HostedZoneId=zone,
             ChangeBatch={"Changes": [{"Action": "CREATE", "ResourceRecordSet": r} for r in pair]},
         )
+
+
+def test_two_concurrent_failovers_exactly_one_proceeds(
+    cli: Cli, estate: Any, tmp_path: Path
+) -> None:
+    import subprocess
+    import sys
+
+    env = {**os.environ, "NO_COLOR": "1"}
+    argv = [
+        sys.executable,
+        "-m",
+        "hybridops",
+        "--yes",
+        "-o",
+        "json",
+        "failover",
+        "--to",
+        "secondary",
+    ]
+    runs = [subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, text=True) for _ in range(2)]
+    outcomes = sorted((run.wait(timeout=120), run.stdout.read()) for run in runs if run.stdout)
+    assert [code for code, _ in outcomes] == [0, 3]
+    refusal = json.loads(outcomes[1][1])["error"]["message"]
+    # Refused by the lock while the other runs, or (if it already finished) because traffic
+    # is already on the backup: either way, never a second move.
+    assert "held by" in refusal or "already sends traffic" in refusal
+    assert estate.serving_region() == SECONDARY
