@@ -85,6 +85,42 @@ class BedrockConfig(_Strict):
     component: str = "bedrock-client"
 
 
+class SeverityRule(_Strict):
+    """Response and escalation targets of one severity (minutes; None: next business day / none)."""
+
+    respond_min: int | None = Field(None, ge=1)
+    escalate_min: int | None = Field(None, ge=1)
+    description: str = ""
+
+
+def _matrix() -> dict[str, SeverityRule]:
+    # The runbook report's severity classification.
+    return {
+        "P0": SeverityRule(
+            respond_min=5, escalate_min=15, description="Complete outage, data loss"
+        ),
+        "P1": SeverityRule(
+            respond_min=15, escalate_min=60, description="Partial degradation, security"
+        ),
+        "P2": SeverityRule(
+            respond_min=60, escalate_min=240, description="Minor issues, monitoring alerts"
+        ),
+        "P3": SeverityRule(description="Cosmetic issues, enhancements"),
+    }
+
+
+class IncidentsConfig(_Strict):
+    """The incident process: severity matrix, escalation chain, business hours."""
+
+    severities: dict[str, SeverityRule] = Field(default_factory=_matrix)
+    escalation: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Severity -> who to escalate to, in order (names or handles; none built in)",
+    )
+    business_day_start_utc: int = Field(9, ge=0, le=23)
+    status_page_url: str | None = None
+
+
 class StateConfig(_Strict):
     """Where incidents, audit records, journals and locks are kept."""
 
@@ -149,6 +185,7 @@ class Config(_Strict):
 
     default_env: str = "prod"
     state: StateConfig = Field(default_factory=StateConfig)
+    incidents: IncidentsConfig = Field(default_factory=IncidentsConfig)
     environments: dict[str, EnvironmentConfig] = Field(default_factory=dict)
 
 

@@ -21,3 +21,4 @@ class Options:
     verbose: int = 0
     quiet: bool = False
     traceback: bool = False
+    incident: str | None = None

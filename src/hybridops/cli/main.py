@@ -86,6 +86,14 @@ def root(
     traceback: Annotated[
         bool, typer.Option("--traceback", help="Show a traceback for errors.")
     ] = False,
+    incident: Annotated[
+        str | None,
+        typer.Option(
+            "--incident",
+            envvar="HYBRIDOPS_INCIDENT",
+            help="Record this command on an incident's timeline (default: the active one).",
+        ),
+    ] = None,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
     ] = False,
@@ -108,6 +116,7 @@ def root(
         verbose=verbose,
         quiet=quiet,
         traceback=traceback,
+        incident=incident,
     )
     if verbose:
         import logging
@@ -128,8 +137,8 @@ def build_app() -> typer.Typer:
         drill,
         failover,
         health,
+        incident,
         logs,
-        placeholders,
         rollback,
         run,
         runbooks,
@@ -159,8 +168,7 @@ def build_app() -> typer.Typer:
     app.add_typer(logs.app, name="logs")
     app.add_typer(failover.app, name="failover")
     app.add_typer(circuit.app, name="circuit")
-    for name, typer_app in placeholders.groups().items():
-        app.add_typer(typer_app, name=name)
+    app.add_typer(incident.app, name="incident")
     return app
 
 
@@ -174,6 +182,7 @@ GLOBAL_VALUE_OPTIONS = {
     "--endpoint-url",
     "--output",
     "-o",
+    "--incident",
 }
 GLOBAL_FLAG_OPTIONS = {
     "--dry-run",
@@ -274,7 +283,7 @@ def main(argv: list[str] | None = None, environment: Environment | None = None) 
     env = environment or Environment()
     state = AppState(env)
     command = typer.main.get_command(build_app())
-    code: int
+    code: int = ExitCode.FAILED
     try:
         args = hoist_global_options(command, args)
         # Help and usage text are written by Typer to sys.stdout/sys.stderr: bind those to the
@@ -290,10 +299,61 @@ def main(argv: list[str] | None = None, environment: Environment | None = None) 
     except Exception as exc:
         code = _handle(exc, state)
     finally:
+        _record_on_timeline(state, args, int(code))
         state.close()
     if standalone:
         exit_now(int(code))
     return int(code)
+
+
+# Commands that are not part of handling an incident (or write their own entries).
+UNRECORDED = {"incident", "sandbox", "runbooks", "demo", "drill", "audit"}
+
+
+def command_words(args: list[str]) -> list[str]:
+    """The command words of an argv, global options (and their values) left out."""
+    words, skip = [], False
+    for token in args:
+        if skip:
+            skip = False
+        elif token in GLOBAL_VALUE_OPTIONS:
+            skip = True
+        elif not token.startswith("-"):
+            words.append(token)
+    return words
+
+
+def _record_on_timeline(state: AppState, args: list[str], code: int) -> None:
+    """Every command run during an incident goes on its timeline, with its outcome."""
+    runtime = state._runtime
+    words = command_words(args)
+    if runtime is None or not words or words[0] in UNRECORDED:
+        return
+    try:
+        store = runtime.store
+        incident_id = state.options.incident or store.active_incident()
+        if not incident_id:
+            return
+        from hybridops.incidents import add_entry
+
+        gate = runtime.__dict__.get("gate")
+        outcome = "ok" if code == 0 else f"exit {code}"
+        if state.options.dry_run:
+            outcome += " (dry run)"
+        add_entry(
+            store,
+            incident_id,
+            "command",
+            " ".join(words[:2]),
+            command=runtime.redactor.text("hybridops " + " ".join(args)),
+            outcome=outcome,
+            # A change actually made (not planned): the post-mortem's time to mitigate.
+            mutating=bool(gate and gate.sent),
+        )
+    except Exception:  # the timeline must never break the command it records
+        import logging
+
+        logging.getLogger(__name__).debug("timeline entry failed", exc_info=True)
 
 
 def exit_now(code: int) -> None:

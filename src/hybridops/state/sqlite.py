@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import sqlite3
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,22 @@ CREATE TABLE IF NOT EXISTS known_good (
     task_definition TEXT NOT NULL,
     seen_at TEXT NOT NULL,
     PRIMARY KEY (family, task_definition)
+);
+CREATE TABLE IF NOT EXISTS incidents (
+    id TEXT PRIMARY KEY,
+    started_at TEXT NOT NULL,
+    record TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS timeline (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    incident_id TEXT NOT NULL,
+    at TEXT NOT NULL,
+    entry TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS timeline_incident ON timeline(incident_id, seq);
+CREATE TABLE IF NOT EXISTS settings (
+    key TEXT PRIMARY KEY,
+    value TEXT
 );
 CREATE TABLE IF NOT EXISTS locks (
     name TEXT PRIMARY KEY,
@@ -157,6 +174,93 @@ class SqliteStore(StateStore):
                 (name, iso(utcnow())),
             ).fetchone()
         return None if row is None else LockHolder(*row)
+
+    # -- incidents ------------------------------------------------------------------------
+    def create_incident(self, record: dict[str, Any]) -> bool:
+        """Insert; False if the id exists."""
+        with self._lock:
+            try:
+                self._conn.execute(
+                    "INSERT INTO incidents(id, started_at, record) VALUES (?, ?, ?)",
+                    (record["id"], record["started_at"], json.dumps(record, default=str)),
+                )
+            except sqlite3.IntegrityError:
+                return False
+        return True
+
+    def get_incident(self, incident_id: str) -> dict[str, Any] | None:
+        """One record."""
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT record FROM incidents WHERE id = ?", (incident_id,)
+            ).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def update_incident(
+        self, incident_id: str, change: Callable[[dict[str, Any]], dict[str, Any]]
+    ) -> dict[str, Any] | None:
+        """Read-modify-write in one IMMEDIATE transaction: other writers wait their turn."""
+        with self._lock:
+            conn = self._conn
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                row = conn.execute(
+                    "SELECT record FROM incidents WHERE id = ?", (incident_id,)
+                ).fetchone()
+                if row is None:
+                    conn.execute("ROLLBACK")
+                    return None
+                record = change(json.loads(row[0]))
+                conn.execute(
+                    "UPDATE incidents SET record = ? WHERE id = ?",
+                    (json.dumps(record, default=str), incident_id),
+                )
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        return record
+
+    def list_incidents(self) -> list[dict[str, Any]]:
+        """Newest first."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT record FROM incidents ORDER BY started_at DESC, id DESC"
+            ).fetchall()
+        return [json.loads(r[0]) for r in rows]
+
+    def add_timeline(self, incident_id: str, entry: dict[str, Any]) -> None:
+        """Append."""
+        with self._lock:
+            self._conn.execute(
+                "INSERT INTO timeline(incident_id, at, entry) VALUES (?, ?, ?)",
+                (incident_id, entry["at"], json.dumps(entry, default=str)),
+            )
+
+    def timeline(self, incident_id: str) -> list[dict[str, Any]]:
+        """Oldest first."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT entry FROM timeline WHERE incident_id = ? ORDER BY seq", (incident_id,)
+            ).fetchall()
+        return [json.loads(r[0]) for r in rows]
+
+    def set_active_incident(self, incident_id: str | None) -> None:
+        """Remember (or clear) the active incident."""
+        with self._lock:
+            self._conn.execute(
+                "INSERT INTO settings(key, value) VALUES ('active_incident', ?)"
+                " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                (incident_id,),
+            )
+
+    def active_incident(self) -> str | None:
+        """The active incident's id."""
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT value FROM settings WHERE key = 'active_incident'"
+            ).fetchone()
+        return row[0] if row and row[0] else None
 
     def close(self) -> None:
         """Close the connection."""

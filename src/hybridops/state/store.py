@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import abc
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -71,6 +72,41 @@ class StateStore(abc.ABC):
     @abc.abstractmethod
     def lock_holder(self, name: str) -> LockHolder | None:
         """The current holder of a lock, if any."""
+
+    # -- incidents ------------------------------------------------------------------------
+    @abc.abstractmethod
+    def create_incident(self, record: dict[str, Any]) -> bool:
+        """Insert a new incident; False if its id is taken."""
+
+    @abc.abstractmethod
+    def get_incident(self, incident_id: str) -> dict[str, Any] | None:
+        """One incident record."""
+
+    @abc.abstractmethod
+    def update_incident(
+        self, incident_id: str, change: Callable[[dict[str, Any]], dict[str, Any]]
+    ) -> dict[str, Any] | None:
+        """Apply `change` atomically (no concurrent update is lost); the new record or None."""
+
+    @abc.abstractmethod
+    def list_incidents(self) -> list[dict[str, Any]]:
+        """Every incident, newest first."""
+
+    @abc.abstractmethod
+    def add_timeline(self, incident_id: str, entry: dict[str, Any]) -> None:
+        """Append one timeline entry (append-only: concurrent writers never collide)."""
+
+    @abc.abstractmethod
+    def timeline(self, incident_id: str) -> list[dict[str, Any]]:
+        """The incident's timeline, oldest first."""
+
+    @abc.abstractmethod
+    def set_active_incident(self, incident_id: str | None) -> None:
+        """Make an incident the active one (None: no active incident)."""
+
+    @abc.abstractmethod
+    def active_incident(self) -> str | None:
+        """The active incident's id, if any."""
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release resources."""

@@ -1,0 +1,181 @@
+"""Incidents: deadlines, lifecycle, the automatic timeline, concurrency, post-mortem metrics."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hybridops import incidents
+from hybridops.config import IncidentsConfig
+from hybridops.state.sqlite import SqliteStore
+from tests.conftest import Cli, HttpServer, MotoServer
+
+UTC = dt.timezone.utc
+T0 = dt.datetime(2026, 11, 27, 16, 0, tzinfo=UTC)  # a Friday
+
+
+@pytest.mark.parametrize(
+    ("severity", "respond", "escalate"),
+    [
+        ("P0", T0 + dt.timedelta(minutes=5), T0 + dt.timedelta(minutes=15)),
+        ("P1", T0 + dt.timedelta(minutes=15), T0 + dt.timedelta(hours=1)),
+        ("P2", T0 + dt.timedelta(hours=1), T0 + dt.timedelta(hours=4)),
+        ("P3", dt.datetime(2026, 11, 30, 9, 0, tzinfo=UTC), None),  # Monday 09:00 UTC
+    ],
+)
+def test_deadlines_follow_the_severity_matrix(
+    severity: str, respond: dt.datetime, escalate: dt.datetime | None
+) -> None:
+    assert incidents.deadlines(severity, T0, IncidentsConfig()) == (respond, escalate)
+
+
+def test_unknown_severity_is_bad_input(cli: Cli) -> None:
+    result = cli("incident", "open", "-s", "P9", "-t", "x")
+    assert result.code == 2 and "severity 'P9'" in result.err
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Any:
+    store = SqliteStore(tmp_path / "state.db")
+    yield store
+    store.close()
+
+
+def clock(*moments: dt.datetime) -> Any:
+    it = iter(moments)
+    return lambda: next(it)
+
+
+def test_lifecycle_and_metrics_match_recorded_times(store: Any) -> None:
+    config = IncidentsConfig(escalation={"P0": ["sre-lead", "eng-manager"]})
+    record = incidents.open_incident(
+        store, config, severity="P0", title="router down", now=clock(T0, T0)
+    )
+    assert record["id"] == "INC-20261127-160000" and store.active_incident() == record["id"]
+    again = incidents.open_incident(store, config, severity="P2", title="x", now=clock(T0, T0))
+    assert again["id"] == "INC-20261127-160000-2"
+    rid = record["id"]
+    t = T0 + dt.timedelta(minutes=3)
+    incidents.update(store, rid, note="looking", now=clock(t, t))
+    assert incidents.escalate(store, config, rid, now=clock(t, t))["escalations"][0]["to"] == (
+        "sre-lead"
+    )
+    assert incidents.escalate(store, config, rid, now=clock(t, t))["escalations"][1]["to"] == (
+        "eng-manager"
+    )
+    t10, t25 = T0 + dt.timedelta(minutes=10), T0 + dt.timedelta(minutes=25)
+    incidents.update(store, rid, status="monitoring", now=clock(t10, t10))
+    store.set_active_incident(rid)
+    done = incidents.update(store, rid, status="resolved", now=clock(t25, t25, t25))
+    assert done["resolved_at"].startswith("2026-11-27T16:25:00")
+    assert store.active_incident() is None
+    metrics = incidents.metrics(done, store.timeline(rid))
+    assert metrics == {
+        "time_to_acknowledge_min": 3.0,
+        "time_to_mitigate_min": 10.0,
+        "time_to_resolve_min": 25.0,
+    }
+    draft = incidents.postmortem(done, store.timeline(rid))
+    assert "| time to resolve | 25 min |" in draft
+    assert "[escalated] escalated to sre-lead" in draft
+
+
+def test_overdue_acknowledgement_and_escalation(store: Any) -> None:
+    record = incidents.open_incident(
+        store, IncidentsConfig(), severity="P0", title="x", now=clock(T0, T0)
+    )
+    assert incidents.overdue(record, T0 + dt.timedelta(minutes=4)) == []
+    assert incidents.overdue(record, T0 + dt.timedelta(minutes=6)) == ["acknowledgement"]
+    assert incidents.overdue(record, T0 + dt.timedelta(minutes=16)) == [
+        "acknowledgement",
+        "escalation",
+    ]
+
+
+def test_concurrent_writers_lose_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    first = SqliteStore(path)
+    rid = incidents.open_incident(first, IncidentsConfig(), severity="P1", title="x")["id"]
+    first.close()
+    barrier = threading.Barrier(6)
+
+    def writer(n: int) -> None:
+        store = SqliteStore(path)
+        barrier.wait()
+        for i in range(10):
+            incidents.add_entry(store, rid, "note", f"{n}-{i}")
+        incidents.escalate(store, IncidentsConfig(), rid, to=f"person-{n}")
+        store.close()
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    check = SqliteStore(path)
+    notes = [e for e in check.timeline(rid) if e["kind"] == "note"]
+    assert len(notes) == 60
+    escalated = {e["to"] for e in check.get_incident(rid)["escalations"]}
+    assert escalated == {f"person-{n}" for n in range(6)}
+    check.close()
+
+
+def test_cli_lifecycle_json(cli: Cli) -> None:
+    opened = cli("-o", "json", "incident", "open", "-s", "p1", "-t", "5xx spike", "--impact", "10%")
+    assert opened.code == 0, opened.err
+    doc = opened.json()
+    assert set(doc) == {
+        "id",
+        "severity",
+        "status",
+        "started_at",
+        "respond_by",
+        "escalate_at",
+        "notified",
+        "failed",
+    }
+    assert (doc["severity"], doc["status"]) == ("P1", "investigating")
+    rid = doc["id"]
+    assert (
+        cli("incident", "update", rid, "--status", "identified", "--next-update", "30m").code == 0
+    )
+    assert cli("incident", "note", rid, "cache cluster saturated").code == 0
+    no_chain = cli("incident", "escalate", rid)
+    assert no_chain.code == 2 and "--to NAME" in no_chain.err
+    assert cli("incident", "escalate", rid, "--to", "db-oncall").code == 0
+    assert cli("incident", "update", rid, "--status", "fixed").code == 2
+    listed = cli("-o", "json", "incident", "list", "--open").json()["incidents"]
+    assert [i["id"] for i in listed] == [rid] and listed[0]["active"] is True
+    assert cli("incident", "resolve", rid, "--note", "scaled the cache").code == 0
+    assert cli("-o", "json", "incident", "list", "--open").json()["incidents"] == []
+    kinds = [e["kind"] for e in cli("-o", "json", "incident", "timeline", rid).json()["entries"]]
+    assert kinds == ["opened", "status", "note", "escalated", "status", "note"]
+    assert cli("incident", "show", "INC-nope").code == 2
+
+
+def test_commands_during_an_incident_write_the_timeline(
+    cli: Cli, moto: MotoServer, write_config: Any, healthy_endpoint: HttpServer, tmp_path: Path
+) -> None:
+    write_config(moto.url, healthy_endpoint.url, cluster="c1", service="s1")
+    rid = cli("-o", "json", "incident", "open", "-s", "P0", "-t", "outage").json()["id"]
+    cli("health")
+    book = tmp_path / "make.yaml"
+    book.write_text(
+        "name: make\nsteps:\n  - name: create\n    aws: {service: ecs, operation: create_cluster,"
+        " params: {clusterName: c1}}\n"
+    )
+    assert cli("--yes", "run", str(book)).code == 0
+    assert cli("--dry-run", "run", str(book)).code == 0
+    entries = cli("-o", "json", "incident", "timeline", rid).json()["entries"]
+    commands = [e for e in entries if e["kind"] == "command"]
+    assert [c["text"] for c in commands] == ["health", "run " + str(book), "run " + str(book)]
+    assert commands[0]["outcome"] in ("ok", "exit 1")
+    assert (commands[1]["outcome"], commands[1]["mutating"]) == ("ok", True)
+    assert (commands[2]["outcome"], commands[2]["mutating"]) == ("ok (dry run)", False)
+    assert commands[1]["command"] == f"hybridops --yes run {book}"
+    draft = cli("incident", "postmortem", rid).out
+    assert "time to mitigate" in draft and "`hybridops --yes run" in draft
