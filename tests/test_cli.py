@@ -83,11 +83,6 @@ def test_usage_error_is_exit_2(cli: Cli) -> None:
     assert cli("no-such-command").code == 2
 
 
-def test_pending_groups_say_so(cli: Cli) -> None:
-    result = cli("incident")
-    assert result.code == 2
-    assert "not available in this version yet" in result.err
-
 
 def test_failover_without_a_direction_is_bad_usage(cli: Cli) -> None:
     result = cli("failover")
