@@ -83,7 +83,6 @@ def test_usage_error_is_exit_2(cli: Cli) -> None:
     assert cli("no-such-command").code == 2
 
 
-
 def test_failover_without_a_direction_is_bad_usage(cli: Cli) -> None:
     result = cli("failover")
     assert result.code == 2

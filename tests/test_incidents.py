@@ -78,9 +78,12 @@ def test_lifecycle_and_metrics_match_recorded_times(store: Any) -> None:
         "time_to_acknowledge_min": 3.0,
         "time_to_mitigate_min": 10.0,
         "time_to_resolve_min": 25.0,
+        "time_to_acknowledge_s": 180.0,
+        "time_to_mitigate_s": 600.0,
+        "time_to_resolve_s": 1500.0,
     }
     draft = incidents.postmortem(done, store.timeline(rid))
-    assert "| time to resolve | 25 min |" in draft
+    assert "| time to resolve | 25.0 min |" in draft
     assert "[escalated] escalated to sre-lead" in draft
 
 
@@ -179,3 +182,132 @@ def test_commands_during_an_incident_write_the_timeline(
     assert commands[1]["command"] == f"hybridops --yes run {book}"
     draft = cli("incident", "postmortem", rid).out
     assert "time to mitigate" in draft and "`hybridops --yes run" in draft
+
+
+# -- notifications -----------------------------------------------------------------------------
+
+SLACK_SECRET = "s3cr3tSlackT0ken"
+PD_SECRET = "R0UT1NGk3ySecret"
+
+
+def test_notifications_go_out_failures_are_kept_and_resent_and_secrets_never_leak(
+    cli: Cli,
+    moto: MotoServer,
+    write_config: Any,
+    http_server: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    import json as jsonlib
+
+    slack = http_server(lambda m, p, b: (200, {"ok": True}))
+    pagerduty = http_server(lambda m, p, b: (202, {"status": "success"}))
+    flaky_state = {"fail": 2}
+
+    def flaky(method: str, path: str, body: bytes) -> tuple[int, Any]:
+        if flaky_state["fail"] > 0:
+            flaky_state["fail"] -= 1
+            return 503, {"error": "down"}
+        return 200, {}
+
+    webhook = http_server(flaky)
+    sns = moto.client("sns")
+    sqs = moto.client("sqs")
+    topic = sns.create_topic(Name="incidents")["TopicArn"]
+    queue = sqs.create_queue(QueueName="inbox")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
+    monkeypatch.setenv("SLACK_URL", f"{slack.url}/services/T0/B0/{SLACK_SECRET}")
+    monkeypatch.setenv("HOOK_URL", f"{webhook.url}/hook")
+    monkeypatch.setenv("PD_KEY", PD_SECRET)
+    write_config(
+        moto.url,
+        notify={
+            "slack_webhook_url_env": "SLACK_URL",
+            "webhook_url_env": "HOOK_URL",
+            "sns_topic_arn": topic,
+            "pagerduty_routing_key_env": "PD_KEY",
+            "pagerduty_url": f"{pagerduty.url}/v2/enqueue",
+        },
+    )
+    outputs = []
+    opened = cli(
+        "-o", "json", "incident", "open", "-s", "P0", "-t", "router down", "--commander", "kim"
+    )
+    outputs.append(opened)
+    assert opened.code == 0, opened.err
+    doc = opened.json()
+    assert sorted(doc["notified"]) == ["pagerduty", "slack", "sns"]
+    assert [f["channel"] for f in doc["failed"]] == ["webhook"]
+    text = jsonlib.loads(slack.requests[0][2])["text"]
+    assert text.startswith(
+        f"[P0] Hybrid Routing Incident - router down\n\nIncident ID: {doc['id']}"
+    )
+    assert "Incident Commander: kim" in text
+    page = jsonlib.loads(pagerduty.requests[0][2])
+    assert (page["event_action"], page["dedup_key"], page["payload"]["severity"]) == (
+        "trigger",
+        doc["id"],
+        "critical",
+    )
+    messages = sqs.receive_message(QueueUrl=queue)["Messages"]
+    assert doc["id"] in messages[0]["Body"]
+    # The webhook recovers; `incident notify` resends only what did not arrive.
+    before = len(slack.requests)
+    resent = cli("-o", "json", "incident", "notify", doc["id"])
+    outputs.append(resent)
+    assert resent.code == 0 and resent.json()["notified"] == ["webhook"]
+    assert len(slack.requests) == before
+    assert jsonlib.loads(webhook.requests[-1][2])["incident"]["id"] == doc["id"]
+    # Dry run: printed, not sent.
+    dry = cli("--dry-run", "incident", "open", "-s", "P3", "-t", "typo on status page")
+    outputs.append(dry)
+    assert "Hybrid Routing Incident - typo on status page" in dry.err
+    assert len(slack.requests) == before
+    outputs.append(cli("-o", "json", "incident", "show", doc["id"]))
+    outputs.append(cli("audit"))
+    leaked = [r for r in outputs if SLACK_SECRET in r.out + r.err or PD_SECRET in r.out + r.err]
+    assert leaked == []
+    for path in (tmp_path / "home").rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            assert SLACK_SECRET.encode() not in data and PD_SECRET.encode() not in data, path
+
+
+def test_missing_secret_variable_is_a_config_error(
+    cli: Cli, moto: MotoServer, write_config: Any
+) -> None:
+    write_config(moto.url, notify={"slack_webhook_url_env": "NOPE_NOT_SET"})
+    result = cli("incident", "open", "-s", "P1", "-t", "x")
+    assert result.code == 2 and "$NOPE_NOT_SET" in result.err
+
+
+def test_action_items(cli: Cli) -> None:
+    rid = cli("-o", "json", "incident", "open", "-s", "P2", "-t", "slow cache").json()["id"]
+    added = cli(
+        "-o",
+        "json",
+        "incident",
+        "action",
+        "add",
+        rid,
+        "add a cache alarm",
+        "--owner",
+        "kim",
+        "--due",
+        "2020-01-31",
+    )
+    assert added.code == 0, added.err
+    number = added.json()["n"]
+    cli("incident", "action", "add", rid, "load test", "--owner", "lee", "--due", "2999-01-01")
+    assert cli("incident", "action", "add", rid, "x", "--owner", "a", "--due", "soon").code == 2
+    overdue = cli("-o", "json", "incident", "action", "list", "--overdue").json()["actions"]
+    assert [a["n"] for a in overdue] == [number]
+    assert cli("incident", "action", "done", str(number)).code == 0
+    assert cli("-o", "json", "incident", "action", "list", "--overdue").json()["actions"] == []
+    assert cli("incident", "action", "done", "999").code == 2
+    draft = cli("incident", "postmortem", rid).out
+    assert "- [x] #1 add a cache alarm — kim, due 2020-01-31 (done)" in draft
+    assert "- [ ] #2 load test — lee, due 2999-01-01" in draft

@@ -119,6 +119,19 @@ class IncidentsConfig(_Strict):
     )
     business_day_start_utc: int = Field(9, ge=0, le=23)
     status_page_url: str | None = None
+    templates_dir: str | None = Field(
+        None, description="Editable initial.txt / update.txt (default: <config dir>/templates)"
+    )
+
+
+class NotifyConfig(_Strict):
+    """Incident channels. Secrets are named by environment variable, never written here."""
+
+    slack_webhook_url_env: str | None = None
+    webhook_url_env: str | None = None
+    sns_topic_arn: str | None = None
+    pagerduty_routing_key_env: str | None = None
+    pagerduty_url: str | None = Field(None, description="Default: the PagerDuty Events API v2")
 
 
 class StateConfig(_Strict):
@@ -165,6 +178,7 @@ class EnvironmentConfig(_Strict):
     scaling: ScalingConfig = Field(default_factory=ScalingConfig)
     logs: LogsConfig = Field(default_factory=LogsConfig)
     bedrock: BedrockConfig = Field(default_factory=BedrockConfig)
+    notify: NotifyConfig = Field(default_factory=NotifyConfig)
     circuits: dict[str, str] = Field(
         default_factory=lambda: {"bedrock": "/hybrid-routing/circuit-breaker/bedrock"},
         description="Circuit breaker name -> the SSM parameter holding its state",

@@ -234,11 +234,11 @@ def metrics(record: dict[str, Any], timeline: list[dict[str, Any]]) -> dict[str,
     started = _at(record["started_at"])
     assert started is not None
 
-    def minutes(key: str) -> float | None:
+    def seconds(key: str) -> float | None:
         moment = _at(record.get(key))
-        return round((moment - started).total_seconds() / 60, 1) if moment else None
+        return round((moment - started).total_seconds(), 1) if moment else None
 
-    mitigated = minutes("mitigated_at")
+    mitigated = seconds("mitigated_at")
     changes = [
         e
         for e in timeline
@@ -247,21 +247,35 @@ def metrics(record: dict[str, Any], timeline: list[dict[str, Any]]) -> dict[str,
     if changes:
         first = _at(changes[0]["at"])
         assert first is not None
-        by_command = round((first - started).total_seconds() / 60, 1)
+        by_command = round((first - started).total_seconds(), 1)
         mitigated = by_command if mitigated is None else min(mitigated, by_command)
+    acknowledged, resolved = seconds("acknowledged_at"), seconds("resolved_at")
+
+    def minutes(value: float | None) -> float | None:
+        return None if value is None else round(value / 60, 1)
+
     return {
-        "time_to_acknowledge_min": minutes("acknowledged_at"),
-        "time_to_mitigate_min": mitigated,
-        "time_to_resolve_min": minutes("resolved_at"),
+        "time_to_acknowledge_min": minutes(acknowledged),
+        "time_to_mitigate_min": minutes(mitigated),
+        "time_to_resolve_min": minutes(resolved),
+        "time_to_acknowledge_s": acknowledged,
+        "time_to_mitigate_s": mitigated,
+        "time_to_resolve_s": resolved,
     }
 
 
-def postmortem(record: dict[str, Any], timeline: list[dict[str, Any]]) -> str:
+def postmortem(
+    record: dict[str, Any],
+    timeline: list[dict[str, Any]],
+    actions: list[dict[str, Any]] | None = None,
+) -> str:
     """A blameless post-mortem draft in Markdown."""
     m = metrics(record, timeline)
 
     def fmt(value: float | None) -> str:
-        return "-" if value is None else f"{value:g} min"
+        if value is None:
+            return "-"
+        return f"{value:g} s" if value < 120 else f"{value / 60:.1f} min"
 
     lines = [
         f"# Post-mortem: {record['id']} — {record['title']}",
@@ -286,9 +300,9 @@ def postmortem(record: dict[str, Any], timeline: list[dict[str, Any]]) -> str:
         "",
         "| metric | value |",
         "|---|---|",
-        f"| time to acknowledge | {fmt(m['time_to_acknowledge_min'])} |",
-        f"| time to mitigate | {fmt(m['time_to_mitigate_min'])} |",
-        f"| time to resolve | {fmt(m['time_to_resolve_min'])} |",
+        f"| time to acknowledge | {fmt(m['time_to_acknowledge_s'])} |",
+        f"| time to mitigate | {fmt(m['time_to_mitigate_s'])} |",
+        f"| time to resolve | {fmt(m['time_to_resolve_s'])} |",
         "",
         "## Timeline (UTC, recorded by hybridops)",
         "",
@@ -305,7 +319,14 @@ def postmortem(record: dict[str, Any], timeline: list[dict[str, Any]]) -> str:
         "",
         "## Action items",
         "",
-        "_(add with `hybridops incident action add`)_",
-        "",
     ]
+    for item in actions or []:
+        done = " (done)" if item.get("done_at") else ""
+        lines.append(
+            f"- [{'x' if done else ' '}] #{item['n']} {item['text']} — {item['owner']},"
+            f" due {item['due']}{done}"
+        )
+    if not actions:
+        lines.append("_(add with `hybridops incident action add ID TEXT --owner X --due DATE`)_")
+    lines.append("")
     return "\n".join(lines)

@@ -15,7 +15,27 @@ if TYPE_CHECKING:
 
 app = group("Incident lifecycle: open, update, note, escalate, resolve, timeline, post-mortem.")
 
-IdArgument = Annotated[str, typer.Argument(help="Incident id, e.g. INC-20261129-061500.")]
+IdArgument = Annotated[
+    str | None,
+    typer.Argument(help="Incident id, e.g. INC-20261129-061500 (default: the active one)."),
+]
+
+
+def _id(state: AppState, given: str | None, *, latest: bool = False) -> str:
+    """The given id, else the active incident, else (if `latest`) the most recent one."""
+    from hybridops.errors import BadInput
+
+    if given:
+        return given
+    store = _store(state)
+    active = store.active_incident()
+    if active:
+        return active
+    if latest:
+        every = store.list_incidents()
+        if every:
+            return str(every[0]["id"])
+    raise BadInput("no active incident: give its id (see `hybridops incident list`)")
 
 
 def _store(state: AppState) -> StateStore:
@@ -84,6 +104,9 @@ def open_(
         commander=commander,
         channel=channel,
     )
+    from hybridops.notify import send_for
+
+    sent = send_for(state.runtime(), record, "initial")
     doc = {
         "id": record["id"],
         "severity": record["severity"],
@@ -91,9 +114,10 @@ def open_(
         "started_at": record["started_at"],
         "respond_by": record["respond_by"],
         "escalate_at": record["escalate_at"],
-        "notified": [],
-        "failed": [],
+        "notified": sent["notified"],
+        "failed": sent["failed"],
     }
+    _report_sending(state, sent)
     _emit(
         state,
         doc,
@@ -104,10 +128,48 @@ def open_(
     return 0
 
 
+def _report_sending(state: AppState, sent: dict[str, Any]) -> None:
+    err = state.err_console()
+    if sent.get("dry_run"):
+        err.print("dry run: this message is not sent", markup=False)
+        err.print(sent["message"], markup=False, highlight=False)
+        return
+    for name in sent["notified"]:
+        err.print(f"notified {name}", markup=False)
+    for failure in sent["failed"]:
+        err.print(
+            f"NOT notified {failure['channel']}: {failure['error']}"
+            " (kept; `hybridops incident notify ID` resends)",
+            markup=False,
+            highlight=False,
+        )
+
+
+@app.command("notify")
+def notify(ctx: typer.Context, incident_id: IdArgument = None) -> int:
+    """Resend notifications that failed (or, if none did, send the current status)."""
+    from hybridops.incidents import get
+    from hybridops.notify import resend, send_for, unsent
+
+    state = app_state(ctx)
+    incident_id = _id(state, incident_id)
+    record = get(_store(state), incident_id)
+    failed_before = bool(unsent(record))
+    runtime = state.runtime()
+    sent = resend(runtime, record) if failed_before else send_for(runtime, record, "update")
+    _report_sending(state, sent)
+    _emit(
+        state,
+        {"id": incident_id, "notified": sent["notified"], "failed": sent["failed"]},
+        f"{incident_id}: notified {', '.join(sent['notified']) or 'none'}",
+    )
+    return 1 if sent["failed"] else 0
+
+
 @app.command("update")
 def update(
     ctx: typer.Context,
-    incident_id: IdArgument,
+    incident_id: IdArgument = None,
     status: Annotated[
         str | None,
         typer.Option("--status", help="investigating, identified, monitoring or resolved."),
@@ -122,6 +184,7 @@ def update(
     from hybridops.timeparse import parse_duration
 
     state = app_state(ctx)
+    incident_id = _id(state, incident_id)
     delay = parse_duration(next_update, option="--next-update") if next_update else None
     record = update_incident(
         _store(state), incident_id, status=status, note=note, next_update=delay
@@ -131,7 +194,11 @@ def update(
 
 
 @app.command("note")
-def note(ctx: typer.Context, incident_id: IdArgument, text: str) -> int:
+def note(
+    ctx: typer.Context,
+    incident_id: Annotated[str, typer.Argument(help="Incident id.")],
+    text: Annotated[str, typer.Argument(help="The note.")],
+) -> int:
     """Add a note to the timeline."""
     from hybridops.incidents import update as update_incident
 
@@ -144,7 +211,7 @@ def note(ctx: typer.Context, incident_id: IdArgument, text: str) -> int:
 @app.command("escalate")
 def escalate(
     ctx: typer.Context,
-    incident_id: IdArgument,
+    incident_id: IdArgument = None,
     to: Annotated[
         str | None, typer.Option("--to", help="Who (default: next in the escalation chain).")
     ] = None,
@@ -153,6 +220,7 @@ def escalate(
     from hybridops.incidents import escalate as escalate_incident
 
     state = app_state(ctx)
+    incident_id = _id(state, incident_id)
     record = escalate_incident(_store(state), _config(state), incident_id, to=to)
     _emit(state, _summary(record), f"{record['id']} escalated to {record['escalations'][-1]['to']}")
     return 0
@@ -161,13 +229,14 @@ def escalate(
 @app.command("resolve")
 def resolve(
     ctx: typer.Context,
-    incident_id: IdArgument,
+    incident_id: IdArgument = None,
     note: Annotated[str | None, typer.Option("--note", help="How it was resolved.")] = None,
 ) -> int:
     """Resolve the incident (it stops being the active one)."""
     from hybridops.incidents import update as update_incident
 
     state = app_state(ctx)
+    incident_id = _id(state, incident_id)
     record = update_incident(_store(state), incident_id, status="resolved", note=note)
     _emit(state, _summary(record), f"{record['id']} resolved at {record['resolved_at']}")
     return 0
@@ -213,12 +282,13 @@ def list_(
 
 
 @app.command("show")
-def show(ctx: typer.Context, incident_id: IdArgument) -> int:
+def show(ctx: typer.Context, incident_id: IdArgument = None) -> int:
     """One incident with its deadlines and what is overdue."""
     from hybridops.incidents import get, overdue
     from hybridops.state.store import utcnow
 
     state = app_state(ctx)
+    incident_id = _id(state, incident_id, latest=True)
     record = get(_store(state), incident_id)
     doc = _summary(record) | {"overdue": overdue(record, utcnow())}
     text = "\n".join(f"{k}: {v}" for k, v in doc.items() if v not in (None, []))
@@ -227,11 +297,12 @@ def show(ctx: typer.Context, incident_id: IdArgument) -> int:
 
 
 @app.command("timeline")
-def timeline(ctx: typer.Context, incident_id: IdArgument) -> int:
+def timeline(ctx: typer.Context, incident_id: IdArgument = None) -> int:
     """Everything recorded for the incident, including every hybridops command run during it."""
     from hybridops.incidents import get
 
     state = app_state(ctx)
+    incident_id = _id(state, incident_id, latest=True)
     store = _store(state)
     get(store, incident_id)
     entries = store.timeline(incident_id)
@@ -246,7 +317,7 @@ def timeline(ctx: typer.Context, incident_id: IdArgument) -> int:
 @app.command("postmortem")
 def postmortem(
     ctx: typer.Context,
-    incident_id: IdArgument,
+    incident_id: IdArgument = None,
     out: Annotated[Path | None, typer.Option("--out", help="Write the Markdown here.")] = None,
     fmt: Annotated[str, typer.Option("--format", help="markdown or json.")] = "markdown",
 ) -> int:
@@ -256,6 +327,7 @@ def postmortem(
     from hybridops.incidents import postmortem as draft
 
     state = app_state(ctx)
+    incident_id = _id(state, incident_id, latest=True)
     if fmt not in ("markdown", "json"):
         raise BadInput(f"--format {fmt!r}: expected markdown or json")
     store = _store(state)
@@ -273,10 +345,99 @@ def postmortem(
             },
         )
         return 0
-    text = draft(record, entries)
+    actions = [a for a in store.list_actions() if a["incident_id"] == incident_id]
+    text = draft(record, entries, actions)
     if out is not None:
         out.write_text(text)
         state.err_console().print(f"wrote {out}")
     else:
         state.environment.stdout.write(text)
+    return 0
+
+
+action_app = group("Post-incident action items: add, list, done.")
+app.add_typer(action_app, name="action")
+
+
+@action_app.command("add")
+def action_add(
+    ctx: typer.Context,
+    incident_id: Annotated[str, typer.Argument(help="Incident id.")],
+    text: Annotated[str, typer.Argument(help="What must be done.")],
+    owner: Annotated[str, typer.Option("--owner", help="Who owns it.")],
+    due: Annotated[str, typer.Option("--due", help="Due date, YYYY-MM-DD.")],
+) -> int:
+    """Add an action item to an incident."""
+    import datetime as dt
+
+    from hybridops.errors import BadInput
+    from hybridops.incidents import add_entry, get
+
+    state = app_state(ctx)
+    store = _store(state)
+    get(store, incident_id)
+    try:
+        due_date = dt.date.fromisoformat(due)
+    except ValueError:
+        raise BadInput(f"--due {due!r}: expected a date, YYYY-MM-DD") from None
+    item = {"text": text, "owner": owner, "due": due_date.isoformat(), "done_at": None}
+    number = store.add_action(incident_id, item)
+    add_entry(store, incident_id, "action", f"action #{number} for {owner}, due {due}: {text}")
+    _emit(state, {"n": number, "incident_id": incident_id} | item, f"action #{number} added")
+    return 0
+
+
+@action_app.command("list")
+def action_list(
+    ctx: typer.Context,
+    overdue_only: Annotated[
+        bool, typer.Option("--overdue", help="Only open items past their due date.")
+    ] = False,
+) -> int:
+    """Action items across incidents, overdue ones flagged."""
+    import datetime as dt
+
+    state = app_state(ctx)
+    today = dt.datetime.now(dt.timezone.utc).date().isoformat()
+    items = []
+    for item in _store(state).list_actions():
+        late = not item.get("done_at") and item["due"] < today
+        if overdue_only and not late:
+            continue
+        items.append(item | {"overdue": late})
+    if state.json:
+        from hybridops.cli.render import emit_json
+
+        emit_json(state.environment, {"actions": items})
+        return 0
+    console = state.out_console()
+    if not items:
+        console.print("no action items")
+    for item in items:
+        status = "done" if item.get("done_at") else ("OVERDUE" if item["overdue"] else "open")
+        console.print(
+            f"#{item['n']} {item['incident_id']} {status:<7} due {item['due']}"
+            f" {item['owner']}: {item['text']}",
+            markup=False,
+            highlight=False,
+        )
+    return 0
+
+
+@action_app.command("done")
+def action_done(
+    ctx: typer.Context, number: Annotated[int, typer.Argument(help="The item's number.")]
+) -> int:
+    """Mark an action item done."""
+    from hybridops.errors import BadInput
+    from hybridops.incidents import add_entry
+    from hybridops.state.store import iso, utcnow
+
+    state = app_state(ctx)
+    store = _store(state)
+    item = store.complete_action(number, iso(utcnow()))
+    if item is None:
+        raise BadInput(f"no action item #{number} (see `hybridops incident action list`)")
+    add_entry(store, item["incident_id"], "action", f"action #{number} done: {item['text']}")
+    _emit(state, item, f"action #{number} done")
     return 0

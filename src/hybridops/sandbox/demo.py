@@ -28,7 +28,7 @@ class DemoStep:
 
 
 def demo_steps(rollback_to: str | None = None) -> list[DemoStep]:
-    """The procedure, command by command (later issues add incident steps)."""
+    """The procedure, command by command, inside a declared incident."""
     rollback = ["--yes", "run", "rollback-service", "--param", "interval_s=0.5"]
     if rollback_to:
         rollback += ["--param", f"to={rollback_to}", "--param", "timeout_s=60"]
@@ -38,10 +38,32 @@ def demo_steps(rollback_to: str | None = None) -> list[DemoStep]:
             ["sandbox", "break", "bad-deploy"],
         ),
         DemoStep("Page: the hybrid router is down — health is red", ["run", "service-status"], 1),
+        DemoStep(
+            "Declare a P0 incident (every command from now on goes on its timeline)",
+            [
+                "incident",
+                "open",
+                "--severity",
+                "P0",
+                "--title",
+                "Hybrid router down after deploy",
+                "--impact",
+                "routing requests fail in eu-central-1",
+                "--commander",
+                "on-call",
+            ],
+        ),
         DemoStep("Investigate: recent ERROR logs", ["run", "recent-errors", "--param", "limit=5"]),
         DemoStep("Plan the rollback (dry run: nothing is changed)", ["--dry-run", *rollback[1:]]),
         DemoStep("Roll back to the last known-good revision and wait", rollback),
         DemoStep("Verify: health is green again", ["run", "service-status"]),
+        DemoStep(
+            "Resolve the incident",
+            ["incident", "resolve", "--note", "rolled back to the last known-good revision"],
+        ),
+        DemoStep(
+            "The post-mortem draft, timeline and metrics filled in", ["incident", "postmortem"]
+        ),
     ]
 
 

@@ -44,6 +44,11 @@ CREATE TABLE IF NOT EXISTS timeline (
     entry TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS timeline_incident ON timeline(incident_id, seq);
+CREATE TABLE IF NOT EXISTS actions (
+    n INTEGER PRIMARY KEY AUTOINCREMENT,
+    incident_id TEXT NOT NULL,
+    item TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS settings (
     key TEXT PRIMARY KEY,
     value TEXT
@@ -261,6 +266,37 @@ class SqliteStore(StateStore):
                 "SELECT value FROM settings WHERE key = 'active_incident'"
             ).fetchone()
         return row[0] if row and row[0] else None
+
+    def add_action(self, incident_id: str, item: dict[str, Any]) -> int:
+        """Insert; the autoincrement number is the item's handle."""
+        with self._lock:
+            cursor = self._conn.execute(
+                "INSERT INTO actions(incident_id, item) VALUES (?, ?)",
+                (incident_id, json.dumps(item, default=str)),
+            )
+        return int(cursor.lastrowid or 0)
+
+    def list_actions(self) -> list[dict[str, Any]]:
+        """Oldest first, with `n` and `incident_id`."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT n, incident_id, item FROM actions ORDER BY n"
+            ).fetchall()
+        return [{"n": n, "incident_id": i} | json.loads(item) for n, i, item in rows]
+
+    def complete_action(self, number: int, at: str) -> dict[str, Any] | None:
+        """Set done_at."""
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT incident_id, item FROM actions WHERE n = ?", (number,)
+            ).fetchone()
+            if row is None:
+                return None
+            item = json.loads(row[1]) | {"done_at": at}
+            self._conn.execute(
+                "UPDATE actions SET item = ? WHERE n = ?", (json.dumps(item), number)
+            )
+        return {"n": number, "incident_id": row[0]} | item
 
     def close(self) -> None:
         """Close the connection."""

@@ -108,6 +108,18 @@ class StateStore(abc.ABC):
     def active_incident(self) -> str | None:
         """The active incident's id, if any."""
 
+    @abc.abstractmethod
+    def add_action(self, incident_id: str, item: dict[str, Any]) -> int:
+        """Add a post-incident action item; returns its number (unique across incidents)."""
+
+    @abc.abstractmethod
+    def list_actions(self) -> list[dict[str, Any]]:
+        """Every action item with its number, oldest first."""
+
+    @abc.abstractmethod
+    def complete_action(self, number: int, at: str) -> dict[str, Any] | None:
+        """Mark an action item done; the item, or None if there is no such number."""
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release resources."""
 

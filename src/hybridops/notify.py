@@ -1,0 +1,275 @@
+"""Incident notifications: templates rendered per incident, sent to every configured channel.
+
+A failing channel is retried once and reported; the others still go out. Every attempt is
+kept on the incident, so `incident notify ID` resends what did not arrive. Secrets (webhook
+URLs, routing keys) are read from environment variables named in the config, registered with
+the redactor before anything is sent, and never stored.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from hybridops.errors import ConfigError
+
+INITIAL = """[P{severity_level}] Hybrid Routing Incident - {title}
+
+Incident ID: {id}
+Severity: {severity}
+Start Time: {started_at}
+Affected Services: {service}
+Impact: {impact}
+
+Current Status: {status}
+Next Update: {next_update_at}
+
+Incident Commander: {commander}
+Communication Channel: {channel}
+Status Page: {status_page_url}
+"""
+UPDATE = """[{severity}] {id} {status}: {title}
+
+{note}
+Next Update: {next_update_at}
+"""
+DEFAULT_TEMPLATES = {"initial": INITIAL, "update": UPDATE}
+PAGERDUTY_URL = "https://events.pagerduty.com/v2/enqueue"
+PAGERDUTY_SEVERITY = {"P0": "critical", "P1": "error", "P2": "warning", "P3": "info"}
+
+
+class _Blank(dict[str, Any]):
+    def __missing__(self, key: str) -> str:
+        return "-"
+
+
+def render(kind: str, record: dict[str, Any], templates_dir: Path | None, **extra: Any) -> str:
+    """The message for an incident from `kind`.txt in templates_dir, else the built-in one."""
+    text = DEFAULT_TEMPLATES[kind]
+    if templates_dir is not None and (templates_dir / f"{kind}.txt").is_file():
+        text = (templates_dir / f"{kind}.txt").read_text()
+    values = _Blank({k: v for k, v in record.items() if v not in (None, "", [])})
+    values.update({k: v for k, v in extra.items() if v not in (None, "")})
+    values["severity_level"] = str(record.get("severity", "P?")).lstrip("P")
+    try:
+        return text.format_map(values)
+    except (ValueError, IndexError, AttributeError) as exc:
+        raise ConfigError(f"template {kind}.txt: {exc}") from None
+
+
+@dataclass
+class Channel:
+    """Where a message goes: a name, and how to send it (raises on failure)."""
+
+    name: str
+    send: Callable[[str, dict[str, Any]], None]
+
+
+def _secret(env_var: str | None, what: str, redact: Callable[[str], None]) -> str | None:
+    if not env_var:
+        return None
+    value = os.environ.get(env_var)
+    if not value:
+        raise ConfigError(f"notify: {what} is configured from ${env_var}, which is not set")
+    redact(value)  # never printed, journaled or audited
+    return value
+
+
+def channels(
+    settings: Any,
+    *,
+    post: Callable[[str, dict[str, Any]], int],
+    sns: Callable[[], Any],
+    redact: Callable[[str], None],
+) -> list[Channel]:
+    """The configured channels; `post(url, json) -> status` is the (gated) HTTP client."""
+    out: list[Channel] = []
+
+    def checked(url: str, body: dict[str, Any]) -> None:
+        status = post(url, body)
+        if status >= 300:
+            raise RuntimeError(f"HTTP {status}")
+
+    slack = _secret(settings.slack_webhook_url_env, "the Slack webhook", redact)
+    if slack:
+        out.append(Channel("slack", lambda text, rec: checked(slack, {"text": text})))
+    webhook = _secret(settings.webhook_url_env, "the webhook URL", redact)
+    if webhook:
+        out.append(
+            Channel(
+                "webhook",
+                lambda text, rec: checked(webhook, {"text": text, "incident": _public(rec)}),
+            )
+        )
+    if settings.sns_topic_arn:
+        topic = settings.sns_topic_arn
+
+        def publish(text: str, rec: dict[str, Any]) -> None:
+            subject = text.splitlines()[0][:99] if text else rec["id"]
+            sns().publish(TopicArn=topic, Subject=subject, Message=text)
+
+        out.append(Channel("sns", publish))
+    routing_key = _secret(settings.pagerduty_routing_key_env, "the PagerDuty routing key", redact)
+    if routing_key:
+        url = settings.pagerduty_url or PAGERDUTY_URL
+
+        def page(text: str, rec: dict[str, Any]) -> None:
+            resolved = rec.get("status") == "resolved"
+            body: dict[str, Any] = {
+                "routing_key": routing_key,
+                "event_action": "resolve" if resolved else "trigger",
+                "dedup_key": rec["id"],
+            }
+            if not resolved:
+                body["payload"] = {
+                    "summary": text.splitlines()[0][:1024],
+                    "source": rec.get("service") or "hybrid-routing",
+                    "severity": PAGERDUTY_SEVERITY.get(rec["severity"], "error"),
+                    "custom_details": _public(rec),
+                }
+            checked(url, body)
+
+        out.append(Channel("pagerduty", page))
+    return out
+
+
+def _public(record: dict[str, Any]) -> dict[str, Any]:
+    keys = ("id", "severity", "title", "status", "started_at", "service", "impact", "commander")
+    return {k: record.get(k) for k in keys}
+
+
+def deliver(
+    message: str,
+    record: dict[str, Any],
+    targets: list[Channel],
+    *,
+    attempts: int = 2,
+    sleep: Callable[[float], object] = lambda _s: None,
+) -> list[dict[str, Any]]:
+    """Send to each channel (retrying), one outcome each; a failure never stops the others."""
+    outcomes = []
+    for channel in targets:
+        error = None
+        for attempt in range(attempts):
+            try:
+                channel.send(message, record)
+                error = None
+                break
+            except Exception as exc:
+                error = f"{type(exc).__name__}: {exc}"
+                if attempt + 1 < attempts:
+                    sleep(1.0)
+        outcomes.append(
+            {
+                "channel": channel.name,
+                "status": "sent" if error is None else "failed",
+                "error": error,
+                "at": dt.datetime.now(dt.timezone.utc).isoformat(),
+            }
+        )
+    return outcomes
+
+
+def send_for(
+    runtime: Any, record: dict[str, Any], kind: str = "initial", *, note: str | None = None
+) -> dict[str, Any]:
+    """Render and send an incident message to every channel; outcomes kept on the incident.
+
+    In a dry run nothing is sent: the message is returned for printing.
+    """
+    from hybridops.paths import user_config_dir
+
+    incidents = runtime.loaded_config.config.incidents
+    templates = (
+        Path(incidents.templates_dir).expanduser()
+        if incidents.templates_dir
+        else user_config_dir() / "templates"
+    )
+    message = render(kind, record, templates, status_page_url=incidents.status_page_url, note=note)
+    if runtime.mode.dry_run:
+        return {"dry_run": True, "message": message, "notified": [], "failed": []}
+
+    def post(url: str, body: dict[str, Any]) -> int:
+        return int(runtime.http.client().post(url, json=body).status_code)
+
+    targets = channels(
+        runtime.env.settings.notify,
+        post=post,
+        sns=lambda: runtime.clients.client("sns"),
+        redact=runtime.redactor.add,
+    )
+    return _deliver_and_keep(runtime, record, kind, message, targets)
+
+
+def unsent(record: dict[str, Any]) -> list[dict[str, Any]]:
+    """Messages whose latest attempt on a channel failed."""
+    latest: dict[tuple[str, str], dict[str, Any]] = {}
+    for item in record.get("notifications", []):
+        latest[(item["kind"], item["channel"])] = item
+    return [i for i in latest.values() if i["status"] == "failed"]
+
+
+def resend(runtime: Any, record: dict[str, Any]) -> dict[str, Any]:
+    """Send again every message whose last attempt on a channel failed."""
+    failed = unsent(record)
+    if runtime.mode.dry_run:
+        return {
+            "dry_run": True,
+            "message": "\n".join(i["message"] for i in failed),
+            "notified": [],
+            "failed": [],
+        }
+
+    def post(url: str, body: dict[str, Any]) -> int:
+        return int(runtime.http.client().post(url, json=body).status_code)
+
+    every = {
+        c.name: c
+        for c in channels(
+            runtime.env.settings.notify,
+            post=post,
+            sns=lambda: runtime.clients.client("sns"),
+            redact=runtime.redactor.add,
+        )
+    }
+    notified: list[str] = []
+    errors: list[dict[str, Any]] = []
+    for item in failed:
+        channel = every.get(item["channel"])
+        if channel is None:
+            continue
+        result = _deliver_and_keep(runtime, record, item["kind"], item["message"], [channel])
+        notified += result["notified"]
+        errors += result["failed"]
+    return {"notified": notified, "failed": errors}
+
+
+def _deliver_and_keep(
+    runtime: Any, record: dict[str, Any], kind: str, message: str, targets: list[Channel]
+) -> dict[str, Any]:
+    gate = runtime.gate
+    # The operator's command is the authorisation: notifying needs no second prompt.
+    with gate.scope(f"notify:{kind}", authorized=True, runbook="incident", run_id=record["id"]):
+        outcomes = deliver(message, record, targets)
+    for outcome in outcomes:
+        outcome["error"] = runtime.redactor.text(outcome["error"]) if outcome["error"] else None
+        outcome["kind"] = kind
+        outcome["message"] = message
+
+    def keep(rec: dict[str, Any]) -> dict[str, Any]:
+        rec.setdefault("notifications", []).extend(outcomes)
+        return rec
+
+    runtime.store.update_incident(record["id"], keep)
+    return {
+        "notified": [o["channel"] for o in outcomes if o["status"] == "sent"],
+        "failed": [
+            {"channel": o["channel"], "error": o["error"]}
+            for o in outcomes
+            if o["status"] == "failed"
+        ],
+    }
