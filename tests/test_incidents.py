@@ -266,6 +266,11 @@ def test_notifications_go_out_failures_are_kept_and_resent_and_secrets_never_lea
     outputs.append(dry)
     assert "Hybrid Routing Incident - typo on status page" in dry.err
     assert len(slack.requests) == before
+    resolved = cli("-o", "json", "incident", "resolve", doc["id"], "--note", "rolled back")
+    outputs.append(resolved)
+    assert "pagerduty" in resolved.json()["notified"]
+    closing = jsonlib.loads(pagerduty.requests[-1][2])
+    assert (closing["event_action"], closing["dedup_key"]) == ("resolve", doc["id"])
     outputs.append(cli("-o", "json", "incident", "show", doc["id"]))
     outputs.append(cli("audit"))
     leaked = [r for r in outputs if SLACK_SECRET in r.out + r.err or PD_SECRET in r.out + r.err]

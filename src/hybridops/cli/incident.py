@@ -238,7 +238,13 @@ def resolve(
     state = app_state(ctx)
     incident_id = _id(state, incident_id)
     record = update_incident(_store(state), incident_id, status="resolved", note=note)
-    _emit(state, _summary(record), f"{record['id']} resolved at {record['resolved_at']}")
+    from hybridops.notify import send_for
+
+    # Tell the channels too: PagerDuty closes its incident on the resolve event.
+    sent = send_for(state.runtime(), record, "update", note=note)
+    _report_sending(state, sent)
+    doc = _summary(record) | {"notified": sent["notified"], "failed": sent["failed"]}
+    _emit(state, doc, f"{record['id']} resolved at {record['resolved_at']}")
     return 0
 
 
