@@ -61,7 +61,16 @@ class Runtime:
         from hybridops.config import state_path
         from hybridops.state.store import open_store
 
-        return open_store(self.loaded_config.config.state.backend, state_path(self.loaded_config))
+        state = self.loaded_config.config.state
+
+        def client() -> Any:
+            from hybridops.aws.session import state_client
+
+            return state_client(state, self.env.settings)
+
+        return open_store(
+            state.backend, state_path(self.loaded_config), table=state.table, client=client
+        )
 
     @cached_property
     def gate(self) -> Gate:

@@ -170,3 +170,27 @@ class ClientFactory:
         events.register("before-call", before_call)
         events.register("after-call", after_call)
         events.register("after-call-error", after_error)
+
+
+def state_client(state: Any, settings: EnvironmentConfig) -> Any:
+    """The DynamoDB client of the team state table.
+
+    Deliberately not gated: the gate writes its audit records through this table, and
+    hybridops' own bookkeeping is not a change to the estate (a dry run still records it).
+    """
+    import boto3
+    from botocore.config import Config
+
+    kwargs: dict[str, Any] = {"region_name": state.region or settings.region}
+    if settings.sandbox:
+        kwargs.update(aws_access_key_id="testing", aws_secret_access_key="testing")
+    session = boto3.session.Session(
+        profile_name=settings.profile if settings.profile and not settings.sandbox else None
+    )
+    endpoint = state.endpoint_url or settings.endpoint_url
+    return session.client(
+        "dynamodb",
+        endpoint_url=endpoint,
+        config=Config(retries={"mode": "standard", "max_attempts": settings.aws_max_attempts}),
+        **kwargs,
+    )

@@ -144,6 +144,7 @@ def build_app() -> typer.Typer:
         runbooks,
         sandbox,
         scale,
+        state_cmd,
     )
 
     app = typer.Typer(
@@ -169,6 +170,8 @@ def build_app() -> typer.Typer:
     app.add_typer(failover.app, name="failover")
     app.add_typer(circuit.app, name="circuit")
     app.add_typer(incident.app, name="incident")
+    app.add_typer(state_cmd.app, name="state")
+    app.add_typer(state_cmd.lock_app, name="lock")
     return app
 
 
@@ -307,7 +310,7 @@ def main(argv: list[str] | None = None, environment: Environment | None = None) 
 
 
 # Commands that are not part of handling an incident (or write their own entries).
-UNRECORDED = {"incident", "sandbox", "runbooks", "demo", "drill", "audit"}
+UNRECORDED = {"incident", "sandbox", "runbooks", "demo", "drill", "audit", "state", "lock"}
 
 
 def command_words(args: list[str]) -> list[str]:

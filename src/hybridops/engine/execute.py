@@ -50,8 +50,10 @@ if TYPE_CHECKING:
 RETRYABLE = (CheckFailed, StepFailed, RemoteError)
 STATUS_FOR_ERROR = {ExitCode.REFUSED: "refused", ExitCode.TIMED_OUT: "timed_out"}
 _STEP_IN_PATH = re.compile(r"\bsteps\.(\"?)([A-Za-z0-9_-]+)\1")
-# A lock outlives a crashed run by at most this long; a live run releases it at the end.
-LOCK_TTL_S = 2 * 3600
+# A lock is a lease: a live run renews it every LOCK_HEARTBEAT_S; a crashed run's lease runs
+# out after LOCK_TTL_S and the next run may take it over.
+LOCK_TTL_S = 120.0
+LOCK_HEARTBEAT_S = 30.0
 
 
 def new_run_id() -> str:
@@ -131,6 +133,8 @@ class Executor:
         # In a dry run, steps after a planned change would observe the unchanged estate.
         self._planned_change = False
         self._planned_steps: set[str] = set()
+        self._run_over = threading.Event()
+        self._heartbeat: threading.Thread | None = None
 
     # -- the run --------------------------------------------------------------------------
     def run(self) -> RunResult:
@@ -178,6 +182,7 @@ class Executor:
                 if record.status in ("pending", "running"):
                     record.status = "interrupted" if record.status == "running" else "not_run"
         finally:
+            self._run_over.set()
             if lock is not None and self.services.store is not None:
                 self.services.store.release_lock(*lock)
             result.duration_s = time.monotonic() - started
@@ -199,20 +204,42 @@ class Executor:
     def _take_lock(self) -> tuple[str, str] | None:
         """Hold the runbook's lock (per environment) for the run; Refused naming the holder."""
         store = self.services.store
-        if self.runbook.lock is None or self.mode.dry_run or store is None:
+        # Every runbook that changes something holds a lock: its declared target, else its name.
+        target = self.runbook.lock or (
+            self.runbook.name if any(step_is_mutating(s) for s in self.runbook.steps) else None
+        )
+        if target is None or self.mode.dry_run or self.mode.read_only or store is None:
             return None
         import getpass
+        import os
         import socket
 
-        name = f"{self.runbook.lock}:{self.env_name}"
-        holder = f"{getpass.getuser()}@{socket.gethostname()} run {self.run_id}"
+        name = f"{target}:{self.env_name}"
+        caller = self.services.gate.caller() if self.services.gate else "unknown"
+        holder = (
+            f"{getpass.getuser()}@{socket.gethostname()} pid {os.getpid()} run {self.run_id}"
+            f" ({caller})"
+        )
         current = store.acquire_lock(name, holder, LOCK_TTL_S)
         if current is not None:
             raise Refused(
                 f"lock {name!r} is held by {current.holder} since {current.acquired_at}",
-                hint=f"wait for that run to finish (the lock expires at {current.expires_at})",
+                hint=f"wait for that run to finish (its lease expires at {current.expires_at});"
+                f" a holder that is gone: `hybridops lock release {name} --force`",
             )
+        self._heartbeat = threading.Thread(
+            target=self._renew, args=(store, name, holder), daemon=True, name="lock-heartbeat"
+        )
+        self._heartbeat.start()
         return name, holder
+
+    def _renew(self, store: Any, name: str, holder: str) -> None:
+        """Renew the lease while the run lives (a thread; the run's end stops it)."""
+        while not self._run_over.wait(LOCK_HEARTBEAT_S):
+            try:
+                store.refresh_lock(name, holder, LOCK_TTL_S)
+            except Exception:  # a missed heartbeat is retried; the lease has slack
+                continue
 
     def _calls(self) -> list[dict[str, Any]]:
         """Mutating calls of this run: planned (not sent) first, then sent, redacted."""

@@ -139,6 +139,12 @@ class SqliteStore(StateStore):
             ).fetchall()
         return {r[0] for r in rows}
 
+    def all_known_good(self) -> list[tuple[str, str]]:
+        """Every (family, revision) seen healthy (for migration)."""
+        with self._lock:
+            rows = self._conn.execute("SELECT family, task_definition FROM known_good").fetchall()
+        return [(r[0], r[1]) for r in rows]
+
     def acquire_lock(self, name: str, holder: str, ttl_s: float) -> LockHolder | None:
         """Take the lock in one IMMEDIATE transaction: other processes wait, then see it held."""
         now = utcnow()
@@ -179,6 +185,33 @@ class SqliteStore(StateStore):
                 (name, iso(utcnow())),
             ).fetchone()
         return None if row is None else LockHolder(*row)
+
+    def refresh_lock(self, name: str, holder: str, ttl_s: float) -> bool:
+        """Extend our lease."""
+        expires = iso(utcnow() + dt.timedelta(seconds=ttl_s))
+        with self._lock:
+            cursor = self._conn.execute(
+                "UPDATE locks SET expires_at = ? WHERE name = ? AND holder = ?",
+                (expires, name, holder),
+            )
+        return cursor.rowcount == 1
+
+    def list_locks(self) -> list[LockHolder]:
+        """Unexpired locks."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT name, holder, acquired_at, expires_at FROM locks WHERE expires_at >= ?"
+                " ORDER BY name",
+                (iso(utcnow()),),
+            ).fetchall()
+        return [LockHolder(*row) for row in rows]
+
+    def force_release(self, name: str) -> LockHolder | None:
+        """Delete whoever holds it."""
+        current = self.lock_holder(name)
+        with self._lock:
+            self._conn.execute("DELETE FROM locks WHERE name = ?", (name,))
+        return current
 
     # -- incidents ------------------------------------------------------------------------
     def create_incident(self, record: dict[str, Any]) -> bool:

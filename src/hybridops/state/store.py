@@ -73,6 +73,18 @@ class StateStore(abc.ABC):
     def lock_holder(self, name: str) -> LockHolder | None:
         """The current holder of a lock, if any."""
 
+    @abc.abstractmethod
+    def refresh_lock(self, name: str, holder: str, ttl_s: float) -> bool:
+        """Extend our lease (heartbeat); False if the lock is no longer ours."""
+
+    @abc.abstractmethod
+    def list_locks(self) -> list[LockHolder]:
+        """Every unexpired lock."""
+
+    @abc.abstractmethod
+    def force_release(self, name: str) -> LockHolder | None:
+        """Remove a lock whoever holds it; returns who held it."""
+
     # -- incidents ------------------------------------------------------------------------
     @abc.abstractmethod
     def create_incident(self, record: dict[str, Any]) -> bool:
@@ -124,12 +136,24 @@ class StateStore(abc.ABC):
         """Release resources."""
 
 
-def open_store(backend: str, path: Path) -> StateStore:
-    """Open the configured backend."""
+def open_store(
+    backend: str,
+    path: Path,
+    *,
+    table: str | None = None,
+    client: Callable[[], Any] | None = None,
+) -> StateStore:
+    """Open the configured backend: SQLite at `path`, or the DynamoDB `table`."""
     if backend == "sqlite":
         from hybridops.state.sqlite import SqliteStore
 
         return SqliteStore(path)
     from hybridops.errors import ConfigError
 
-    raise ConfigError(f"state.backend {backend!r} is not available yet (use sqlite)")
+    if backend == "dynamodb":
+        from hybridops.state.dynamodb import open_dynamodb
+
+        if client is None:
+            raise ConfigError("state.backend dynamodb needs an AWS client")
+        return open_dynamodb(table, client(), path.parent / "runs")
+    raise ConfigError(f"state.backend {backend!r}: expected sqlite or dynamodb")
