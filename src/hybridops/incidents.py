@@ -310,7 +310,8 @@ def postmortem(
     for entry in timeline:
         extra = f" — {entry['outcome']}" if entry.get("outcome") else ""
         command = f" `{entry['command']}`" if entry.get("command") else ""
-        lines.append(f"- {entry['at']} [{entry['kind']}] {entry['text']}{command}{extra}")
+        head = f"- {entry.get('at')} [{entry.get('kind', '?')}] {entry.get('text', '')}"
+        lines.append(f"{head}{command}{extra}")
     lines += [
         "",
         "## Root cause and contributing factors",

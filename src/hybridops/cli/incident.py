@@ -313,7 +313,8 @@ def timeline(ctx: typer.Context, incident_id: IdArgument = None) -> int:
     get(store, incident_id)
     entries = store.timeline(incident_id)
     text = "\n".join(
-        f"{e['at']} [{e['kind']}] {e['text']}" + (f" — {e['outcome']}" if e.get("outcome") else "")
+        f"{e.get('at')} [{e.get('kind', '?')}] {e.get('text', '')}"
+        + (f" — {e['outcome']}" if e.get("outcome") else "")
         for e in entries
     )
     _emit(state, {"id": incident_id, "entries": entries}, text or "no entries")
