@@ -5,7 +5,7 @@ in a fresh process, first call, client set-up and the httpx import included, at 
 100 in flight; target under 3x the 0.2 s floor (two waves of 100 ms). (2) The whole
 `hybridops health` command end to end — interpreter start, config, the ECS/alarm/Route 53
 checks against a moto server, 200 probes, JSON out — against the curl loop an engineer would
-paste; target at least 20x faster.
+paste; target (issue 9) the same 0.6 s, as wall time of the whole command.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ URLS = 200
 DELAY_MS = 100
 REPS = 7
 PROBE_TARGET_S = 0.6
-COMMAND_TARGET_RATIO = 0.05
 
 PROBE_ONLY = """
 import sys, time
@@ -80,8 +79,8 @@ def run() -> list[Row]:
             command,
             "`curl` loop",
             peer,
-            f"<= {COMMAND_TARGET_RATIO}x",
-            command_s / median(peer) <= COMMAND_TARGET_RATIO,
+            f"<= {PROBE_TARGET_S} s wall (issue 9)",
+            command_s <= PROBE_TARGET_S,
             command_s / median(peer),
             note="start-up, config, ECS/alarm/Route 53 checks on a moto server, 200 probes, JSON;"
             " the curl loop runs once (~22 s)",

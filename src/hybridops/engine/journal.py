@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -21,29 +22,44 @@ from hybridops.state.store import StateStore
 class JournalWriter:
     """Event handler writing the journal atomically after every step."""
 
+    # Between steps the journal is rewritten at most this often: a crash loses at most this much
+    # of it, and a 50-step runbook no longer rewrites (and re-redacts) it 50 times.
+    MIN_INTERVAL_S = 0.5
+
     def __init__(self, store: StateStore, redactor: Redactor) -> None:
         self.store = store
         self.redact = redactor
         self.result: RunResult | None = None
         self.path: Path | None = None
+        self._last = 0.0
 
     def handle(self, event: Event) -> None:
-        """Persist the run's journal on start, after each step, and at the end."""
+        """Persist the run's journal on start, after steps (throttled), and at the end."""
         if isinstance(event, RunStarted):
             self.result = event.result
             self.path = self.store.journal_dir / f"{event.result.run_id}.json"
             event.result.journal = str(self.path)
-            self._write()
-        elif isinstance(event, (StepFinished, RunFinished)) and self.result is not None:
-            self._write()
+            self._write(index=True)
+        elif isinstance(event, RunFinished) and self.result is not None:
+            self._write(index=True)
+        elif (
+            isinstance(event, StepFinished)
+            and self.result is not None
+            and time.monotonic() - self._last >= self.MIN_INTERVAL_S
+        ):
+            self._write(index=False)
 
-    def _write(self) -> None:
+    def _write(self, *, index: bool) -> None:
         assert self.result is not None and self.path is not None
         document: dict[str, Any] = self.redact(self.result.to_dict())
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_suffix(".json.tmp")
         tmp.write_text(json.dumps(document, indent=2, default=str))
         os.replace(tmp, self.path)
+        self._last = time.monotonic()
+        if not index:
+            return
+        # The shared run index changes at the start and the end of a run only.
         self.store.record_run(
             {
                 key: document[key]
