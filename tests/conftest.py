@@ -291,3 +291,17 @@ def shared_sandbox() -> Iterator[Any]:
     _SANDBOXES.append(sandbox)
     yield sandbox
     sandbox.stop()
+
+
+@pytest.fixture
+def sandbox_env(shared_sandbox: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The shared sandbox, reset, as `--env sandbox` for this test (and reset again after)."""
+    import os
+
+    record = tmp_path / "sandbox.json"
+    shared_sandbox.write_record(record, os.getpid())
+    monkeypatch.setenv("HYBRIDOPS_SANDBOX_FILE", str(record))
+    monkeypatch.setenv("HYBRIDOPS_ENV", "sandbox")
+    shared_sandbox.reset()
+    yield shared_sandbox
+    shared_sandbox.reset()

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,14 +11,8 @@ from tests.conftest import Cli
 
 
 @pytest.fixture
-def estate(cli: Cli, shared_sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    record = tmp_path / "sandbox.json"
-    shared_sandbox.write_record(record, os.getpid())
-    monkeypatch.setenv("HYBRIDOPS_SANDBOX_FILE", str(record))
-    monkeypatch.setenv("HYBRIDOPS_ENV", "sandbox")
-    shared_sandbox.reset()
-    yield shared_sandbox
-    shared_sandbox.reset()
+def estate(sandbox_env: Any) -> Any:
+    return sandbox_env
 
 
 def test_circuit_open_close_status(cli: Cli, estate: Any) -> None:

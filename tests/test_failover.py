@@ -16,14 +16,8 @@ from tests.conftest import Cli
 
 
 @pytest.fixture
-def estate(cli: Cli, shared_sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    record = tmp_path / "sandbox.json"
-    shared_sandbox.write_record(record, os.getpid())
-    monkeypatch.setenv("HYBRIDOPS_SANDBOX_FILE", str(record))
-    monkeypatch.setenv("HYBRIDOPS_ENV", "sandbox")
-    shared_sandbox.reset()
-    yield shared_sandbox
-    shared_sandbox.reset()
+def estate(sandbox_env: Any) -> Any:
+    return sandbox_env
 
 
 def backup_desired(sandbox: Any) -> int:

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -11,13 +10,8 @@ from tests.conftest import Cli
 
 
 @pytest.fixture
-def estate(cli: Cli, shared_sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    record = tmp_path / "sandbox.json"
-    shared_sandbox.write_record(record, os.getpid())
-    monkeypatch.setenv("HYBRIDOPS_SANDBOX_FILE", str(record))
-    monkeypatch.setenv("HYBRIDOPS_ENV", "sandbox")
-    shared_sandbox.reset()
-    return shared_sandbox
+def estate(sandbox_env: Any) -> Any:
+    return sandbox_env
 
 
 def test_rollback_json(cli: Cli, estate) -> None:

@@ -192,17 +192,21 @@ def send_for(
     message = render(kind, record, templates, status_page_url=incidents.status_page_url, note=note)
     if runtime.mode.dry_run:
         return {"dry_run": True, "message": message, "notified": [], "failed": []}
+    return _deliver_and_keep(runtime, record, kind, message, _configured(runtime))
+
+
+def _configured(runtime: Any) -> list[Channel]:
+    """The environment's channels, sending through the gated HTTP client and SNS client."""
 
     def post(url: str, body: dict[str, Any]) -> int:
         return int(runtime.http.client().post(url, json=body).status_code)
 
-    targets = channels(
+    return channels(
         runtime.env.settings.notify,
         post=post,
         sns=lambda: runtime.clients.client("sns"),
         redact=runtime.redactor.add,
     )
-    return _deliver_and_keep(runtime, record, kind, message, targets)
 
 
 def unsent(record: dict[str, Any]) -> list[dict[str, Any]]:
@@ -223,19 +227,7 @@ def resend(runtime: Any, record: dict[str, Any]) -> dict[str, Any]:
             "notified": [],
             "failed": [],
         }
-
-    def post(url: str, body: dict[str, Any]) -> int:
-        return int(runtime.http.client().post(url, json=body).status_code)
-
-    every = {
-        c.name: c
-        for c in channels(
-            runtime.env.settings.notify,
-            post=post,
-            sns=lambda: runtime.clients.client("sns"),
-            redact=runtime.redactor.add,
-        )
-    }
+    every = {c.name: c for c in _configured(runtime)}
     notified: list[str] = []
     errors: list[dict[str, Any]] = []
     for item in failed:
