@@ -62,6 +62,19 @@ def available_services() -> frozenset[str]:
 
 
 @functools.lru_cache(maxsize=256)
+def _has_model(service: str) -> bool:
+    # Loading the one model is cheaper than listing every service's directory (~1,300 of
+    # them), and the operation check needs the model anyway.
+    from botocore.exceptions import UnknownServiceError
+
+    try:
+        service_operations(service)
+    except UnknownServiceError:
+        return False
+    return True
+
+
+@functools.lru_cache(maxsize=256)
 def service_operations(service: str) -> frozenset[str]:
     """The snake_case operation names of a service."""
     model = _botocore_session().get_service_model(service)
@@ -73,7 +86,7 @@ _SNAKE = re.compile(r"^[a-z][a-z0-9_]*$")
 
 def check_operation(service: str, operation: str) -> str | None:
     """Return a problem description if service/operation is unknown, else None."""
-    if service not in available_services():
+    if not _has_model(service):
         close = sorted(s for s in available_services() if s.startswith(service[:3]))[:5]
         hint = f" (did you mean: {', '.join(close)}?)" if close else ""
         return f"unknown AWS service {service!r}{hint}"
