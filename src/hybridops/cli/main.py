@@ -134,6 +134,7 @@ def build_app() -> typer.Typer:
         audit,
         circuit,
         demo,
+        doctor,
         drill,
         failover,
         health,
@@ -163,6 +164,7 @@ def build_app() -> typer.Typer:
     app.command("audit", help=audit.audit.__doc__)(audit.audit)
     app.command("demo", help=demo.demo.__doc__)(demo.demo)
     app.command("drill", help=drill.drill.__doc__)(drill.drill)
+    app.command("doctor", help=doctor.doctor.__doc__)(doctor.doctor)
     app.command("health", help=health.health.__doc__)(health.health)
     app.command("rollback", help=rollback.rollback.__doc__)(rollback.rollback)
     app.add_typer(scale.app, name="scale")
@@ -310,7 +312,17 @@ def main(argv: list[str] | None = None, environment: Environment | None = None) 
 
 
 # Commands that are not part of handling an incident (or write their own entries).
-UNRECORDED = {"incident", "sandbox", "runbooks", "demo", "drill", "audit", "state", "lock"}
+UNRECORDED = {
+    "incident",
+    "sandbox",
+    "runbooks",
+    "demo",
+    "drill",
+    "audit",
+    "state",
+    "lock",
+    "doctor",
+}
 
 
 def command_words(args: list[str]) -> list[str]:

@@ -1,0 +1,27 @@
+"""`hybridops doctor`: credentials, region, permissions, endpoints, state store, clock."""
+
+from __future__ import annotations
+
+import typer
+
+from hybridops.cli.state import app_state
+
+
+def doctor(ctx: typer.Context) -> int:
+    """Check this machine is ready for an incident; every failing check says how to fix it."""
+    from hybridops.cli.render import emit_json, styled
+    from hybridops.doctor import run_checks, verdict
+
+    state = app_state(ctx)
+    findings = run_checks(state.runtime())
+    status = verdict(findings)
+    if state.json:
+        emit_json(state.environment, {"status": status, "checks": [f.as_dict() for f in findings]})
+    else:
+        console = state.out_console()
+        for f in findings:
+            console.print(f"{styled(f.status)} {f.name}: ", end="")
+            console.print(f.detail, markup=False, highlight=False)
+            if f.fix and f.status != "pass":
+                console.print(f"     fix: {f.fix}", markup=False, highlight=False)
+    return 1 if status == "fail" else 0
