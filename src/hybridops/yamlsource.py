@@ -25,8 +25,46 @@ class LineList(list[Any]):
     item_lines: list[int]
 
 
+# Anchors and aliases are legitimate, but a few nested ones expand to billions of values when
+# later code walks the document (a "YAML bomb"), and an anchor may even contain itself. The
+# document's size is counted as if every alias were copied out, and refused past this.
+MAX_EXPANDED_NODES = 100_000
+
+
+def _expanded_size(node: yaml.Node, memo: dict[int, int], active: set[int]) -> int:
+    key = id(node)
+    if key in memo:
+        return memo[key]
+    if key in active:  # an anchor that contains itself expands forever
+        return MAX_EXPANDED_NODES + 1
+    active.add(key)
+    size = 1
+    if isinstance(node, yaml.SequenceNode):
+        size += sum(_expanded_size(child, memo, active) for child in node.value)
+    elif isinstance(node, yaml.MappingNode):
+        size += sum(
+            _expanded_size(k, memo, active) + _expanded_size(v, memo, active)
+            for k, v in node.value
+        )
+    active.discard(key)
+    memo[key] = size
+    return size
+
+
 class _LineLoader(yaml.SafeLoader):
-    """SafeLoader that records line numbers and rejects duplicate keys."""
+    """SafeLoader that records line numbers, rejects duplicate keys and alias bombs."""
+
+    def compose_document(self) -> Any:
+        node = super().compose_document()
+        if node is not None and _expanded_size(node, {}, set()) > MAX_EXPANDED_NODES:
+            raise yaml.composer.ComposerError(
+                None,
+                None,
+                f"expands to more than {MAX_EXPANDED_NODES:,} values through aliases (*name):"
+                " refused",
+                node.start_mark,
+            )
+        return node
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> LineDict:
         self.flatten_mapping(node)
@@ -72,6 +110,8 @@ def parse_yaml(text: str, source: str) -> Any:
         raise BadInput(f"{source}{line}: invalid YAML: {problem}") from None
     except yaml.YAMLError as exc:
         raise BadInput(f"{source}: invalid YAML: {exc}") from None
+    except RecursionError:
+        raise BadInput(f"{source}: invalid YAML: nested too deeply") from None
 
 
 def load_yaml_file(path: Path) -> Any:
