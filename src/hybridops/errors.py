@@ -77,6 +77,18 @@ class Interrupted(HybridOpsError):
     exit_code = ExitCode.INTERRUPTED
 
 
+CREDENTIALS_FIX = "refresh them: `aws sso login --profile NAME` (or export fresh AWS_* keys)"
+EXPIRED_CODES = frozenset(
+    {
+        "ExpiredToken",
+        "ExpiredTokenException",
+        "RequestExpired",
+        "InvalidClientTokenId",
+        "UnrecognizedClientException",
+    }
+)
+
+
 def translate(exc: BaseException) -> HybridOpsError:
     """Turn any exception into a HybridOpsError: the single error-to-exit-code ladder."""
     if isinstance(exc, HybridOpsError):
@@ -89,8 +101,19 @@ def translate(exc: BaseException) -> HybridOpsError:
     if module.startswith(("botocore", "boto3")):
         if name in {"ReadTimeoutError", "ConnectTimeoutError"}:
             return RemoteError(f"AWS request timed out: {exc}")
-        if name in {"NoCredentialsError", "PartialCredentialsError", "ProfileNotFound"}:
+        if name == "ProfileNotFound":
             return ConfigError(f"AWS credentials: {exc}")
+        if name in {
+            "NoCredentialsError",
+            "PartialCredentialsError",
+            "TokenRetrievalError",
+            "SSOTokenLoadError",
+            "UnauthorizedSSOTokenError",
+        }:
+            return RemoteError(f"AWS credentials: {exc}", hint=CREDENTIALS_FIX)
+        code = (getattr(exc, "response", None) or {}).get("Error", {}).get("Code")
+        if code in EXPIRED_CODES:
+            return RemoteError(f"AWS rejected the credentials: {exc}", hint=CREDENTIALS_FIX)
         if name == "ParamValidationError":
             return BadInput(f"AWS parameters: {exc}")
         if name == "WaiterError":

@@ -43,8 +43,7 @@ def _expanded_size(node: yaml.Node, memo: dict[int, int], active: set[int]) -> i
         size += sum(_expanded_size(child, memo, active) for child in node.value)
     elif isinstance(node, yaml.MappingNode):
         size += sum(
-            _expanded_size(k, memo, active) + _expanded_size(v, memo, active)
-            for k, v in node.value
+            _expanded_size(k, memo, active) + _expanded_size(v, memo, active) for k, v in node.value
         )
     active.discard(key)
     memo[key] = size

@@ -90,7 +90,8 @@ class ClientFactory:
 
         config = Config(
             region_name=region,
-            retries={"mode": "standard", "max_attempts": self.settings.aws_max_attempts},
+            # adaptive: standard retries plus client-side rate limiting after throttling.
+            retries={"mode": "adaptive", "max_attempts": self.settings.aws_max_attempts},
             connect_timeout=min(10.0, read_timeout or 10.0),
             read_timeout=read_timeout or self.settings.aws_read_timeout_s,
             user_agent_extra=f"hybridops/{__version__}",
