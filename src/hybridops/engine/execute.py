@@ -181,6 +181,7 @@ class Executor:
             for record in result.steps:
                 if record.status in ("pending", "running"):
                     record.status = "interrupted" if record.status == "running" else "not_run"
+            self._offer_undo(completed)
         finally:
             self._run_over.set()
             if lock is not None and self.services.store is not None:
@@ -419,6 +420,30 @@ class Executor:
             self.stop.wait(seconds)
 
     # -- compensation -----------------------------------------------------------------------
+    def _offer_undo(self, completed: list[tuple[Step, StepRecord]]) -> None:
+        """After Ctrl-C: undo the completed changes with --yes, or if the operator says so."""
+        undoable = [(s, r) for s, r in completed if s.compensate is not None]
+        if not undoable or self.mode.dry_run:
+            return
+        try:
+            if not self.mode.assume_yes:
+                ctx = self._context(undoable[-1][0].name, None)
+                if not (ctx.interactive and ctx.ask is not None):
+                    for _step, record in undoable:
+                        record.compensation = {
+                            "status": "skipped",
+                            "reason": "interrupted; nobody to ask (undo with --yes)",
+                        }
+                    return
+                names = ", ".join(s.name for s, _ in undoable)
+                answer = ctx.ask(f"Interrupted. Undo the changes made by {names}? [y/N] ")
+                if answer.strip().lower() not in ("y", "yes"):
+                    return
+            self._compensate(completed)
+        except KeyboardInterrupt:  # a second Ctrl-C: stop undoing, report what was done
+            return
+
+
     def _compensation_declined(self, step: Step) -> str | None:
         """Why a conditional compensation is not run (None: run it)."""
         assert step.compensate is not None
