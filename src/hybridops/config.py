@@ -144,11 +144,14 @@ class StateConfig(_Strict):
     endpoint_url: str | None = None
 
 
+REGION_PATTERN = r"^[a-z]{2}(-[a-z]+)+-\d+$"
+
+
 class EnvironmentConfig(_Strict):
     """One deployment of the hybrid routing service (defaults: the runbook report's names)."""
 
-    region: str = "eu-central-1"
-    secondary_region: str = "us-west-2"
+    region: str = Field("eu-central-1", pattern=REGION_PATTERN)
+    secondary_region: str = Field("us-west-2", pattern=REGION_PATTERN)
     profile: str | None = None
     endpoint_url: str | None = None
     cluster: str = "hybrid-routing-cluster"
@@ -308,7 +311,14 @@ def resolve_environment(loaded: LoadedConfig, overrides: Overrides) -> ResolvedE
         elif from_env:
             updates[key] = from_env
     if updates:
-        settings = settings.model_copy(update=updates)
+        try:
+            settings = EnvironmentConfig.model_validate(settings.model_dump() | updates)
+        except ValidationError as exc:
+            problem = exc.errors()[0]
+            field = ".".join(str(p) for p in problem["loc"])
+            raise ConfigError(
+                f"--{field.replace('_', '-')} / HYBRIDOPS_{field.upper()}: {problem['msg']}"
+            ) from None
     return ResolvedEnvironment(name, settings)
 
 

@@ -397,7 +397,14 @@ def _handle(exc: BaseException, state: AppState) -> int:
     if hasattr(exc, "exit_code") and type(exc).__name__ in ("Exit", "Abort"):
         return ExitCode.INTERRUPTED if type(exc).__name__ == "Abort" else int(exc.exit_code)
     if hasattr(exc, "show") and hasattr(exc, "exit_code"):
-        exc.show(file=env.stderr)
+        # A usage error: one line naming the option, then where to look (not click's usage
+        # block, which pushes the actual problem to the last line).
+        from hybridops.cli.render import print_error
+
+        context = getattr(exc, "ctx", None)
+        where = f"{context.command_path} --help" if context is not None else "hybridops --help"
+        message = " ".join(str(exc.format_message()).split())  # type: ignore[attr-defined]
+        print_error(env, message, f"see `{where}`")
         return int(exc.exit_code)
     error = translate(exc)
     if state.options.traceback:

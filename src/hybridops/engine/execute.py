@@ -443,7 +443,6 @@ class Executor:
         except KeyboardInterrupt:  # a second Ctrl-C: stop undoing, report what was done
             return
 
-
     def _compensation_declined(self, step: Step) -> str | None:
         """Why a conditional compensation is not run (None: run it)."""
         assert step.compensate is not None
