@@ -125,3 +125,98 @@ def test_sigint_during_a_wait_after_a_change_is_undone_with_yes(
         ("set:compensate", "before", "started"),
         ("set:compensate", "after", "succeeded"),
     ]
+
+
+RESUMABLE = """name: three
+parameters:
+  health: {type: string}
+steps:
+  - name: create
+    aws: {service: ecs, operation: create_cluster, params: {clusterName: resumed}}
+    outputs: {arn: cluster.clusterArn}
+  - name: check
+    http: {url: "${{ params.health }}/health", timeout_s: 2}
+    expect: {status: 200}
+  - name: tag
+    aws:
+      service: ecs
+      operation: tag_resource
+      params: {resourceArn: "${{ steps.create.outputs.arn }}", tags: [{key: k, value: v}]}
+"""
+
+
+def test_resume_reuses_what_succeeded_and_runs_the_rest(
+    cli: Cli, moto: MotoServer, write_config: Any, http_server: Any, tmp_path: Path
+) -> None:
+    import json
+
+    answers = iter([503, 200, 200])
+    health = http_server(lambda m, p, b: (next(answers), {"status": "x"}))
+    write_config(moto.url)
+    book = tmp_path / "three.yaml"
+    book.write_text(RESUMABLE)
+    first = cli("--yes", "-o", "json", "run", str(book), "-p", f"health={health.url}")
+    assert first.code == 1
+    run_id = first.json()["run_id"]
+    moto.forget_requests()
+    again = cli("--yes", "-o", "json", "run", str(book), "--resume", run_id)
+    assert again.code == 0, again.err
+    steps = {s["name"]: s for s in again.json()["steps"]}
+    assert steps["create"]["status"] == "succeeded" and "reused" in steps["create"]["detail"]
+    assert steps["tag"]["status"] == "succeeded"
+    labels = [r.rsplit(".", 1)[-1] for r in moto.requests]
+    assert "CreateCluster" not in labels and "TagResource" in labels
+    ecs = moto.client("ecs")
+    arn = ecs.list_clusters()["clusterArns"][0]
+    assert ecs.list_tags_for_resource(resourceArn=arn)["tags"] == [{"key": "k", "value": "v"}]
+    assert json.loads(first.out)["runbook"] == "three"
+    wrong = cli("run", "service-status", "--resume", run_id)
+    assert wrong.code == 2 and "was runbook 'three'" in wrong.err
+
+
+def test_resume_after_a_kill_asks_about_the_change_in_flight(
+    cli: Cli, moto: MotoServer, write_config: Any, http_server: Any, tmp_path: Path
+) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import threading
+
+    arrived, release = threading.Event(), threading.Event()
+    posts: list[str] = []
+
+    def slow(method: str, path: str, body: bytes) -> tuple[int, Any]:
+        posts.append(method)
+        if len(posts) == 1:  # the first POST hangs until the test is done with the process
+            arrived.set()
+            release.wait(30)
+        return 200, {"ok": True}
+
+    server = http_server(slow)
+    write_config(moto.url)
+    book = tmp_path / "notify.yaml"
+    book.write_text(
+        "name: notify\nsteps:\n  - name: first\n    sleep: 0\n"
+        f"  - name: post\n    http: {{method: POST, url: '{server.url}/x', timeout_s: 30}}\n"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "hybridops", "--yes", "-o", "json", "run", str(book)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "NO_COLOR": "1"},
+    )
+    assert proc.stderr is not None
+    run_id = next(line for line in proc.stderr if line.startswith("run notify")).split()[-1]
+    assert arrived.wait(30)
+    proc.send_signal(signal.SIGKILL)  # mid-request: no outcome is ever recorded
+    proc.wait(timeout=30)
+    release.set()
+    refused = cli("-o", "json", "run", str(book), "--resume", run_id)
+    assert refused.code == 3
+    assert "stopped during post" in refused.json()["error"]["message"]
+    resumed = cli("--yes", "-o", "json", "run", str(book), "--resume", run_id)
+    assert resumed.code == 0, resumed.out
+    assert [s["status"] for s in resumed.json()["steps"]] == ["succeeded", "succeeded"]
+    assert len(posts) == 2

@@ -120,6 +120,9 @@ class Executor:
     run_id: str = field(default_factory=new_run_id)
     sleeper: Callable[[float], None] | None = None
     stop: threading.Event = field(default_factory=threading.Event)
+    # Resuming: outputs of steps that succeeded in an earlier run, reused instead of re-run.
+    reuse: dict[str, dict[str, Any]] = field(default_factory=dict)
+    resumed_from: str | None = None
 
     def __post_init__(self) -> None:
         self.kinds = load_kinds()
@@ -162,6 +165,14 @@ class Executor:
                     record.status = "not_run"
             steps = [] if failure else zip(self.runbook.steps, result.steps, strict=True)
             for index, (step, record) in enumerate(steps):
+                if step.name in self.reuse:
+                    record.status = "succeeded"
+                    record.outputs = self.reuse[step.name]
+                    record.detail = f"done in run {self.resumed_from}: outputs reused"
+                    self.outputs[step.name] = {"outputs": record.outputs}
+                    completed.append((step, record))
+                    self.bus.emit(StepFinished(self.run_id, record))
+                    continue
                 error = self._run_step(step, record, index)
                 if error is None:
                     if record.status == "succeeded":
@@ -222,6 +233,14 @@ class Executor:
             f" ({caller})"
         )
         current = store.acquire_lock(name, holder, LOCK_TTL_S)
+        if (
+            current is not None
+            and self.resumed_from
+            and f" run {self.resumed_from} " in f"{current.holder} "
+        ):
+            # The run being resumed died holding the lock: its continuation takes it over.
+            store.force_release(name)
+            current = store.acquire_lock(name, holder, LOCK_TTL_S)
         if current is not None:
             raise Refused(
                 f"lock {name!r} is held by {current.holder} since {current.acquired_at}",

@@ -45,7 +45,8 @@ class JournalWriter:
         elif (
             isinstance(event, StepFinished)
             and self.result is not None
-            and time.monotonic() - self._last >= self.MIN_INTERVAL_S
+            # A finished change is always written: a resume must never repeat it.
+            and (event.record.mutating or time.monotonic() - self._last >= self.MIN_INTERVAL_S)
         ):
             self._write(index=False)
 

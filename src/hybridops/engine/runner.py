@@ -49,6 +49,9 @@ def execute(
     loaded: LoadedRunbook,
     params: dict[str, Any],
     handlers: list[EventHandler] | None = None,
+    *,
+    reuse: dict[str, dict[str, Any]] | None = None,
+    resumed_from: str | None = None,
 ) -> RunResult:
     """Run a prepared runbook with the journal and the given handlers observing it."""
     bus = EventBus([JournalWriter(runtime.store, runtime.redactor), *(handlers or [])])
@@ -64,5 +67,57 @@ def execute(
         interactive=runtime.environment.interactive,
         ask=runtime.environment.ask,
         stop=runtime.stop,
+        reuse=reuse or {},
+        resumed_from=resumed_from,
     )
     return executor.run()
+
+
+def resume_plan(
+    runtime: Runtime, run_id: str, runbook_name: str
+) -> tuple[dict[str, Any], dict[str, dict[str, Any]], list[str]]:
+    """From an earlier run's journal: its parameters, the outputs of the steps that succeeded,
+    and the steps that were in flight when it stopped (their change may or may not be made)."""
+    import json
+
+    from hybridops.errors import BadInput
+
+    path = runtime.store.journal_dir / f"{run_id}.json"
+    try:
+        journal = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise BadInput(f"no journal for run {run_id!r} in {path.parent}") from None
+    except ValueError as exc:
+        raise BadInput(f"{path}: unreadable journal: {exc}") from None
+    if journal.get("runbook") != runbook_name:
+        raise BadInput(f"run {run_id} was runbook {journal.get('runbook')!r}, not {runbook_name!r}")
+    if journal.get("status") in ("succeeded", "planned"):
+        raise BadInput(f"run {run_id} {journal['status']}: nothing to resume")
+    reuse: dict[str, dict[str, Any]] = {}
+    in_flight: list[str] = []
+    for step in journal.get("steps", []):
+        if step.get("status") == "succeeded":
+            reuse[step["name"]] = step.get("outputs") or {}
+        elif step.get("status") in ("running", "interrupted") and step.get("mutating"):
+            in_flight.append(step["name"])
+        else:
+            break  # everything from the first unfinished step runs again
+    # The audit trail is written before and after every change, journal or not: a change with
+    # an intent record and no outcome was in flight when the run died.
+    phases: dict[str, set[str]] = {}
+    for record in runtime.store.list_audit():
+        if record.get("run_id") == run_id and record.get("step"):
+            phases.setdefault(record["step"], set()).add(record.get("phase", ""))
+    for step_name, seen in phases.items():
+        if "before" in seen and "after" not in seen and step_name not in in_flight:
+            in_flight.append(step_name)
+            reuse.pop(step_name, None)
+    params = journal.get("params") or {}
+    return params, reuse, in_flight
+
+
+def masked_parameters(params: dict[str, Any]) -> list[str]:
+    """Parameters whose recorded value is redacted (they must be given again)."""
+    from hybridops.engine.redact import MASK
+
+    return [k for k, v in params.items() if isinstance(v, str) and MASK in v]
