@@ -220,3 +220,68 @@ def test_resume_after_a_kill_asks_about_the_change_in_flight(
     assert resumed.code == 0, resumed.out
     assert [s["status"] for s in resumed.json()["steps"]] == ["succeeded", "succeeded"]
     assert len(posts) == 2
+
+
+def _resetting_server() -> tuple[str, Any]:
+    """A TCP server that accepts and resets every connection (RST, no HTTP answer)."""
+    import socket
+    import struct
+    import threading
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            conn.close()
+
+    threading.Thread(target=serve, daemon=True).start()
+
+    def close() -> None:
+        stop.set()
+        listener.close()
+
+    return f"http://127.0.0.1:{listener.getsockname()[1]}", close
+
+
+def test_health_survives_slow_resetting_and_garbled_endpoints(
+    cli: Cli, moto: MotoServer, write_config: Any, http_server: Any
+) -> None:
+    import threading
+
+    hold = threading.Event()
+
+    def responder(method: str, path: str, body: bytes) -> tuple[int, Any]:
+        if path.endswith("/slow"):
+            hold.wait(10)  # far longer than the probe's timeout
+            return 200, {"status": "healthy"}
+        if path.endswith("/garbled"):
+            return 200, b"<html>not json</html>"
+        return 200, {"status": "healthy"}
+
+    server = http_server(responder)
+    reset_url, close = _resetting_server()
+    try:
+        write_config(moto.url, server.url, components=["slow", "garbled", "fine"])
+        result = cli("-o", "json", "health", "--timeout", "0.5")
+        write_config(moto.url, reset_url, components=["any"])
+        reset = cli("-o", "json", "health", "--timeout", "0.5")
+    finally:
+        hold.set()
+        close()
+    assert result.code == 1
+    checks = {c["name"]: c for c in result.json()["checks"]}
+    assert checks["component slow"]["status"] == "fail"
+    assert "timed out after 0.5s" in checks["component slow"]["detail"]
+    assert checks["component garbled"]["status"] == "warn"
+    assert checks["component fine"]["status"] == "pass"
+    assert reset.code == 1
+    assert all(c["status"] == "fail" for c in reset.json()["checks"] if c["kind"] == "http")
+    assert "Traceback" not in result.err + reset.err
