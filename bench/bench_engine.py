@@ -12,7 +12,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench.common import BIN, Row, median, run_timed
+from bench.common import BIN, Row, interleave, median
 from bench.estate import CLUSTER, REGION, SERVICE, estate, slow_health_server
 
 STEPS = 50
@@ -57,10 +57,7 @@ def run() -> list[Row]:
             raise SystemExit(f"engine bench: hybridops exited {done.returncode}: {done.stderr}")
         script = SCRIPT.format(region=REGION, steps=STEPS, cluster=CLUSTER, service=SERVICE)
         peer_cmd = [sys.executable, "-c", script, bench.moto_url]
-        ours, peer = [], []
-        for _ in range(REPS):
-            ours.append(run_timed(ours_cmd, env=bench.env).seconds)
-            peer.append(run_timed(peer_cmd, env=bench.env).seconds)
+        ours, peer = interleave(ours_cmd, peer_cmd, REPS, env=bench.env)
     ratio = median(ours) / median(peer)
     return [
         Row(

@@ -13,6 +13,7 @@ import random
 import subprocess
 import tempfile
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from bench.common import BIN, Row, median, peer_venv, run_timed
@@ -58,23 +59,44 @@ def _seed(client: Any, count: int, end_ms: int) -> None:
         )
 
 
-def run() -> list[Row]:
-    """Throughput against both peers at 50k events, then our memory at 50k and 500k."""
+@dataclass
+class Window:
+    """The seeded group's time window, in ms and as --since/--until text."""
+
+    start_ms: int
+    end_ms: int
+    since: str
+    until: str
+
+
+def seeded_window(moto_url: str, count: int) -> Window:
+    """Create GROUP on the server, seed `count` events, return the window that holds them."""
     import boto3
 
+    client = boto3.client("logs", region_name=REGION, endpoint_url=moto_url)
+    client.create_log_group(logGroupName=GROUP)
+    end_ms = int(time.time() * 1000) - 60_000
+    _seed(client, count, end_ms)
+    start_ms = end_ms - SPAN_MS - 1000
+    return Window(
+        start_ms,
+        end_ms,
+        time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(start_ms / 1000)),
+        time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(end_ms / 1000 + 1)),
+    )
+
+
+def run() -> list[Row]:
+    """Throughput against both peers at 50k events, then our memory at 50k and 500k."""
     aws = str(peer_venv("awscli", ["awscli"]) / "aws")
     awslogs = str(peer_venv("awslogs", ["awslogs"]) / "awslogs")
     rows: list[Row] = []
     rss: dict[int, list[float]] = {}
     for count in (SMALL, LARGE):
         with slow_health_server(0) as base, estate(base, ["hybrid-router"]) as bench:
-            client = boto3.client("logs", region_name=REGION, endpoint_url=bench.moto_url)
-            client.create_log_group(logGroupName=GROUP)
-            end_ms = int(time.time() * 1000) - 60_000
-            _seed(client, count, end_ms)
-            start_ms = end_ms - SPAN_MS - 1000
-            since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(start_ms / 1000))
-            until = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(end_ms / 1000 + 1))
+            window = seeded_window(bench.moto_url, count)
+            since, until = window.since, window.until
+            start_ms, end_ms = window.start_ms, window.end_ms
             ours_cmd = [
                 str(BIN / "hybridops"),
                 "logs",

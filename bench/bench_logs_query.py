@@ -11,10 +11,9 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 
-from bench.bench_logs import GROUP, SPAN_MS, _seed
-from bench.common import BIN, Row, median, run_timed
+from bench.bench_logs import GROUP, seeded_window
+from bench.common import BIN, Row, interleave, median
 from bench.estate import REGION, estate, slow_health_server
 
 EVENTS = 200_000
@@ -40,16 +39,10 @@ print(json.dumps({{"count": len(values), "p50": pct(50), "p95": pct(95), "p99": 
 
 def run() -> list[Row]:
     """Check both agree, then time them interleaved."""
-    import boto3
-
     with slow_health_server(0) as base, estate(base, ["hybrid-router"]) as bench:
-        client = boto3.client("logs", region_name=REGION, endpoint_url=bench.moto_url)
-        client.create_log_group(logGroupName=GROUP)
-        end_ms = int(time.time() * 1000) - 60_000
-        _seed(client, EVENTS, end_ms)
-        start_ms = end_ms - SPAN_MS - 1000
-        since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(start_ms / 1000))
-        until = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(end_ms / 1000 + 1))
+        window = seeded_window(bench.moto_url, EVENTS)
+        since, until = window.since, window.until
+        start_ms, end_ms = window.start_ms, window.end_ms
         ours_cmd = [
             str(BIN / "hybridops"),
             "logs",
@@ -73,10 +66,7 @@ def run() -> list[Row]:
         summary = json.loads(ours_out.stdout or "{}").get("summary")
         if summary != json.loads(peer_out.stdout or "{}"):
             raise SystemExit(f"logs query bench: results differ: {summary} vs {peer_out.stdout}")
-        ours, peer = [], []
-        for _ in range(REPS):
-            ours.append(run_timed(ours_cmd, env=bench.env).seconds)
-            peer.append(run_timed(peer_cmd, env=bench.env).seconds)
+        ours, peer = interleave(ours_cmd, peer_cmd, REPS, env=bench.env)
     ratio = median(ours) / median(peer)
     return [
         Row(

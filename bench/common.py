@@ -76,3 +76,14 @@ def peer_venv(name: str, packages: list[str]) -> Path:
         )
         stamp.write_text(" ".join(packages))
     return target / "bin"
+
+
+def interleave(
+    ours: list[str], peer: list[str], reps: int, *, env: dict[str, str] | None = None
+) -> tuple[list[float], list[float]]:
+    """Time both commands `reps` times, alternating, so machine noise hits both alike."""
+    ours_s, peer_s = [], []
+    for _ in range(reps):
+        ours_s.append(run_timed(ours, env=env).seconds)
+        peer_s.append(run_timed(peer, env=env).seconds)
+    return ours_s, peer_s
