@@ -48,6 +48,8 @@ def test_unreachable_endpoint_is_exit_4(cli: Cli, write_config: Any) -> None:
     write_config("http://127.0.0.1:9", aws_max_attempts=1)  # nothing listens there
     result = cli("-o", "json", "scale", "check")
     assert result.code == 4, result.err
+    assert "AWS unreachable: Could not connect to the endpoint URL" in result.err
+    assert "hint: check the network, `endpoint_url:` and that the region exists" in result.err
     assert "Traceback" not in result.err
 
 
@@ -125,6 +127,70 @@ def test_sigint_during_a_wait_after_a_change_is_undone_with_yes(
         ("set:compensate", "before", "started"),
         ("set:compensate", "after", "succeeded"),
     ]
+
+
+def _read_until(fd: int, needle: str, seen: list[str], timeout_s: float = 60.0) -> None:
+    """Read the terminal until `needle` shows (select-driven: no sleeping)."""
+    import os
+    import select
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while needle not in "".join(seen):
+        remaining = deadline - time.monotonic()
+        assert remaining > 0, f"{needle!r} never appeared in {''.join(seen)[-500:]!r}"
+        ready, _, _ = select.select([fd], [], [], remaining)
+        if ready:
+            seen.append(os.read(fd, 4096).decode(errors="replace"))
+
+
+@pytest.mark.parametrize("answer", ["y", "n"])
+def test_sigint_on_a_terminal_asks_before_undoing(
+    moto: MotoServer, write_config: Any, tmp_path: Any, answer: str
+) -> None:
+    import json
+    import os
+    import pty
+    import signal
+    import subprocess
+    import sys
+
+    write_config(moto.url)
+    ssm = moto.client("ssm")
+    ssm.put_parameter(Name="/flag", Value="original", Type="String")
+    book = tmp_path / "flip.yaml"
+    book.write_text(INTERRUPTIBLE)
+    master, slave = pty.openpty()
+    env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "hybridops", "-o", "json", "run", str(book)],
+        stdin=slave,
+        stdout=subprocess.PIPE,
+        stderr=slave,
+        env={**env, "TERM": "dumb"},
+    )
+    os.close(slave)
+    seen: list[str] = []
+    try:
+        _read_until(master, "Proceed? [y/N]", seen)  # the change itself is confirmed first
+        os.write(master, b"y\n")
+        _read_until(master, "wait-forever", seen)
+        proc.send_signal(signal.SIGINT)
+        _read_until(master, "Undo the changes made by set? [y/N]", seen)
+        os.write(master, answer.encode() + b"\n")
+        out, _ = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+        os.close(master)
+    assert proc.returncode == 130
+    doc = json.loads(out)
+    assert doc["status"] == "interrupted"
+    value = ssm.get_parameter(Name="/flag")["Parameter"]["Value"]
+    compensation = {s["name"]: s for s in doc["steps"]}["set"].get("compensation")
+    if answer == "y":
+        assert compensation["status"] == "succeeded" and value == "original"
+    else:
+        assert compensation is None and value == "changed"
 
 
 RESUMABLE = """name: three
@@ -285,3 +351,86 @@ def test_health_survives_slow_resetting_and_garbled_endpoints(
     assert reset.code == 1
     assert all(c["status"] == "fail" for c in reset.json()["checks"] if c["kind"] == "http")
     assert "Traceback" not in result.err + reset.err
+
+
+def test_wrong_region_says_so(cli: Cli, moto: MotoServer, write_config: Any) -> None:
+    moto.client("ecs").create_cluster(clusterName="hybrid-routing-cluster")  # eu-central-1 only
+    write_config(moto.url, sandbox=False, aws_max_attempts=1)
+    result = cli("--region", "us-east-1", "-o", "json", "scale", "service", "--to", "3", "--yes")
+    assert result.code == 4, result.err
+    import json
+
+    hint = "nothing by that name in us-east-1: is the region right?"
+    assert hint in json.loads(result.out)["error"]["hint"]
+    assert f"hint: {hint}" in result.err
+    assert "Traceback" not in result.err
+
+
+def _trickling_server() -> tuple[str, Any]:
+    """An HTTP server that answers 200 at once, then sends its body a byte per 50 ms."""
+    import socket
+    import threading
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    stop = threading.Event()
+
+    def trickle(conn: socket.socket) -> None:
+        try:
+            conn.recv(65536)
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n")
+            conn.sendall(b"Content-Length: 100000\r\n\r\n")
+            # The stop event paces the bytes: no sleeping, and it ends at once on close().
+            while not stop.wait(0.05):
+                conn.sendall(b" ")
+        except OSError:
+            pass
+        finally:
+            conn.close()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=trickle, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=serve, daemon=True).start()
+
+    def close() -> None:
+        stop.set()
+        listener.close()
+
+    return f"http://127.0.0.1:{listener.getsockname()[1]}", close
+
+
+def test_a_body_that_trickles_in_times_out(
+    cli: Cli, moto: MotoServer, write_config: Any, write_runbook: Any
+) -> None:
+    import time
+
+    url, close = _trickling_server()
+    book = write_runbook(
+        f"""name: trickle
+steps:
+  - name: fetch
+    http: {{url: "{url}/health", timeout_s: 0.5}}
+"""
+    )
+    try:
+        write_config(moto.url, url, components=["slow-body"])
+        started = time.monotonic()
+        health = cli("-o", "json", "health", "--timeout", "0.5")
+        health_s = time.monotonic() - started
+        run = cli("-o", "json", "run", str(book))
+    finally:
+        close()
+    checks = {c["name"]: c for c in health.json()["checks"]}
+    assert health.code == 1
+    assert checks["component slow-body"]["detail"] == "timed out after 0.5s"
+    # Two attempts of 0.5 s each, not the 5 s the whole body would take.
+    assert health_s < 4, health_s
+    assert run.code == 4, run.err
+    assert "timed out after 0.5s" in run.json()["error"]["message"]

@@ -89,6 +89,13 @@ EXPIRED_CODES = frozenset(
 )
 
 
+def _is_not_found(code: str | None) -> bool:
+    """Whether an AWS error code says the named resource does not exist."""
+    return bool(code) and (
+        str(code).endswith(("NotFoundException", "NotFound")) or str(code).startswith("NoSuch")
+    )
+
+
 def translate(exc: BaseException) -> HybridOpsError:
     """Turn any exception into a HybridOpsError: the single error-to-exit-code ladder."""
     if isinstance(exc, HybridOpsError):
@@ -114,6 +121,19 @@ def translate(exc: BaseException) -> HybridOpsError:
         code = (getattr(exc, "response", None) or {}).get("Error", {}).get("Code")
         if code in EXPIRED_CODES:
             return RemoteError(f"AWS rejected the credentials: {exc}", hint=CREDENTIALS_FIX)
+        response = getattr(exc, "response", None) or {}
+        region = response.get("ResponseMetadata", {}).get("HybridopsRegion")
+        if region and _is_not_found(code):
+            return RemoteError(
+                f"AWS error: {exc}",
+                hint=f"nothing by that name in {region}: is the region right? "
+                "(`region:` in the config, or --region)",
+            )
+        if name == "EndpointConnectionError":
+            return RemoteError(
+                f"AWS unreachable: {exc}",
+                hint="check the network, `endpoint_url:` and that the region exists",
+            )
         if name == "ParamValidationError":
             return BadInput(f"AWS parameters: {exc}")
         if name == "WaiterError":

@@ -155,6 +155,9 @@ class ClientFactory:
             call = context.get("hybridops_call")
             if call is not None and context.get("hybridops_send"):
                 ok = http_response.status_code < 300
+                if not ok and isinstance(parsed, dict):
+                    # A "not found" can mean the wrong region: the error translation says so.
+                    parsed.setdefault("ResponseMetadata", {})["HybridopsRegion"] = region
                 error = (
                     None
                     if ok

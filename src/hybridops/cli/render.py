@@ -113,6 +113,8 @@ class RunProgress:
             extra = ""
             if rec.error:
                 extra = f" — {rec.error['message']}"
+                if rec.error.get("hint"):
+                    extra += f"\n    hint: {rec.error['hint']}"
             elif rec.detail:
                 extra = f" — {rec.detail}"
             c.print(
@@ -162,6 +164,8 @@ def print_run_result(console: Console, result: RunResult) -> None:
     console.print(f"{styled(result.status)} · run {result.run_id} · {result.duration_s:.2f}s")
     if result.error:
         console.print(f"[red]error:[/red] {result.error['message']}", highlight=False)
+        if result.error.get("hint"):
+            console.print(f"hint: {result.error['hint']}", markup=False, highlight=False)
 
 
 def make_confirmer(environment: Environment, redactor: Redactor) -> Confirmer:

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from hybridops import __version__
+
+if TYPE_CHECKING:
+    import httpx
 
 HEALTHY = {"healthy", "ok", "pass", "up"}
 DEGRADED = {"degraded", "warn", "warning"}
@@ -56,6 +61,23 @@ def classify(code: int, body: object) -> tuple[str, str]:
 CONNECTIONS_PER_CLIENT = 8
 
 
+# A health answer is small; a larger body is cut (and then is not JSON).
+MAX_BODY = 1 << 20
+
+
+async def _fetch(client: httpx.AsyncClient, url: str) -> tuple[int, bytes]:
+    """GET url; its status and at most MAX_BODY bytes of its body."""
+    async with client.stream("GET", url) as response:
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.aiter_bytes():
+            chunks.append(chunk)
+            size += len(chunk)
+            if size >= MAX_BODY:
+                break
+        return response.status_code, b"".join(chunks)[:MAX_BODY]
+
+
 async def _probe_all(
     targets: list[tuple[str, str]], timeout_s: float, concurrency: int, retries: int
 ) -> list[Check]:
@@ -83,8 +105,10 @@ async def _probe_all(
             started = time.perf_counter()
             async with semaphore:
                 try:
-                    response = await client.get(url)
-                except httpx.TimeoutException:
+                    # httpx bounds each read; wait_for bounds the whole answer, so a body that
+                    # trickles in cannot hold the probe past its timeout.
+                    status_code, content = await asyncio.wait_for(_fetch(client, url), timeout_s)
+                except (httpx.TimeoutException, TimeoutError):
                     last = f"timed out after {timeout_s:g}s"
                     continue
                 except httpx.HTTPError as exc:
@@ -92,11 +116,11 @@ async def _probe_all(
                     continue
             latency = round((time.perf_counter() - started) * 1000, 1)
             try:
-                body = response.json()
+                body = json.loads(content)
             except ValueError:
                 body = None
-            status, detail = classify(response.status_code, body)
-            if status == "fail" and response.status_code >= 500 and _attempt < retries:
+            status, detail = classify(status_code, body)
+            if status == "fail" and status_code >= 500 and _attempt < retries:
                 last = detail
                 continue
             return Check(name, "http", status, detail, latency)

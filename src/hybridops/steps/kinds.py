@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
 SAFE_HTTP = ("GET", "HEAD", "OPTIONS")
 MAX_TEXT = 65536
+MAX_BODY = 1 << 20
 
 
 def _short(params: Any, limit: int = 120) -> str:
@@ -34,6 +35,39 @@ def call_aws(body: dict[str, Any], ctx: StepContext, read_timeout: float | None 
     return response
 
 
+def read_bounded(client: Any, method: str, url: str, timeout: float, **kwargs: Any) -> Any:
+    """Send a request and read its body within `timeout` in total and MAX_BODY bytes.
+
+    httpx's timeout bounds each read, so a body that trickles a byte at a time would otherwise
+    hold the step forever; a body past MAX_BODY is cut (a health answer is small).
+    """
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    with client.stream(method, url, timeout=timeout, **kwargs) as response:
+        chunks: list[bytes] = []
+        size = 0
+        for chunk in response.iter_bytes():
+            chunks.append(chunk)
+            size += len(chunk)
+            if time.monotonic() > deadline:
+                raise httpx.ReadTimeout("body still arriving", request=response.request)
+            if size >= MAX_BODY:
+                break
+    # The body is already decoded: drop the headers that describe the wire form.
+    headers = [
+        (k, v)
+        for k, v in response.headers.multi_items()
+        if k.lower() not in ("content-encoding", "content-length", "transfer-encoding")
+    ]
+    return httpx.Response(
+        response.status_code,
+        headers=headers,
+        content=b"".join(chunks)[:MAX_BODY],
+        request=response.request,
+    )
+
+
 def call_http(body: dict[str, Any], ctx: StepContext) -> dict[str, Any]:
     """Make one HTTP request through the gated client; return the result mapping."""
     import httpx
@@ -49,8 +83,8 @@ def call_http(body: dict[str, Any], ctx: StepContext) -> dict[str, Any]:
         timeout = max(0.1, min(timeout, remaining))
     started = time.perf_counter()
     try:
-        response = ctx.http.client().request(
-            body.get("method", "GET"), body["url"], timeout=timeout, **kwargs
+        response = read_bounded(
+            ctx.http.client(), body.get("method", "GET"), body["url"], timeout, **kwargs
         )
     except httpx.TimeoutException:
         raise RemoteError(
