@@ -434,3 +434,90 @@ steps:
     assert health_s < 4, health_s
     assert run.code == 4, run.err
     assert "timed out after 0.5s" in run.json()["error"]["message"]
+
+
+def _flaky_proxy(
+    upstream: str, failures: dict[str, int], status: int, code: str
+) -> tuple[str, Any, Any]:
+    """A proxy to moto answering with an AWS error while failures["left"] > 0."""
+    import http.client
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from urllib.parse import urlsplit
+
+    target = urlsplit(upstream)
+    seen: list[str] = []
+    lock = threading.Lock()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("content-length") or 0))
+            operation = (self.headers.get("x-amz-target") or "").rpartition(".")[2]
+            with lock:
+                seen.append(operation)
+                fail = failures["left"] > 0
+                failures["left"] -= 1
+            if fail:
+                data = json.dumps({"__type": code, "message": "injected"}).encode()
+                self.send_response(status)
+                self.send_header("content-type", "application/x-amz-json-1.1")
+            else:
+                conn = http.client.HTTPConnection(target.hostname, target.port, timeout=10)
+                headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
+                conn.request("POST", self.path, body, headers)
+                answer = conn.getresponse()
+                data = answer.read()
+                self.send_response(answer.status)
+                self.send_header("content-type", answer.getheader("content-type") or "")
+            self.send_header("content-length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+
+    def close() -> None:
+        server.shutdown()
+        server.server_close()
+
+    return f"http://127.0.0.1:{server.server_address[1]}", seen, close
+
+
+LIST_CLUSTERS = """name: list
+steps:
+  - name: clusters
+    aws: {service: ecs, operation: list_clusters}
+"""
+
+
+@pytest.mark.parametrize(
+    ("status", "code"), [(503, "ServiceUnavailableException"), (400, "ThrottlingException")]
+)
+def test_a_burst_of_errors_is_retried_then_named(
+    cli: Cli, moto: MotoServer, write_config: Any, write_runbook: Any, status: int, code: str
+) -> None:
+    book = write_runbook(LIST_CLUSTERS)
+    failures = {"left": 2}
+    url, seen, close = _flaky_proxy(moto.url, failures, status, code)
+    try:
+        write_config(url, aws_max_attempts=3)
+        survived = cli("-o", "json", "run", str(book))
+        attempts_to_survive = len(seen)
+        seen.clear()
+        failures["left"] = 1000  # now the burst outlasts the retries
+        write_config(url, aws_max_attempts=2)
+        failed = cli("-o", "json", "run", str(book))
+    finally:
+        close()
+    assert survived.code == 0, survived.err
+    assert attempts_to_survive == 3  # two errors, then the answer
+    assert failed.code == 4, failed.err
+    assert seen == ["ListClusters", "ListClusters"]  # exactly max_attempts, then stop
+    message = failed.json()["error"]["message"]
+    assert code in message and "ListClusters" in message
+    assert "Traceback" not in failed.err

@@ -190,7 +190,9 @@ class EnvironmentConfig(_Strict):
         None, description="ALB dimension value, app/NAME/ID, for TargetResponseTime"
     )
     http_timeout_s: float = Field(5.0, gt=0)
-    aws_max_attempts: int = Field(5, ge=1, le=20)
+    aws_max_attempts: int = Field(
+        5, ge=1, le=20, description="attempts per AWS call, the first one included"
+    )
     aws_read_timeout_s: float = Field(30.0, gt=0)
     # Sandbox environments use dummy credentials so no real account is ever touched.
     sandbox: bool = False

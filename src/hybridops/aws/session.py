@@ -91,7 +91,7 @@ class ClientFactory:
         config = Config(
             region_name=region,
             # adaptive: standard retries plus client-side rate limiting after throttling.
-            retries={"mode": "adaptive", "max_attempts": self.settings.aws_max_attempts},
+            retries={"mode": "adaptive", "total_max_attempts": self.settings.aws_max_attempts},
             connect_timeout=min(10.0, read_timeout or 10.0),
             read_timeout=read_timeout or self.settings.aws_read_timeout_s,
             user_agent_extra=f"hybridops/{__version__}",
@@ -195,6 +195,8 @@ def state_client(state: Any, settings: EnvironmentConfig) -> Any:
     return session.client(
         "dynamodb",
         endpoint_url=endpoint,
-        config=Config(retries={"mode": "standard", "max_attempts": settings.aws_max_attempts}),
+        config=Config(
+            retries={"mode": "standard", "total_max_attempts": settings.aws_max_attempts}
+        ),
         **kwargs,
     )
