@@ -22,6 +22,13 @@ def run(
             "--resume", help="Continue run RUN_ID from its first unfinished step (same runbook)."
         ),
     ] = None,
+    print_cli: Annotated[
+        bool,
+        typer.Option(
+            "--print-cli",
+            help="Print the runbook as a bash script of aws/curl commands (runs nothing).",
+        ),
+    ] = False,
 ) -> int:
     """Run a runbook: plan with --dry-run, refuse changes with --read-only."""
     from hybridops.cli.render import RunProgress, emit_json, print_run_result
@@ -63,6 +70,20 @@ def run(
             if answer.strip().lower() not in ("y", "yes"):
                 raise Refused(f"{question} Not confirmed (pass --yes after checking)")
     loaded, params = prepare(runtime, runbook, given)
+    if print_cli:
+        from hybridops.engine.runner import shell_script
+
+        if resume:
+            raise BadInput("--print-cli and --resume do not go together")
+        script = runtime.redactor(shell_script(runtime, loaded, params))
+        if state.json:
+            emit_json(
+                state.environment,
+                {"runbook": loaded.runbook.name, "env": runtime.env.name, "script": script},
+            )
+        else:
+            state.environment.stdout.write(script)
+        return 0
     result = execute(
         runtime,
         loaded,

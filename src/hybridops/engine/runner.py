@@ -44,6 +44,19 @@ def prepare(
     return loaded, params
 
 
+def shell_script(runtime: Runtime, loaded: LoadedRunbook, params: dict[str, Any]) -> str:
+    """The prepared runbook as a bash script of aws/curl commands (secrets left as variables)."""
+    from hybridops.shell.script import runbook_script
+
+    return runbook_script(
+        loaded.runbook,
+        runtime.env.name,
+        runtime.env.as_template_scope(),
+        params,
+        source=loaded.runbook.name if loaded.builtin else str(loaded.source),
+    )
+
+
 def execute(
     runtime: Runtime,
     loaded: LoadedRunbook,

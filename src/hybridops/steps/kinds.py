@@ -115,6 +115,12 @@ class AwsKind:
 
     name: ClassVar[str] = "aws"
 
+    def shell(self, step: Step, body: dict[str, Any], ctx: Any) -> None:
+        """As shell commands (`run --print-cli`, runbook docs)."""
+        from hybridops.shell.steps import aws_lines
+
+        aws_lines(step, body, ctx)
+
     def mutating(self, step: Step) -> bool:
         from hybridops.aws.classify import is_read_only
 
@@ -147,6 +153,12 @@ class HttpKind:
 
     name: ClassVar[str] = "http"
 
+    def shell(self, step: Step, body: dict[str, Any], ctx: Any) -> None:
+        """As shell commands (`run --print-cli`, runbook docs)."""
+        from hybridops.shell.steps import http_lines
+
+        http_lines(step, body, ctx)
+
     def mutating(self, step: Step) -> bool:
         assert step.http is not None
         return step.http.method not in SAFE_HTTP
@@ -175,6 +187,12 @@ class WaitKind:
     """`wait:` poll a read-only call until `until` holds, or time out (exit 5)."""
 
     name: ClassVar[str] = "wait"
+
+    def shell(self, step: Step, body: dict[str, Any], ctx: Any) -> None:
+        """As shell commands (`run --print-cli`, runbook docs)."""
+        from hybridops.shell.steps import wait_lines
+
+        wait_lines(step, body, ctx)
 
     def mutating(self, step: Step) -> bool:
         return False
@@ -230,6 +248,12 @@ class AssertKind:
 
     name: ClassVar[str] = "assert"
 
+    def shell(self, step: Step, body: dict[str, Any], ctx: Any) -> None:
+        """As shell commands (`run --print-cli`, runbook docs)."""
+        from hybridops.shell.steps import assert_lines
+
+        assert_lines(step, body, ctx)
+
     def mutating(self, step: Step) -> bool:
         return False
 
@@ -255,6 +279,12 @@ class ConfirmKind:
     """`confirm:` ask the operator; `typed` demands the exact text."""
 
     name: ClassVar[str] = "confirm"
+
+    def shell(self, step: Step, body: dict[str, Any], ctx: Any) -> None:
+        """As shell commands (`run --print-cli`, runbook docs)."""
+        from hybridops.shell.steps import confirm_lines
+
+        confirm_lines(step, body, ctx)
 
     def mutating(self, step: Step) -> bool:
         return False
@@ -295,6 +325,12 @@ class SleepKind:
 
     name: ClassVar[str] = "sleep"
 
+    def shell(self, step: Step, body: dict[str, Any], ctx: Any) -> None:
+        """As shell commands (`run --print-cli`, runbook docs)."""
+        from hybridops.shell.steps import sleep_lines
+
+        sleep_lines(step, body, ctx)
+
     def mutating(self, step: Step) -> bool:
         return False
 
@@ -314,6 +350,12 @@ class ActionKind:
     """`action:` a registered Python function with typed inputs."""
 
     name: ClassVar[str] = "action"
+
+    def shell(self, step: Step, body: dict[str, Any], ctx: Any) -> None:
+        """As shell commands (`run --print-cli`, runbook docs)."""
+        from hybridops.shell.steps import action_lines
+
+        action_lines(step, body, ctx)
 
     def mutating(self, step: Step) -> bool:
         load_builtin_actions()

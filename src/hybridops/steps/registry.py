@@ -32,6 +32,9 @@ class StepKind(Protocol):
     def run(self, step: Step, body: dict[str, Any], ctx: StepContext) -> Any:
         """Execute with a rendered body; return the step result (for outputs/expect)."""
 
+    def shell(self, step: Step, body: dict[str, Any], ctx: Any) -> None:
+        """Write the step as shell commands (body with references as variables)."""
+
 
 KINDS: dict[str, StepKind] = {}
 
@@ -98,6 +101,25 @@ def action(
     def wrap(func: Callable[[Any, StepContext], Any]) -> Callable[[Any, StepContext], Any]:
         doc = (func.__doc__ or "").strip().splitlines()
         ACTIONS[name] = ActionDefinition(name, func, inputs, mutating, doc[0] if doc else "", waits)
+        return func
+
+    return wrap
+
+
+# name -> function(inputs, ScriptContext) -> {result field: shell expression}: how an action
+# reads as `aws`/`curl` commands in `run --print-cli` and the generated runbook docs.
+SHELL_EQUIVALENTS: dict[str, Callable[[dict[str, Any], Any], dict[str, str]]] = {}
+
+
+def shell_equivalent(
+    name: str,
+) -> Callable[[Callable[[dict[str, Any], Any], dict[str, str]]], Callable[..., dict[str, str]]]:
+    """Decorator: register the shell rendering of the action `name`."""
+
+    def wrap(
+        func: Callable[[dict[str, Any], Any], dict[str, str]],
+    ) -> Callable[..., dict[str, str]]:
+        SHELL_EQUIVALENTS[name] = func
         return func
 
     return wrap

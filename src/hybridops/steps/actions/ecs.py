@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from hybridops.aws import ecs
 from hybridops.engine.events import WaitProgress
 from hybridops.errors import Refused, TimedOut
-from hybridops.steps.registry import action
+from hybridops.steps.registry import action, shell_equivalent
 
 if TYPE_CHECKING:
     from hybridops.steps.base import StepContext
@@ -170,3 +170,194 @@ def wait_stable(inputs: StableInputs, ctx: StepContext) -> dict[str, Any]:
         ctx.sleep(delay)
         # Poll fast first (a scale-out often settles in seconds), then back off to interval_s.
         delay = min(inputs.interval_s, delay * 2)
+
+
+# -- as shell commands (run --print-cli, runbook docs) ---------------------------------------
+
+
+def _service_words(inputs: dict[str, Any], ctx: Any) -> list[str]:
+    from hybridops.shell.words import word
+
+    return [
+        "--region",
+        word(ctx.region(inputs.get("region", "primary"))),
+        "--cluster",
+        word(inputs["cluster"]),
+    ]
+
+
+@shell_equivalent("ecs.plan_scale")
+def plan_scale_shell(inputs: dict[str, Any], ctx: Any) -> dict[str, str]:
+    """Read the desired count and Auto Scaling bounds; compute and cap the target."""
+    from hybridops.shell.words import arith, word
+
+    w = ctx.writer
+    where = _service_words(inputs, ctx)
+    now, to, low, high, adjust = (w.temp(n) for n in ("FROM", "TO", "MIN", "MAX", "ADJUST"))
+    w.command(
+        [
+            "aws",
+            "ecs",
+            "describe-services",
+            *where,
+            "--services",
+            word(inputs["service"]),
+            "--query",
+            "'services[0].desiredCount'",
+            "--output",
+            "text",
+        ],
+        capture=now,
+    )
+    given_to, by = inputs.get("to"), inputs.get("by")
+    w.line(
+        f"if [ -n {word(given_to)} ]; then {to}={word(given_to)};"
+        f" else {to}=$(( {now} + {arith(by)} )); fi"
+    )
+    limit = arith(inputs.get("limit", 20))
+    w.line(f'[ "${to}" -le {limit} ] || fail 3 "${to} is over the limit of {limit}"')
+    w.line(f'[ "${to}" -ge 0 ] || fail 3 "a desired count cannot be negative"')
+    resource = word(f"service/{inputs['cluster']}/{inputs['service']}")
+    w.command(
+        [
+            "read",
+            "-r",
+            low,
+            high,
+            "<",
+            "<(aws",
+            "application-autoscaling",
+            "describe-scalable-targets",
+            "--region",
+            word(ctx.region(inputs.get("region", "primary"))),
+            "--service-namespace",
+            "ecs",
+            "--resource-ids",
+            resource,
+            "--query",
+            "'ScalableTargets[0].[MinCapacity, MaxCapacity]'",
+            "--output",
+            "text)",
+        ]
+    )
+    w.line(f"{adjust}=false")
+    test = f'[ "${low}" != None ] && {{ [ "${to}" -lt "${low}" ] || [ "${to}" -gt "${high}" ]; }}'
+    with w.block(f"if {test}; then", "fi"):
+        w.line(
+            f"truthy {word(inputs.get('adjust_autoscaling', False))} || fail 3"
+            f' "Auto Scaling keeps the service between ${low} and ${high}"'
+        )
+        w.line(f"{adjust}=true")
+    return {
+        "from": f'"${now}"',
+        "to": f'"${to}"',
+        "adjust": f'"${adjust}"',
+        "min": f'"${low}"',
+        "max": f'"${high}"',
+        "new_min": f'"$(( {to} < {low} ? {to} : {low} ))"',
+        "new_max": f'"$(( {to} > {high} ? {to} : {high} ))"',
+        "capped": "false",
+        "limit": word(inputs.get("limit", 20)),
+    }
+
+
+@shell_equivalent("ecs.wait_stable")
+def wait_stable_shell(inputs: dict[str, Any], ctx: Any) -> dict[str, str]:
+    """`aws ecs wait services-stable` (running == desired, one deployment)."""
+    from hybridops.shell.words import word
+
+    w = ctx.writer
+    w.comment("The AWS CLI waiter polls every 15 s for up to 10 minutes.")
+    where = [*_service_words(inputs, ctx), "--services", word(inputs["service"])]
+    w.command(["aws", "ecs", "wait", "services-stable", *where])
+    count = (
+        f'"$(aws ecs describe-services {" ".join(where)}'
+        " --query 'services[0].runningCount' --output text)\""
+    )
+    return {"running": count, "desired": count}
+
+
+@shell_equivalent("ecs.wait_deployment")
+def wait_deployment_shell(inputs: dict[str, Any], ctx: Any) -> dict[str, str]:
+    """Wait for the service to settle, then check the new deployment COMPLETED."""
+    from hybridops.shell.words import quote, word
+
+    w = ctx.writer
+    where = [*_service_words(inputs, ctx), "--services", word(inputs["service"])]
+    w.command(["aws", "ecs", "wait", "services-stable", *where])
+    state = w.temp("ROLLOUT")
+    query = word(
+        f"services[0].deployments[?taskDefinition=='{inputs['task_definition']}']"
+        " | [0].rolloutState"
+    )
+    w.command(
+        ["aws", "ecs", "describe-services", *where, "--query", query, "--output", "text"],
+        capture=state,
+    )
+    w.line(
+        f'[ "${state}" = COMPLETED ] || fail 1 "the deployment is ${state}'
+        f' (a circuit breaker rollback?)"'
+    )
+    events = (
+        f'"$(aws ecs describe-services {" ".join(where)}'
+        f' --query {quote("services[0].events[:10].message")} --output text)"'
+    )
+    return {"stable": "true", "rollout_state": f'"${state}"', "events": events}
+
+
+@shell_equivalent("ecs.rollback_target")
+def rollback_target_shell(inputs: dict[str, Any], ctx: Any) -> dict[str, str]:
+    """List the current and recent revisions; the operator picks (or --to names) the target."""
+    from hybridops.shell.words import word
+
+    w = ctx.writer
+    where = [*_service_words(inputs, ctx), "--services", word(inputs["service"])]
+    current, target = w.temp("CURRENT"), w.temp("TARGET")
+    w.command(
+        [
+            "aws",
+            "ecs",
+            "describe-services",
+            *where,
+            "--query",
+            "'services[0].taskDefinition'",
+            "--output",
+            "text",
+        ],
+        capture=current,
+    )
+    w.line(f'echo "current: ${current}" >&2')
+    family = f'"$(basename "${{{current}%:*}}")"'
+    w.command(
+        [
+            "aws",
+            "ecs",
+            "list-task-definitions",
+            "--region",
+            word(ctx.region(inputs.get("region", "primary"))),
+            "--family-prefix",
+            family,
+            "--sort",
+            "DESC",
+            "--max-items",
+            "5",
+            "--output",
+            "text",
+            ">&2",
+        ]
+    )
+    w.comment(
+        "hybridops picks the newest older ACTIVE revision it last saw healthy; here you pick."
+    )
+    given = inputs.get("to")
+    w.line(f"{target}={word(given)}")
+    with w.block(f'case "${target}" in', "esac"):
+        w.line(f"'') ask_value {target} 'task definition (family:revision) to roll back to' ;;")
+        w.line("*:*) ;;")
+        w.line(f'*) {target}="${{{current}%:*}}:${target}" ;;')
+    return {
+        "current": f'"${current}"',
+        "target": f'"${target}"',
+        "reason": "'chosen by the operator'",
+        "diff": "''",
+    }

@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field
 
 from hybridops.errors import CheckFailed, Refused, RemoteError
 from hybridops.steps.kinds import call_http
-from hybridops.steps.registry import action
+from hybridops.steps.registry import action, shell_equivalent
 
 if TYPE_CHECKING:
     from hybridops.steps.base import StepContext
@@ -198,3 +198,240 @@ def verify(inputs: VerifyInputs, ctx: StepContext) -> dict[str, Any]:
         "verdict": verdict["status"],
         "public_region": public_region,
     }
+
+
+# -- as shell commands (run --print-cli, runbook docs) ---------------------------------------
+
+
+def _side_shell(to: Any, ctx: Any) -> dict[str, str]:
+    """Shell variables for the target side's settings, chosen by `to` at run time."""
+    from hybridops.shell.words import word
+
+    w = ctx.writer
+    env = {
+        k: ctx.ref(("env", k)).var
+        for k in (
+            "region",
+            "secondary_region",
+            "cluster",
+            "service",
+            "backup_cluster",
+            "backup_service",
+            "health_url",
+            "secondary_health_url",
+            "target_group_arn",
+            "secondary_target_group_arn",
+        )
+    }
+    side = {
+        k: w.temp(k.upper())
+        for k in (
+            "to_region",
+            "from_region",
+            "cluster",
+            "service",
+            "health_url",
+            "target_group_arn",
+        )
+    }
+    primary = [
+        env["region"],
+        env["secondary_region"],
+        env["cluster"],
+        env["service"],
+        env["health_url"],
+        env["target_group_arn"],
+    ]
+    secondary = [
+        env["secondary_region"],
+        env["region"],
+        env["backup_cluster"],
+        env["backup_service"],
+        env["secondary_health_url"],
+        env["secondary_target_group_arn"],
+    ]
+    with w.block(f"if [ {word(to)} = primary ]; then", "else"):
+        for var, source in zip(side.values(), primary, strict=True):
+            w.line(f'{var}="${source}"')
+    w.indent += 1
+    for var, source in zip(side.values(), secondary, strict=True):
+        w.line(f'{var}="${source}"')
+    w.indent -= 1
+    w.line("fi")
+    return side
+
+
+def _records_query(ctx: Any, suffix: str) -> str:
+    record = ctx.ref(("env", "record_name")).var
+    return f"\"ResourceRecordSets[?Name=='${{{record}}}.'{suffix}]\""
+
+
+@shell_equivalent("failover.plan")
+def plan_shell(inputs: dict[str, Any], ctx: Any) -> dict[str, str]:
+    """Read the target side, its health and Route 53; decide the count and the move."""
+    from hybridops.shell.words import word
+
+    w = ctx.writer
+    to = inputs["to"]
+    side = _side_shell(to, ctx)
+    zone = f'"${ctx.ref(("env", "hosted_zone_id")).var}"'
+    before, desired, check, mode = (w.temp(n) for n in ("BEFORE", "DESIRED", "CHECK", "MODE"))
+    serving, revert, batch, revert_batch = (
+        w.temp(n) for n in ("SERVING", "REVERT", "BATCH", "REVERT_BATCH")
+    )
+    ecs_where = [
+        "--region",
+        f'"${side["to_region"]}"',
+        "--cluster",
+        f'"${side["cluster"]}"',
+        "--services",
+        f'"${side["service"]}"',
+    ]
+    w.command(
+        [
+            "aws",
+            "ecs",
+            "describe-services",
+            *ecs_where,
+            "--query",
+            "'services[0].desiredCount'",
+            "--output",
+            "text",
+        ],
+        capture=before,
+    )
+    w.line(
+        f'[ "${before}" != None ] || fail 1 "pre-flight failed: ECS service'
+        f' ${side["service"]} not found in ${side["cluster"]}"'
+    )
+    w.line(
+        f'curl -sS --max-time 5 -o /dev/null "${side["health_url"]}/health"'
+        f' || fail 1 "pre-flight failed: the target health endpoint is unreachable"'
+    )
+    w.line(
+        f'[ -z "${side["target_group_arn"]}" ] || aws elbv2 describe-target-health'
+        f' --region "${side["to_region"]}" --target-group-arn "${side["target_group_arn"]}"'
+        " --output table >&2"
+    )
+    w.command(
+        [
+            "aws",
+            "route53",
+            "list-resource-record-sets",
+            "--hosted-zone-id",
+            zone,
+            "--query",
+            _records_query(ctx, ""),
+            "--output",
+            "table",
+            ">&2",
+        ]
+    )
+    w.command(
+        [
+            "aws",
+            "route53",
+            "list-resource-record-sets",
+            "--hosted-zone-id",
+            zone,
+            "--query",
+            _records_query(ctx, " && Failover=='PRIMARY'").rstrip('"') + '.HealthCheckId | [0]"',
+            "--output",
+            "text",
+        ],
+        capture=check,
+    )
+    with w.block(f'if [ "${check}" != None ] && [ -n "${check}" ]; then', "else"):
+        w.line(f"{mode}=failover")
+        w.line(
+            f'{revert}=$(aws route53 get-health-check --health-check-id "${check}"'
+            " --query HealthCheck.HealthCheckConfig.Inverted --output text | tr 'A-Z' 'a-z')"
+        )
+        w.line(f'if [ "${revert}" = true ]; then {serving}=secondary; else {serving}=primary; fi')
+    w.indent += 1
+    w.line(f"{mode}=simple {revert}=false {check}=")
+    w.line(f"ask_value {serving} 'which side the record above points at: primary or secondary'")
+    w.line(f"ask_value {batch} 'the Route 53 ChangeBatch (JSON) pointing the record at the target'")
+    w.line(f"ask_value {revert_batch} 'the ChangeBatch (JSON) that restores the record above'")
+    w.indent -= 1
+    w.line("fi")
+    w.line(f'[ "${serving}" != {word(to)} ] || fail 3 "the record already sends traffic there"')
+    w.line(f"{desired}={word(inputs.get('count', 3))}")
+    match = inputs.get("match_primary", False)
+    w.line(
+        f"if [ {word(to)} = secondary ] && truthy {word(match)}; then"
+        f' {desired}=$(aws ecs describe-services --region "${ctx.ref(("env", "region")).var}"'
+        f' --cluster "${ctx.ref(("env", "cluster")).var}"'
+        f' --services "${ctx.ref(("env", "service")).var}"'
+        f" --query 'services[0].desiredCount' --output text); fi"
+    )
+    w.line(f'if [ {word(to)} = primary ] && [ "${before}" -gt 0 ]; then {desired}="${before}"; fi')
+    record = ctx.ref(("env", "record_name")).var
+    other = f"$([ {word(to)} = primary ] && echo secondary || echo primary)"
+    return {
+        "mode": f'"${mode}"',
+        "from_region": f'"${side["from_region"]}"',
+        "to_region": f'"${side["to_region"]}"',
+        "serving": f'"${serving}"',
+        "cluster": f'"${side["cluster"]}"',
+        "service": f'"${side["service"]}"',
+        "health_url": f'"${side["health_url"]}"',
+        "target_group_arn": f'"${side["target_group_arn"]}"',
+        "desired": f'"${desired}"',
+        "desired_before": f'"${before}"',
+        "record": f'"${record}"',
+        "health_check_id": f'"${check}"',
+        "invert": f'"$([ {word(to)} = secondary ] && echo true || echo false)"',
+        "revert_invert": f'"${revert}"',
+        "change_batch": f'"${{{batch}:-}}"',
+        "revert_batch": f'"${{{revert_batch}:-}}"',
+        "undo": f'"hybridops failover --to {other}"',
+        "plan": (
+            f'"fail over ${record} from ${side["from_region"]} to ${side["to_region"]}:'
+            f" scale ${side['service']} ${before} -> ${desired}, wait until it runs and its"
+            f' targets are healthy, verify its health, move traffic (${mode} record), verify."'
+        ),
+    }
+
+
+@shell_equivalent("failover.verify")
+def verify_shell(inputs: dict[str, Any], ctx: Any) -> dict[str, str]:
+    """Route 53 points at the target, its health is good, the public name agrees."""
+    from hybridops.shell.words import Ref, word
+    from hybridops.steps.actions.health import probe_shell
+
+    w = ctx.writer
+    to = inputs["to"]
+    side = _side_shell(to, ctx)
+    zone = f'"${ctx.ref(("env", "hosted_zone_id")).var}"'
+    w.command(
+        [
+            "aws",
+            "route53",
+            "list-resource-record-sets",
+            "--hosted-zone-id",
+            zone,
+            "--query",
+            _records_query(ctx, ""),
+            "--output",
+            "table",
+            ">&2",
+        ]
+    )
+    w.line(
+        f"ask 'Does the record above send traffic to the {word(to)} side?'"
+        ' || fail 1 "Route 53 does not point at the target yet"'
+    )
+    verdict = probe_shell(
+        {"base_url": Ref(side["health_url"]), "components": inputs.get("components") or []}, ctx
+    )
+    w.line(f'[ {verdict["status"]} != unhealthy ] || fail 1 "the target side is unhealthy"')
+    public, region = ctx.ref(("env", "public_url")).var, w.temp("PUBLIC_REGION")
+    w.line(f'{region}=""')
+    with w.block(f'if [ -n "${{{public}:-}}" ]; then', "fi"):
+        w.line(f'{region}=$(curl -fsS --max-time 5 "${public}/health" | jq -r \'.region // ""\')')
+        w.line(
+            f'[ -z "${region}" ] || [ "${region}" = "${side["to_region"]}" ]'
+            f' || fail 1 "the public name is still served by ${region}"'
+        )
+    return {"serving": word(to), "verdict": verdict["status"], "public_region": f'"${region}"'}

@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field
 
 from hybridops.errors import RemoteError
 from hybridops.steps.kinds import call_http
-from hybridops.steps.registry import action
+from hybridops.steps.registry import action, shell_equivalent
 
 if TYPE_CHECKING:
     from hybridops.steps.base import StepContext
@@ -53,3 +53,35 @@ def probe(inputs: ProbeInputs, ctx: StepContext) -> dict[str, Any]:
     statuses = {c["status"] for c in checks}
     verdict = "unhealthy" if "fail" in statuses else "degraded" if "warn" in statuses else "healthy"
     return {"status": verdict, "checks": checks}
+
+
+@shell_equivalent("health.probe")
+def probe_shell(inputs: dict[str, Any], ctx: Any) -> dict[str, str]:
+    """curl /health and each component; the worst answer is the verdict."""
+    from hybridops.shell.words import Ref, scalar_text, word
+
+    w = ctx.writer
+    components = inputs.get("components") or []
+    # Unquoted on purpose: the component list is words.
+    names = (
+        f"${{{components.var}}}"
+        if isinstance(components, Ref)
+        else " ".join(word(scalar_text(c)) for c in components)
+    )
+    verdict, path, status = w.temp("VERDICT"), w.temp("PATH"), w.temp("STATUS")
+    timeout = scalar_text(inputs.get("timeout_s", 5))
+    w.line(f"{verdict}=healthy")
+    paths = f"health $(printf 'health/component/%s ' {names})"
+    with w.block(f"for {path} in {paths}; do", "done"):
+        url = word(inputs["base_url"]) + f'/"${path}"'
+        w.line(
+            f"{status}=$(curl -fsS --max-time {timeout} {url}"
+            f" | jq -r '.status // \"unknown\"' 2>/dev/null || echo failed)"
+        )
+        w.line(f'echo "  ${path}: ${status}" >&2')
+        w.line(
+            f'case "${status}" in healthy | ok | pass | up) ;;'
+            f' degraded | warn) [ "${verdict}" = unhealthy ] || {verdict}=degraded ;;'
+            f" *) {verdict}=unhealthy ;; esac"
+        )
+    return {"status": f'"${verdict}"'}

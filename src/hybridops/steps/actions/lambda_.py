@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from hybridops.aws import lambda_
 from hybridops.engine.events import WaitProgress
 from hybridops.errors import BadInput, Refused
-from hybridops.steps.registry import action
+from hybridops.steps.registry import action, shell_equivalent
 
 if TYPE_CHECKING:
     from hybridops.steps.base import StepContext
@@ -83,3 +83,62 @@ def wait_provisioned(inputs: ProvisionedWaitInputs, ctx: StepContext) -> dict[st
         "status": config.get("Status"),
         "available": config.get("AvailableProvisionedConcurrentExecutions"),
     }
+
+
+def _alias_words(inputs: dict[str, Any], ctx: Any) -> list[str]:
+    from hybridops.shell.words import word
+
+    return [
+        "--region",
+        word(ctx.region(inputs.get("region", "primary"))),
+        "--function-name",
+        word(inputs["function"]),
+        "--qualifier",
+        word(inputs["alias"]),
+    ]
+
+
+@shell_equivalent("lambda.plan_provisioned")
+def plan_provisioned_shell(inputs: dict[str, Any], ctx: Any) -> dict[str, str]:
+    """Read the alias's provisioned concurrency; compute and cap the target."""
+    from hybridops.shell.words import arith, word
+
+    w = ctx.writer
+    now, to = w.temp("FROM"), w.temp("TO")
+    alias = " ".join(_alias_words(inputs, ctx))
+    w.line(
+        f"{now}=$(aws lambda get-provisioned-concurrency-config {alias}"
+        " --query RequestedProvisionedConcurrentExecutions --output text 2>/dev/null || echo 0)"
+    )
+    given_to, by = inputs.get("to"), inputs.get("by")
+    w.line(
+        f"if [ -n {word(given_to)} ]; then {to}={word(given_to)};"
+        f" else {to}=$(( {now} + {arith(by)} )); fi"
+    )
+    limit = arith(inputs.get("limit", 500))
+    w.line(f'[ "${to}" -ge 1 ] || fail 3 "provisioned concurrency must be at least 1"')
+    w.line(f'[ "${to}" -le {limit} ] || fail 3 "${to} is over the limit of {limit}"')
+    return {"from": f'"${now}"', "to": f'"${to}"', "capped": "false", "limit": limit}
+
+
+@shell_equivalent("lambda.wait_provisioned")
+def wait_provisioned_shell(inputs: dict[str, Any], ctx: Any) -> dict[str, str]:
+    """Poll the alias until READY; FAILED stops with its reason."""
+    from hybridops.shell.words import arith, scalar_text
+
+    w = ctx.writer
+    status, deadline = w.temp("STATUS"), w.temp("DEADLINE")
+    read = (
+        f"aws lambda get-provisioned-concurrency-config {' '.join(_alias_words(inputs, ctx))}"
+        " --query Status --output text"
+    )
+    w.line(f"{deadline}=$((SECONDS + {arith(inputs.get('timeout_s', 600))}))")
+    with w.block(f'until {status}=$({read}) && [ "${status}" = READY ]; do', "done"):
+        w.line(
+            f'[ "${status}" != FAILED ] || fail 1 "provisioned concurrency FAILED:'
+            f" $(aws lambda get-provisioned-concurrency-config"
+            f' {" ".join(_alias_words(inputs, ctx))} --query StatusReason --output text)"'
+        )
+        w.line(f'[ "$SECONDS" -lt "${deadline}" ] || fail 5 "not READY in time (${status})"')
+        w.line(f"sleep {scalar_text(inputs.get('interval_s', 5))}")
+    return {"status": f'"${status}"'}

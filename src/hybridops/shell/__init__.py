@@ -1,0 +1,1 @@
+"""Runbooks as shell scripts of `aws` and `curl` commands: the fallback and the docs."""
