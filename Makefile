@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: test demo bench lint format typecheck clean
+.PHONY: test demo bench docs lint format typecheck clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,6 +20,10 @@ test: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/hybridops demo
+
+docs: $(STAMP)
+	$(BIN)/hybridops runbooks docs --out docs/runbooks
+	$(BIN)/hybridops reference --out docs
 
 bench: $(STAMP)
 	$(BIN)/python bench/run_all.py

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from hybridops.cli import completion
 from hybridops.cli.apps import group
 from hybridops.cli.state import AppState, app_state
 
@@ -17,7 +18,10 @@ app = group("Incident lifecycle: open, update, note, escalate, resolve, timeline
 
 IdArgument = Annotated[
     str | None,
-    typer.Argument(help="Incident id, e.g. INC-20261129-061500 (default: the active one)."),
+    typer.Argument(
+        help="Incident id, e.g. INC-20261129-061500 (default: the active one).",
+        autocompletion=completion.incidents,
+    ),
 ]
 
 
@@ -196,7 +200,9 @@ def update(
 @app.command("note")
 def note(
     ctx: typer.Context,
-    incident_id: Annotated[str, typer.Argument(help="Incident id.")],
+    incident_id: Annotated[
+        str, typer.Argument(help="Incident id.", autocompletion=completion.incidents)
+    ],
     text: Annotated[str, typer.Argument(help="The note.")],
 ) -> int:
     """Add a note to the timeline."""

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from hybridops import __version__
+from hybridops.cli import completion
 from hybridops.cli.state import AppState
 from hybridops.context import Environment
 from hybridops.errors import ExitCode, HybridOpsError, translate
@@ -42,7 +43,12 @@ def root(
     ctx: typer.Context,
     env: Annotated[
         str | None,
-        typer.Option("--env", "-e", help="Environment name from the config (HYBRIDOPS_ENV)."),
+        typer.Option(
+            "--env",
+            "-e",
+            help="Environment name from the config (HYBRIDOPS_ENV).",
+            autocompletion=completion.environments,
+        ),
     ] = None,
     config: Annotated[
         str | None,
@@ -140,6 +146,7 @@ def build_app() -> typer.Typer:
         health,
         incident,
         logs,
+        reference,
         rollback,
         run,
         runbooks,
@@ -152,7 +159,7 @@ def build_app() -> typer.Typer:
         name="hybridops",
         help=HELP,
         no_args_is_help=True,
-        add_completion=False,
+        add_completion=True,
         pretty_exceptions_enable=False,
         rich_markup_mode=None,
         context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
@@ -165,6 +172,7 @@ def build_app() -> typer.Typer:
     app.command("demo", help=demo.demo.__doc__)(demo.demo)
     app.command("drill", help=drill.drill.__doc__)(drill.drill)
     app.command("doctor", help=doctor.doctor.__doc__)(doctor.doctor)
+    app.command("reference", help=reference.reference.__doc__)(reference.reference)
     app.command("health", help=health.health.__doc__)(health.health)
     app.command("rollback", help=rollback.rollback.__doc__)(rollback.rollback)
     app.add_typer(scale.app, name="scale")

@@ -6,12 +6,19 @@ from typing import Annotated
 
 import typer
 
+from hybridops.cli import completion
 from hybridops.cli.state import app_state
 
 
 def run(
     ctx: typer.Context,
-    runbook: Annotated[str, typer.Argument(help="Built-in runbook name or path to a YAML file.")],
+    runbook: Annotated[
+        str,
+        typer.Argument(
+            help="Built-in runbook name or path to a YAML file.",
+            autocompletion=completion.runbooks,
+        ),
+    ],
     param: Annotated[
         list[str] | None,
         typer.Option("--param", "-p", help="Parameter NAME=VALUE (repeatable)."),

@@ -1,17 +1,17 @@
-"""`hybridops runbooks`: list, show, validate, schema."""
+"""`hybridops runbooks`: list, show, validate, schema, docs."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
+from hybridops.cli import completion
 from hybridops.cli.apps import group
 from hybridops.cli.state import app_state
 
-app = group("List, show and validate runbooks; print the format's JSON Schema.")
+app = group("List, show, validate and document runbooks; print the format's JSON Schema.")
 
 
 @app.command("list")
@@ -30,6 +30,8 @@ def list_runbooks(ctx: typer.Context) -> int:
                 "name": name,
                 "description": book.description.strip().splitlines()[0] if book.description else "",
                 "mutating": any(step_is_mutating(s) for s in book.steps),
+                "severity": book.severity,
+                "use_when": " ".join(book.use_when.split()),
                 "steps": len(book.steps),
                 "path": str(path),
             }
@@ -40,11 +42,15 @@ def list_runbooks(ctx: typer.Context) -> int:
     from rich.table import Table
 
     table = Table(box=None, header_style="bold", pad_edge=False)
-    for column in ("name", "steps", "changes", "description"):
+    for column in ("name", "severity", "steps", "changes", "description"):
         table.add_column(column)
     for row in rows:
         table.add_row(
-            row["name"], str(row["steps"]), "yes" if row["mutating"] else "", row["description"]
+            row["name"],
+            ",".join(row["severity"]),
+            str(row["steps"]),
+            "yes" if row["mutating"] else "",
+            row["description"],
         )
     state.out_console().print(table)
     return 0
@@ -53,7 +59,10 @@ def list_runbooks(ctx: typer.Context) -> int:
 @app.command("show")
 def show(
     ctx: typer.Context,
-    runbook: Annotated[str, typer.Argument(help="Built-in runbook name or path.")],
+    runbook: Annotated[
+        str,
+        typer.Argument(help="Built-in runbook name or path.", autocompletion=completion.runbooks),
+    ],
 ) -> int:
     """Show a runbook's parameters and steps (and what each step changes)."""
     from hybridops.cli.render import emit_json
@@ -109,17 +118,23 @@ def show(
 @app.command("validate")
 def validate(
     ctx: typer.Context,
-    paths: Annotated[list[str], typer.Argument(help="Runbook files (or built-in names).")],
+    paths: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="Runbook files or built-in names (default: every built-in).",
+            autocompletion=completion.runbooks,
+        ),
+    ] = None,
 ) -> int:
-    """Validate runbook files; exit 2 on the first invalid one, naming file:line and field."""
+    """Validate runbooks; exit 2 if one is invalid, naming file:line and field."""
     from hybridops.cli.render import emit_json
-    from hybridops.engine.loader import load
+    from hybridops.engine.loader import builtin_runbooks, load
     from hybridops.errors import HybridOpsError
 
     state = app_state(ctx)
     results = []
     worst = 0
-    for item in paths:
+    for item in paths or [str(p) for p in builtin_runbooks().values()]:
         try:
             loaded = load(item)
             results.append({"path": str(loaded.source), "valid": True, "name": loaded.runbook.name})
@@ -147,15 +162,56 @@ def schema(
     ] = None,
 ) -> int:
     """Print the JSON Schema of the runbook format (for YAML editors)."""
-    from hybridops.engine.models import Runbook
+    from hybridops.reference.schemas import as_text, runbook_schema
 
-    document = Runbook.model_json_schema(by_alias=True)
-    document["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    document["title"] = "hybridops runbook"
-    text = json.dumps(document, indent=2)
+    text = as_text(runbook_schema())
     if out is not None:
-        out.write_text(text + "\n")
+        out.write_text(text)
     else:
-        state = app_state(ctx)
-        state.environment.stdout.write(text + "\n")
+        app_state(ctx).environment.stdout.write(text)
     return 0
+
+
+@app.command("docs")
+def docs(
+    ctx: typer.Context,
+    out: Annotated[
+        Path, typer.Option("--out", help="Directory of the pages (one per runbook + README.md).")
+    ] = Path("docs/runbooks"),
+    check: Annotated[
+        bool,
+        typer.Option("--check", help="Write nothing; exit 1 if the pages differ from the YAML."),
+    ] = False,
+) -> int:
+    """Write a Markdown page per built-in runbook, with its equivalent aws/curl commands."""
+    from hybridops.cli.render import emit_json
+    from hybridops.reference.runbook_pages import generate, stale
+
+    state = app_state(ctx)
+    pages = generate(out)
+    outdated = stale(pages)
+    if not check:
+        out.mkdir(parents=True, exist_ok=True)
+        for path in outdated:
+            if path in pages:
+                path.write_text(pages[path])
+            else:
+                path.unlink()
+    if state.json:
+        emit_json(
+            state.environment,
+            {
+                "pages": [str(p) for p in pages],
+                "changed": [str(p) for p in outdated],
+                "check": check,
+            },
+        )
+    else:
+        verb = "out of date" if check else "written"
+        for path in outdated:
+            state.environment.stderr.write(f"{verb}: {path}\n")
+        if not outdated:
+            state.environment.stderr.write(f"{len(pages)} pages up to date in {out}\n")
+        elif check:
+            state.environment.stderr.write("run `hybridops runbooks docs` and commit the result\n")
+    return 1 if check and outdated else 0

@@ -306,6 +306,12 @@ class Runbook(_Strict):
 
     name: str = Field(pattern=NAME_PATTERN, max_length=64)
     description: str = ""
+    use_when: str = Field(
+        "", description="When an on-call engineer should reach for this runbook (for the docs)"
+    )
+    severity: list[Literal["P0", "P1", "P2", "P3"]] = Field(
+        default_factory=list, description="Incident severities this runbook answers (P0-P3)"
+    )
     lock: str | None = Field(
         None,
         description="Name of a lock held (in the state store) for the whole run; a second run"

@@ -1,0 +1,57 @@
+"""`hybridops reference`: the CLI reference and the JSON Schemas, generated and checked."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from hybridops.cli.state import app_state
+
+
+def reference(
+    ctx: typer.Context,
+    out: Annotated[
+        Path, typer.Option("--out", help="Docs directory: writes cli.md and schemas/*.json.")
+    ] = Path("docs"),
+    check: Annotated[
+        bool,
+        typer.Option("--check", help="Write nothing; exit 1 if a file differs from the code."),
+    ] = False,
+) -> int:
+    """Write docs/cli.md (every command and option) and the JSON Schemas for editors."""
+    from hybridops.cli.main import build_app
+    from hybridops.cli.render import emit_json
+    from hybridops.reference.cli_reference import cli_reference
+    from hybridops.reference.schemas import as_text, config_schema, runbook_schema
+
+    state = app_state(ctx)
+    files = {
+        out / "cli.md": cli_reference(typer.main.get_command(build_app())),
+        out / "schemas" / "runbook.schema.json": as_text(runbook_schema()),
+        out / "schemas" / "hybridops.schema.json": as_text(config_schema()),
+    }
+    outdated = [p for p, text in files.items() if not p.exists() or p.read_text() != text]
+    if not check:
+        for path in outdated:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(files[path])
+    if state.json:
+        emit_json(
+            state.environment,
+            {
+                "files": [str(p) for p in files],
+                "changed": [str(p) for p in outdated],
+                "check": check,
+            },
+        )
+    else:
+        verb = "out of date" if check else "written"
+        for path in outdated:
+            state.environment.stderr.write(f"{verb}: {path}\n")
+        if not outdated:
+            state.environment.stderr.write(f"{len(files)} files up to date in {out}\n")
+        elif check:
+            state.environment.stderr.write("run `hybridops reference` and commit the result\n")
+    return 1 if check and outdated else 0

@@ -1,0 +1,1 @@
+"""Documentation generated from the single sources: runbook YAML and the Typer app."""
