@@ -35,8 +35,9 @@ def test_every_command_has_help_text() -> None:
     for path, command in _walk(root):
         assert (command.help or "").strip(), f"no help for {' '.join(path) or 'hybridops'}"
         for param in command.params:
-            if getattr(param, "param_type_name", "") == "option" and not param.hidden:
-                assert param.help, f"option {param.opts} of {' '.join(path)} has no help"
+            kind = getattr(param, "param_type_name", "")
+            if kind in ("option", "argument") and not param.hidden:
+                assert param.help, f"{kind} {param.name} of {' '.join(path)} has no help"
         seen += 1
     assert seen > 10
 
