@@ -147,6 +147,71 @@ class StateConfig(_Strict):
 REGION_PATTERN = r"^[a-z]{2}(-[a-z]+)+-\d+$"
 
 
+Severity = Literal["P0", "P1", "P2", "P3"]
+ALARM_SEVERITIES: dict[str, Severity] = {
+    "cpu-high": "P2",
+    "memory-high": "P2",
+    "p95-latency": "P1",
+    "queue-depth": "P2",
+    "error-rate": "P1",
+    "availability": "P0",
+    "health-check": "P0",
+}
+
+
+class AlarmsConfig(_Strict):
+    """The CloudWatch alarms the runbooks assume (`hybridops alarms sync` keeps them so)."""
+
+    prefix: str = Field("hybrid-router", description="Alarm names start with it")
+    severities: dict[str, Severity] = Field(
+        default_factory=lambda: dict(ALARM_SEVERITIES),
+        description="Alarm (without the prefix) -> severity; merged over the defaults",
+    )
+    commands: dict[str, str] = Field(
+        default_factory=dict,
+        description="Alarm (without the prefix) -> the hybridops command to run; over the defaults",
+    )
+    notify: bool = Field(True, description="Send alarm state changes to notify.sns_topic_arn")
+
+
+class MaintenanceConfig(_Strict):
+    """Maintenance windows: the checklist and how long a window lasts by default."""
+
+    checklist: str | None = Field(
+        None, description="YAML file: a list of checklist items (text), ticked in order"
+    )
+    duration: str = Field("1h", description="Default window length, e.g. 1h, 90m")
+
+
+class TrendMetric(_Strict):
+    """One extra metric of the weekly trend (cache, database, network, ...)."""
+
+    name: str
+    namespace: str
+    metric: str
+    dimensions: dict[str, str] = Field(default_factory=dict)
+    stat: str = Field("Average", description="Average, Maximum, Minimum, Sum or pNN")
+    higher_is_better: bool = Field(False, description="e.g. a cache hit rate")
+
+
+class ReportsConfig(_Strict):
+    """Weekly trends and monthly capacity planning."""
+
+    trend_metrics: list[TrendMetric] = Field(default_factory=list)
+    regression_percent: float = Field(
+        10.0, ge=0, description="Week-over-week change (in the bad direction) called a regression"
+    )
+    cpu_target_percent: float | None = Field(
+        None, description="Peak CPU to plan for (default: the scale-up trigger, 70)"
+    )
+    memory_target_percent: float | None = Field(
+        None, description="Peak memory to plan for (default: the scale-up trigger, 80)"
+    )
+    lambda_target_utilization: float = Field(
+        0.7, gt=0, le=1, description="Peak concurrency / provisioned concurrency to plan for"
+    )
+
+
 class EnvironmentConfig(_Strict):
     """One deployment of the hybrid routing service (defaults: the runbook report's names)."""
 
@@ -179,6 +244,9 @@ class EnvironmentConfig(_Strict):
     secondary_target: str | None = None
     limits: Limits = Field(default_factory=Limits)
     scaling: ScalingConfig = Field(default_factory=ScalingConfig)
+    alarms: AlarmsConfig = Field(default_factory=AlarmsConfig)
+    maintenance: MaintenanceConfig = Field(default_factory=MaintenanceConfig)
+    reports: ReportsConfig = Field(default_factory=ReportsConfig)
     logs: LogsConfig = Field(default_factory=LogsConfig)
     bedrock: BedrockConfig = Field(default_factory=BedrockConfig)
     notify: NotifyConfig = Field(default_factory=NotifyConfig)

@@ -103,6 +103,7 @@ def run_checks(runtime: Runtime) -> list[Finding]:
         if url:
             findings.append(_reachable(runtime, name, url))
     findings.append(_state(runtime))
+    findings.append(_maintenance(runtime))
     return findings
 
 
@@ -170,6 +171,32 @@ def _state(runtime: Runtime) -> Finding:
             translate(exc).message,
             "check state: in the config (path permissions, or the DynamoDB table and IAM)",
         )
+
+
+def _maintenance(runtime: Runtime) -> Finding:
+    """A window left open keeps the service's alarm actions muted: nobody gets paged."""
+    from hybridops.errors import translate
+    from hybridops.maintenance import open_window
+
+    try:
+        window = open_window(runtime)
+    except Exception as exc:
+        return Finding("maintenance window", "warn", f"unreadable: {translate(exc).message}")
+    if window is None:
+        return Finding("maintenance window", "pass", "none open")
+    muted = sum(len(v) for v in window["muted"].values())
+    detail = (
+        f"{window['id']} open since {window['started_at']} by {window['opened_by']},"
+        f" {muted} alarm action(s) muted"
+    )
+    if window["overdue"]:
+        return Finding(
+            "maintenance window",
+            "fail",
+            detail + f"; it should have ended at {window['ends_at']}",
+            "hybridops maintenance end (--force from another machine): restores the alarm actions",
+        )
+    return Finding("maintenance window", "warn", detail, "hybridops maintenance end when done")
 
 
 def verdict(findings: list[Any]) -> str:

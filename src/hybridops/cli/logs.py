@@ -29,7 +29,7 @@ class Engine(str, enum.Enum):
 
 
 class ReportFormat(str, enum.Enum):
-    """How the daily review is printed."""
+    """How a report is printed."""
 
     text = "text"
     markdown = "markdown"
@@ -328,6 +328,66 @@ def daily(
     else:
         _print_report(state, report.as_dict())
     return 1 if report.status == "missed" else 0
+
+
+@report_app.command("weekly")
+def weekly(
+    ctx: typer.Context,
+    end: Annotated[
+        str | None,
+        typer.Option("--end", help="End of the week compared (default: now), e.g. 'today 00:00'."),
+    ] = None,
+    report_format: Annotated[
+        ReportFormat | None,
+        typer.Option("--format", help="text, markdown or json (default: text, json with -o json)."),
+    ] = None,
+) -> int:
+    """Week over week from CloudWatch metrics; exit 1 when a metric regressed."""
+    from hybridops.logs.trends import weekly_for
+    from hybridops.state.store import utcnow
+    from hybridops.timeparse import parse_moment
+
+    state = app_state(ctx)
+    moment = parse_moment(end, option="--end") if end else utcnow()
+    report = weekly_for(state.runtime(), moment)
+    fmt = report_format or (ReportFormat.json if state.json else ReportFormat.text)
+    if fmt is ReportFormat.json:
+        from hybridops.cli.render import emit_json
+
+        emit_json(state.environment, report.as_dict())
+    else:
+        state.environment.stdout.write(report.markdown())
+    return 1 if report.regressions else 0
+
+
+@report_app.command("monthly")
+def monthly(
+    ctx: typer.Context,
+    days: Annotated[int, typer.Option("--days", min=7, max=455, help="Days looked back.")] = 30,
+    end: Annotated[
+        str | None, typer.Option("--end", help="End of the window (default: now).")
+    ] = None,
+    report_format: Annotated[
+        ReportFormat | None,
+        typer.Option("--format", help="text, markdown or json (default: text, json with -o json)."),
+    ] = None,
+) -> int:
+    """Capacity planning: peaks against capacity, headroom, growth, next month's numbers."""
+    from hybridops.logs.trends import monthly_for
+    from hybridops.state.store import utcnow
+    from hybridops.timeparse import parse_moment
+
+    state = app_state(ctx)
+    moment = parse_moment(end, option="--end") if end else utcnow()
+    report = monthly_for(state.runtime(), moment, days)
+    fmt = report_format or (ReportFormat.json if state.json else ReportFormat.text)
+    if fmt is ReportFormat.json:
+        from hybridops.cli.render import emit_json
+
+        emit_json(state.environment, report.as_dict())
+    else:
+        state.environment.stdout.write(report.markdown())
+    return 0
 
 
 def _print_report(state: AppState, doc: dict[str, Any]) -> None:

@@ -137,6 +137,7 @@ def root(
 def build_app() -> typer.Typer:
     """The Typer application with every command group registered."""
     from hybridops.cli import (
+        alarms,
         audit,
         circuit,
         demo,
@@ -146,6 +147,7 @@ def build_app() -> typer.Typer:
         health,
         incident,
         logs,
+        maintenance,
         reference,
         rollback,
         run,
@@ -180,6 +182,8 @@ def build_app() -> typer.Typer:
     app.add_typer(failover.app, name="failover")
     app.add_typer(circuit.app, name="circuit")
     app.add_typer(incident.app, name="incident")
+    app.add_typer(alarms.app, name="alarms")
+    app.add_typer(maintenance.app, name="maintenance")
     app.add_typer(state_cmd.app, name="state")
     app.add_typer(state_cmd.lock_app, name="lock")
     return app

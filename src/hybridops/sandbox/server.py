@@ -344,8 +344,10 @@ class Sandbox:
 
         router, _ = self.component_status(PRIMARY, "hybrid-router")
         hot = "latency-spike" in self.faults and router == "degraded"
-        # The backend is called directly: give it the datetime its own parser would produce.
-        now = dt.datetime.now(dt.timezone.utc)
+        # The backend is called directly: give it the datetime its own parser produces for the
+        # seeded data (naive UTC). Mixing naive and aware datetimes makes moto's GetMetricData
+        # fail with a 500, since it compares every stored datum with the window.
+        now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
         dims = [
             {"Name": "ClusterName", "Value": CLUSTER},
             {"Name": "ServiceName", "Value": SERVICE},
@@ -438,6 +440,8 @@ class Sandbox:
             "backup_cluster": BACKUP_CLUSTER,
             "backup_service": SERVICE,
             "target_group_arn": self.estate.target_groups[PRIMARY],
+            # The ALB's CloudWatch dimension: the ARN's tail, app/NAME/ID.
+            "load_balancer": self.estate.albs[PRIMARY].split(":loadbalancer/", 1)[-1],
             "secondary_target_group_arn": self.estate.target_groups[SECONDARY],
             "lambda_function": FUNCTION,
             "lambda_alias": "live",

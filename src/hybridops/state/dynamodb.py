@@ -367,6 +367,51 @@ class DynamoStore(StateStore):
         self._put("ACTION", f"{number:010d}", doc)
         return {"n": number} | doc
 
+    # -- maintenance windows ------------------------------------------------------------------
+    def open_maintenance(self, record: dict[str, Any]) -> dict[str, Any] | None:
+        """The open mark first, conditionally: two machines cannot both open a window."""
+        try:
+            self.client.put_item(
+                TableName=self.table,
+                Item={
+                    "PK": {"S": "MAINTENANCE_OPEN"},
+                    "SK": {"S": record["env"]},
+                    "doc": {"S": json.dumps(record, default=str)},
+                },
+                ConditionExpression="attribute_not_exists(PK)",
+            )
+        except Exception as exc:
+            if _code(exc) == CONDITION_FAILED:
+                return self.open_window(record["env"]) or record
+            raise
+        self._put("MAINTENANCE", f"{record['started_at']}#{record['id']}", record)
+        return None
+
+    def open_window(self, env: str) -> dict[str, Any] | None:
+        """The open mark holds the window."""
+        item = self._get("MAINTENANCE_OPEN", env)
+        return self._doc(item) if item else None
+
+    def close_maintenance(self, record: dict[str, Any]) -> bool:
+        """Remove the open mark only if it is this window's, then store the ended window."""
+        try:
+            self.client.delete_item(
+                TableName=self.table,
+                Key={"PK": {"S": "MAINTENANCE_OPEN"}, "SK": {"S": record["env"]}},
+                ConditionExpression="contains(doc, :id)",
+                ExpressionAttributeValues={":id": {"S": f'"id": "{record["id"]}"'}},
+            )
+        except Exception as exc:
+            if _code(exc) == CONDITION_FAILED:
+                return False
+            raise
+        self._put("MAINTENANCE", f"{record['started_at']}#{record['id']}", record)
+        return True
+
+    def list_maintenance(self) -> list[dict[str, Any]]:
+        """Newest first."""
+        return [self._doc(i) for i in self._query("MAINTENANCE", newest_first=True)]
+
 
 def open_dynamodb(table: str | None, client: Any, journal_dir: Path) -> DynamoStore:
     """The team store; ConfigError without a table name."""

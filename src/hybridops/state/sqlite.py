@@ -53,6 +53,14 @@ CREATE TABLE IF NOT EXISTS settings (
     key TEXT PRIMARY KEY,
     value TEXT
 );
+CREATE TABLE IF NOT EXISTS maintenance (
+    id TEXT PRIMARY KEY,
+    env TEXT NOT NULL,
+    started_at TEXT NOT NULL,
+    open INTEGER NOT NULL,
+    record TEXT NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS maintenance_one_open ON maintenance(env) WHERE open = 1;
 CREATE TABLE IF NOT EXISTS locks (
     name TEXT PRIMARY KEY,
     holder TEXT NOT NULL,
@@ -335,3 +343,45 @@ class SqliteStore(StateStore):
         """Close the connection."""
         with self._lock:
             self._conn.close()
+
+    # -- maintenance windows ------------------------------------------------------------------
+    def open_maintenance(self, record: dict[str, Any]) -> dict[str, Any] | None:
+        """Insert as the open window; the unique index makes a second one fail."""
+        with self._lock:
+            try:
+                self._conn.execute(
+                    "INSERT INTO maintenance(id, env, started_at, open, record)"
+                    " VALUES (?, ?, ?, 1, ?)",
+                    (record["id"], record["env"], record["started_at"], json.dumps(record)),
+                )
+            except sqlite3.IntegrityError:
+                pass
+            else:
+                return None
+        existing = self.open_window(record["env"])
+        return existing or record
+
+    def open_window(self, env: str) -> dict[str, Any] | None:
+        """The open one."""
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT record FROM maintenance WHERE env = ? AND open = 1", (env,)
+            ).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def close_maintenance(self, record: dict[str, Any]) -> bool:
+        """Only the open window of that id is closed."""
+        with self._lock:
+            cursor = self._conn.execute(
+                "UPDATE maintenance SET open = 0, record = ? WHERE id = ? AND open = 1",
+                (json.dumps(record), record["id"]),
+            )
+        return cursor.rowcount == 1
+
+    def list_maintenance(self) -> list[dict[str, Any]]:
+        """Newest first."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT record FROM maintenance ORDER BY started_at DESC, id DESC"
+            ).fetchall()
+        return [json.loads(r[0]) for r in rows]

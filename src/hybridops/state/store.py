@@ -132,6 +132,22 @@ class StateStore(abc.ABC):
     def complete_action(self, number: int, at: str) -> dict[str, Any] | None:
         """Mark an action item done; the item, or None if there is no such number."""
 
+    @abc.abstractmethod
+    def open_maintenance(self, record: dict[str, Any]) -> dict[str, Any] | None:
+        """Open a window for record["env"]; None if opened, else the window already open."""
+
+    @abc.abstractmethod
+    def open_window(self, env: str) -> dict[str, Any] | None:
+        """The environment's open maintenance window, if any."""
+
+    @abc.abstractmethod
+    def close_maintenance(self, record: dict[str, Any]) -> bool:
+        """Store the ended window and clear its environment's open mark; False if not open."""
+
+    @abc.abstractmethod
+    def list_maintenance(self) -> list[dict[str, Any]]:
+        """Every window, newest first."""
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release resources."""
 

@@ -1,0 +1,176 @@
+"""`hybridops maintenance start|end|status|checklist`: guarded maintenance windows."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from hybridops.cli.apps import group
+from hybridops.cli.state import AppState, app_state
+
+app = group("Maintenance windows: snapshot, mute alarm actions, checklist; end restores them.")
+
+
+def _print_differences(state: AppState, differences: list[dict[str, Any]]) -> None:
+    out = state.out_console()
+    if not differences:
+        out.print("pre/post: no differences", markup=False)
+        return
+    out.print("pre/post:", markup=False)
+    for d in differences:
+        flag = "REGRESSION" if d["regression"] else "changed"
+        note = f" ({d['note']})" if d.get("note") else ""
+        out.print(f"  {flag:<10} {d['what']}: {d['before']} -> {d['after']}{note}", markup=False)
+
+
+@app.command("start")
+def start(
+    ctx: typer.Context,
+    reason: Annotated[str, typer.Option("--reason", help="What the maintenance is.")] = "",
+    duration: Annotated[
+        str | None, typer.Option("--duration", help="How long, e.g. 1h, 90m (config default 1h).")
+    ] = None,
+    emergency: Annotated[
+        bool, typer.Option("--emergency", help="Skip the checklist; the snapshot is still taken.")
+    ] = False,
+) -> int:
+    """Open a window: checklist, pre-maintenance snapshot, mute the service's alarm actions."""
+    from hybridops import maintenance
+    from hybridops.cli.render import emit_json
+    from hybridops.timeparse import parse_duration
+
+    state = app_state(ctx)
+    runtime = state.runtime()
+    settings = runtime.env.settings.maintenance
+    length = parse_duration(duration or settings.duration, option="--duration")
+    if not reason.strip():
+        from hybridops.errors import BadInput
+
+        raise BadInput("--reason is required: say what the maintenance is, for the record")
+    items = maintenance.checklist(runtime)
+    env = state.environment
+    if not emergency and not runtime.mode.assume_yes and env.interactive:
+        state.err_console().print("checklist:", markup=False)
+    ticked = maintenance.tick(
+        items,
+        emergency=emergency,
+        assume_yes=runtime.mode.assume_yes or runtime.mode.dry_run,
+        ask=env.ask if env.interactive else None,
+    )
+    record = maintenance.start(
+        runtime, reason=reason, duration=length, emergency=emergency, ticked=ticked
+    )
+    muted = sum(len(v) for v in record["muted"].values())
+    doc = {
+        "status": record["status"],
+        "id": record["id"],
+        "ends_at": record["ends_at"],
+        "muted": record["muted"],
+        "already_muted": record["already_muted"],
+        "checklist": record["checklist"],
+        "pre": record["pre"],
+    }
+    if state.json:
+        emit_json(env, doc)
+    else:
+        verb = "would open" if runtime.mode.dry_run else "opened"
+        state.out_console().print(
+            f"{verb} {record['id']} until {record['ends_at']}: {muted} alarm action(s) muted;"
+            f" health {record['pre'].get('health', {}).get('status', '?')}."
+            " End it with: hybridops maintenance end",
+            markup=False,
+        )
+    return 0
+
+
+@app.command("end")
+def end(
+    ctx: typer.Context,
+    force: Annotated[
+        bool, typer.Option("--force", help="End a window someone else opened (restores it).")
+    ] = False,
+) -> int:
+    """Close the window: restore exactly the muted alarm actions; pre/post compared (exit 1
+    when a regression is found)."""
+    from hybridops import maintenance
+    from hybridops.cli.render import emit_json
+
+    state = app_state(ctx)
+    runtime = state.runtime()
+    record = maintenance.end(runtime, force=force)
+    regressions = record["regressions"]
+    if state.json:
+        emit_json(
+            state.environment,
+            {
+                "status": record["status"],
+                "id": record["id"],
+                "restored": record["muted"],
+                "forced": record["forced"],
+                "differences": record["differences"],
+                "regressions": regressions,
+                "post": record["post"],
+            },
+        )
+    else:
+        restored = sum(len(v) for v in record["muted"].values())
+        state.out_console().print(
+            f"ended {record['id']}: {restored} alarm action(s) restored", markup=False
+        )
+        _print_differences(state, record["differences"])
+    return 1 if regressions else 0
+
+
+@app.command("status")
+def status(ctx: typer.Context) -> int:
+    """The open window (elapsed, remaining or overdue, muted alarms), or the last one."""
+    from hybridops import maintenance
+    from hybridops.cli.alarms import duration_words
+    from hybridops.cli.render import emit_json
+
+    state = app_state(ctx)
+    runtime = state.runtime()
+    doc = maintenance.status(runtime)
+    if state.json:
+        emit_json(state.environment, doc)
+        return 0
+    out = state.out_console()
+    if not doc["open"]:
+        last = doc["last"]
+        text = f"no window open; last: {last['id']} ({last['reason']})" if last else "no windows"
+        out.print(text, markup=False)
+        return 0
+    window = doc["window"]
+    when = (
+        f"OVERDUE by {duration_words(-doc['remaining_s'])}"
+        if doc["overdue"]
+        else f"{duration_words(doc['remaining_s'])} left"
+    )
+    out.print(
+        f"{window['id']} open for {duration_words(doc['elapsed_s'])}, {when}:"
+        f" {window['reason']} (by {window['opened_by']})",
+        markup=False,
+    )
+    for region, names in window["muted"].items():
+        out.print(f"  muted in {region}: {', '.join(names)}", markup=False)
+    for item in window["checklist"]:
+        mark = "x" if item["ticked"] else " "
+        out.print(f"  [{mark}] {item['item']} {item['note']}".rstrip(), markup=False)
+    return 0
+
+
+@app.command("checklist")
+def checklist(ctx: typer.Context) -> int:
+    """The checklist `maintenance start` ticks, in order (config: maintenance.checklist)."""
+    from hybridops import maintenance
+    from hybridops.cli.render import emit_json
+
+    state = app_state(ctx)
+    items = maintenance.checklist(state.runtime())
+    if state.json:
+        emit_json(state.environment, {"checklist": items})
+    else:
+        for number, item in enumerate(items, 1):
+            state.out_console().print(f"{number}. {item}", markup=False)
+    return 0
