@@ -76,6 +76,25 @@ def test_round_trip(backend: Callable[[], StateStore]) -> None:
     assert store.complete_action(999, "now") is None
 
 
+def test_one_maintenance_window_per_environment_seen_from_every_machine(
+    backend: Callable[[], StateStore],
+) -> None:
+    here, there = backend(), backend()
+    window = {"id": "MW-1", "env": "prod", "started_at": "2026-11-29T01:00:00Z", "muted": {}}
+    assert here.open_maintenance(window) is None
+    assert there.open_window("prod")["id"] == "MW-1"  # another machine sees it
+    second = {"id": "MW-2", "env": "prod", "started_at": "2026-11-29T02:00:00Z", "muted": {}}
+    assert there.open_maintenance(second)["id"] == "MW-1"  # refused: the open one is named
+    staging = {"id": "MW-3", "env": "staging", "started_at": "2026-11-29T03:00:00Z", "muted": {}}
+    assert here.open_maintenance(staging) is None  # other environments are free
+    assert there.close_maintenance(second | {"status": "ended"}) is False  # not the open one
+    assert there.close_maintenance(window | {"status": "ended"}) is True
+    assert here.open_window("prod") is None
+    assert here.close_maintenance(window | {"status": "ended"}) is False  # already ended
+    assert [w["id"] for w in here.list_maintenance()] == ["MW-3", "MW-1"]
+    assert {w["id"]: w.get("status") for w in here.list_maintenance()}["MW-1"] == "ended"
+
+
 def test_lock_rules(backend: Callable[[], StateStore]) -> None:
     alice, bob = backend(), backend()
     assert alice.acquire_lock("failover:prod", "alice", 60) is None
