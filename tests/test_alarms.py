@@ -155,7 +155,7 @@ def test_a_changed_threshold_is_diffed_planned_then_applied(
     assert cli("--yes", "alarms", "sync").code == 0
     write_config(moto.url, **estate["settings"], scaling={"cpu_percent": 85})
     moto.forget_requests()
-    planned = cli("--dry-run", "alarms", "sync")
+    planned = cli("alarms", "sync", "--dry-run")  # the global option, after the command
     assert planned.code == 0, planned.err
     assert (
         "  ~ update       hybrid-router-cpu-high [eu-central-1] P2 (AlarmDescription, Threshold)"
