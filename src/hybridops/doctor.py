@@ -108,9 +108,9 @@ def run_checks(runtime: Runtime) -> list[Finding]:
 
 
 def _region(region: str, name: str) -> Finding:
-    import boto3
+    import botocore.session
 
-    known = boto3.session.Session().get_available_regions("ecs")
+    known = botocore.session.get_session().get_available_regions("ecs")
     if region in known:
         return Finding(name, "pass", region)
     return Finding(name, "fail", f"{region!r} is not an AWS region", "fix `region:` in the config")

@@ -49,27 +49,25 @@ class ClientFactory:
         return str(which)
 
     def _boto_session(self) -> Any:
+        # botocore, not boto3: boto3's import (s3transfer, multiprocessing) costs ~50 ms a run
+        # and hybridops uses none of what it adds (resources, S3 transfers).
         if self._session is None:
-            import boto3
-            from botocore.exceptions import ProfileNotFound
+            import botocore.session
 
-            kwargs: dict[str, Any] = {"region_name": self.settings.region}
-            if self.settings.sandbox:
-                # The sandbox never needs, and must never use, real credentials.
-                kwargs.update(aws_access_key_id="testing", aws_secret_access_key="testing")
-            elif self.settings.profile:
-                kwargs["profile_name"] = self.settings.profile
-            try:
-                self._session = boto3.session.Session(**kwargs)
-            except ProfileNotFound:
-                raise ConfigError(
-                    f"AWS profile {self.settings.profile!r} is not configured"
-                ) from None
             from hybridops.aws.classify import shared_data_loader
 
+            session = botocore.session.Session()
+            if self.settings.sandbox:
+                # The sandbox never needs, and must never use, real credentials.
+                session.set_credentials("testing", "testing")
+            elif self.settings.profile:
+                if self.settings.profile not in session.available_profiles:
+                    raise ConfigError(f"AWS profile {self.settings.profile!r} is not configured")
+                session.set_config_variable("profile", self.settings.profile)
             # Runbook validation already parsed these service models: parsing ecs's again
             # would cost ~40 ms per run.
-            self._session._session.register_component("data_loader", shared_data_loader())
+            session.register_component("data_loader", shared_data_loader())
+            self._session = session
         return self._session
 
     def client(
@@ -100,7 +98,7 @@ class ClientFactory:
         kwargs: dict[str, Any] = {"config": config}
         if self.settings.endpoint_url:
             kwargs["endpoint_url"] = self.settings.endpoint_url
-        client = self._boto_session().client(service, **kwargs)
+        client = self._boto_session().create_client(service, region_name=region, **kwargs)
         self._install_gate(client)
         for event, handler in self.extra_hooks:
             client.meta.events.register(event, handler)
@@ -182,21 +180,20 @@ def state_client(state: Any, settings: EnvironmentConfig) -> Any:
     Deliberately not gated: the gate writes its audit records through this table, and
     hybridops' own bookkeeping is not a change to the estate (a dry run still records it).
     """
-    import boto3
+    import botocore.session
     from botocore.config import Config
 
-    kwargs: dict[str, Any] = {"region_name": state.region or settings.region}
+    session = botocore.session.Session()
     if settings.sandbox:
-        kwargs.update(aws_access_key_id="testing", aws_secret_access_key="testing")
-    session = boto3.session.Session(
-        profile_name=settings.profile if settings.profile and not settings.sandbox else None
-    )
+        session.set_credentials("testing", "testing")
+    elif settings.profile:
+        session.set_config_variable("profile", settings.profile)
     endpoint = state.endpoint_url or settings.endpoint_url
-    return session.client(
+    return session.create_client(
         "dynamodb",
+        region_name=state.region or settings.region,
         endpoint_url=endpoint,
         config=Config(
             retries={"mode": "standard", "total_max_attempts": settings.aws_max_attempts}
         ),
-        **kwargs,
     )
