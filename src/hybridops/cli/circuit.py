@@ -22,7 +22,7 @@ def _switch(ctx: typer.Context, state_value: str, target: str, reason: str) -> i
     import socket
 
     from hybridops.circuits import parameter_for
-    from hybridops.cli.render import RunProgress, emit_json, print_run_result
+    from hybridops.cli.render import emit_json, print_run_result
     from hybridops.engine.runner import execute, prepare
     from hybridops.errors import BadInput
 
@@ -37,7 +37,7 @@ def _switch(ctx: typer.Context, state_value: str, target: str, reason: str) -> i
         "actor": f"{getpass.getuser()}@{socket.gethostname()}",
     }
     loaded, resolved = prepare(runtime, "circuit-breaker", params)
-    result = execute(runtime, loaded, resolved, [RunProgress(state.err_console())])
+    result = execute(runtime, loaded, resolved, [state.progress()])
     previous = next((s.outputs for s in result.steps if s.name == "read"), None) or {}
     if state.json:
         emit_json(

@@ -49,7 +49,7 @@ def failover(
     """Fail over to the backup region (--to secondary) or back (--to primary), guarded."""
     if ctx.invoked_subcommand is not None:
         return 0
-    from hybridops.cli.render import RunProgress, emit_json, print_run_result
+    from hybridops.cli.render import emit_json, print_run_result
     from hybridops.engine.runner import execute, prepare
     from hybridops.errors import BadInput
 
@@ -66,7 +66,7 @@ def failover(
         "timeout_s": timeout,
     }
     loaded, resolved = prepare(runtime, "regional-failover", params)
-    result = execute(runtime, loaded, resolved, [RunProgress(state.err_console())])
+    result = execute(runtime, loaded, resolved, [state.progress()])
     plan = next((s.outputs for s in result.steps if s.name == "preflight"), None) or {}
     settings = runtime.env.settings
     source = "primary" if to is Side.secondary else "secondary"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -66,11 +67,36 @@ def styled(status: str) -> str:
     return f"[{style}]{status}[/{style}]"
 
 
+# The markup RunProgress writes: [bold], [dim], [yellow], [bold red], and their closings.
+_MARKUP_TAG = re.compile(r"\[/?[a-z][a-z ]*\]")
+
+
+class PlainConsole:
+    """The part of rich's Console RunProgress uses, for a stream that is not a terminal.
+
+    Same lines as rich writes there (no colour, no wrapping), without importing rich: ~20 ms
+    of every `run`, `rollback` or `scale` in CI and scripts.
+    """
+
+    is_terminal = False
+
+    def __init__(self, stream: Any, *, quiet: bool = False) -> None:
+        self.stream = stream
+        self.quiet = quiet
+
+    def print(self, text: str = "", *, end: str = "\n", markup: bool = True, **_: Any) -> None:
+        """Write text (markup tags removed) and end."""
+        if self.quiet:
+            return
+        self.stream.write((_MARKUP_TAG.sub("", text) if markup else text) + end)
+        self.stream.flush()
+
+
 class RunProgress:
     """Event handler that narrates a run on stderr; a live status while waiting."""
 
-    def __init__(self, console: Console) -> None:
-        self.console = console
+    def __init__(self, console: Console | PlainConsole) -> None:
+        self.console: Any = console
         self._status: Any = None
         self._started = time.monotonic()
         self._last_detail: str | None = None

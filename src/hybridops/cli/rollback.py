@@ -23,7 +23,7 @@ def rollback(
     ] = True,
 ) -> int:
     """Roll the service back to the last known-good revision, wait, verify health."""
-    from hybridops.cli.render import RunProgress, emit_json, print_run_result
+    from hybridops.cli.render import emit_json, print_run_result
     from hybridops.engine.runner import execute, prepare
     from hybridops.timeparse import parse_duration
 
@@ -34,7 +34,7 @@ def rollback(
     if to:
         params["to"] = to
     loaded, resolved = prepare(runtime, "rollback-service", params)
-    result = execute(runtime, loaded, resolved, [RunProgress(state.err_console())])
+    result = execute(runtime, loaded, resolved, [state.progress()])
     steps = {s.name: s for s in result.steps}
     plan = steps["plan"].outputs or {}
     if state.json:

@@ -38,7 +38,7 @@ def run(
     ] = False,
 ) -> int:
     """Run a runbook: plan with --dry-run, refuse changes with --read-only."""
-    from hybridops.cli.render import RunProgress, emit_json, print_run_result
+    from hybridops.cli.render import emit_json, print_run_result
     from hybridops.engine.parameters import parse_assignments
     from hybridops.engine.runner import execute, masked_parameters, prepare, resume_plan
     from hybridops.errors import BadInput, Refused
@@ -95,7 +95,7 @@ def run(
         runtime,
         loaded,
         params,
-        [RunProgress(state.err_console())],
+        [state.progress()],
         reuse=reuse,
         resumed_from=resume,
     )

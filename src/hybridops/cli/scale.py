@@ -28,7 +28,7 @@ def _by(value: str | None) -> int | None:
 
 
 def _scale(ctx: typer.Context, runbook: str, target: str, params: dict[str, Any]) -> int:
-    from hybridops.cli.render import RunProgress, emit_json, print_run_result
+    from hybridops.cli.render import emit_json, print_run_result
     from hybridops.engine.runner import execute, prepare
     from hybridops.errors import BadInput
 
@@ -37,7 +37,7 @@ def _scale(ctx: typer.Context, runbook: str, target: str, params: dict[str, Any]
     state = app_state(ctx)
     runtime = state.runtime()
     loaded, resolved = prepare(runtime, runbook, {k: v for k, v in params.items() if v is not None})
-    result = execute(runtime, loaded, resolved, [RunProgress(state.err_console())])
+    result = execute(runtime, loaded, resolved, [state.progress()])
     plan = next((s.outputs for s in result.steps if s.name == "plan"), {}) or {}
     if state.json:
         emit_json(
@@ -109,7 +109,6 @@ def check(
     applied: list[dict[str, Any]] = []
     code = 1 if fired else 0
     if fired and apply:
-        from hybridops.cli.render import RunProgress
         from hybridops.engine.runner import execute, prepare
 
         code = 0
@@ -118,7 +117,7 @@ def check(
             ("scale-lambda", settings.scaling.lambda_step),
         ):
             loaded, params = prepare(runtime, runbook, {"by": by})
-            result = execute(runtime, loaded, params, [RunProgress(state.err_console())])
+            result = execute(runtime, loaded, params, [state.progress()])
             applied.append({"runbook": runbook, "status": result.status, "run_id": result.run_id})
             code = max(code, result.exit_code)
     status = "ok" if not fired else ("scaled" if applied and code == 0 else "scale-up-recommended")

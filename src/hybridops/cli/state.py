@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     import typer
     from rich.console import Console
 
+    from hybridops.cli.render import RunProgress
     from hybridops.runtime import Runtime
 
 
@@ -41,6 +42,15 @@ class AppState:
     def err_console(self) -> Console:
         """Progress and messages: stderr, silenced by --quiet."""
         return self.environment.console(stderr=True, quiet=self.options.quiet)
+
+    def progress(self) -> RunProgress:
+        """The run narrator on stderr: rich on a terminal, plain lines otherwise."""
+        from hybridops.cli.render import PlainConsole, RunProgress
+
+        env = self.environment
+        if env.stderr_isatty:
+            return RunProgress(self.err_console())
+        return RunProgress(PlainConsole(env.stderr, quiet=self.options.quiet))
 
     def out_console(self) -> Console:
         """Results in text mode: stdout."""
