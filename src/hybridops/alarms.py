@@ -243,13 +243,7 @@ def primary_health_check(clients: Any, settings: Any) -> str | None:
         return None
     from hybridops.aws import route53
 
-    layout = route53.layout(
-        clients.client("route53"),
-        settings.hosted_zone_id,
-        settings.record_name,
-        settings.primary_target,
-        settings.secondary_target,
-    )
+    layout = route53.environment_layout(clients.client("route53"), settings)
     return layout.primary_check or None
 
 

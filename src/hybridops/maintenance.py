@@ -126,13 +126,7 @@ def snapshot(runtime: Runtime, *, kpi_minutes: int = 15) -> dict[str, Any]:
             return None
         from hybridops.aws import route53
 
-        layout = route53.layout(
-            clients.client("route53"),
-            settings.hosted_zone_id,
-            settings.record_name,
-            settings.primary_target,
-            settings.secondary_target,
-        )
+        layout = route53.environment_layout(clients.client("route53"), settings)
         return {"serving": layout.serving, "values": layout.values}
 
     def circuits() -> Any:

@@ -45,13 +45,7 @@ def status(runtime: Runtime) -> dict[str, Any]:
     env = runtime.env.settings
     if not env.hosted_zone_id or not env.record_name:
         raise ConfigError("the environment needs hosted_zone_id and record_name")
-    layout = route53.layout(
-        runtime.clients.client("route53"),
-        env.hosted_zone_id,
-        env.record_name,
-        env.primary_target,
-        env.secondary_target,
-    )
+    layout = route53.environment_layout(runtime.clients.client("route53"), env)
     with ThreadPoolExecutor(max_workers=2) as pool:
         primary, secondary = pool.map(lambda side: _side(runtime, side), ("primary", "secondary"))
     serving_region = {"primary": env.region, "secondary": env.secondary_region}.get(layout.serving)

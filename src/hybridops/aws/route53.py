@@ -127,3 +127,14 @@ def restore_batch(current: Layout) -> dict[str, Any]:
             {"Action": "UPSERT", "ResourceRecordSet": copy.deepcopy(r)} for r in current.records
         ],
     }
+
+
+def environment_layout(route53: Any, settings: Any) -> Layout:
+    """The layout of an environment's public record (its hosted_zone_id and record_name)."""
+    return layout(
+        route53,
+        settings.hosted_zone_id,
+        settings.record_name,
+        settings.primary_target,
+        settings.secondary_target,
+    )

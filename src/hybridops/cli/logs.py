@@ -350,13 +350,7 @@ def weekly(
     state = app_state(ctx)
     moment = parse_moment(end, option="--end") if end else utcnow()
     report = weekly_for(state.runtime(), moment)
-    fmt = report_format or (ReportFormat.json if state.json else ReportFormat.text)
-    if fmt is ReportFormat.json:
-        from hybridops.cli.render import emit_json
-
-        emit_json(state.environment, report.as_dict())
-    else:
-        state.environment.stdout.write(report.markdown())
+    _emit_report(state, report, report_format)
     return 1 if report.regressions else 0
 
 
@@ -380,6 +374,12 @@ def monthly(
     state = app_state(ctx)
     moment = parse_moment(end, option="--end") if end else utcnow()
     report = monthly_for(state.runtime(), moment, days)
+    _emit_report(state, report, report_format)
+    return 0
+
+
+def _emit_report(state: AppState, report: Any, report_format: ReportFormat | None) -> None:
+    """A trend or capacity report as JSON, or as Markdown (which also reads well as text)."""
     fmt = report_format or (ReportFormat.json if state.json else ReportFormat.text)
     if fmt is ReportFormat.json:
         from hybridops.cli.render import emit_json
@@ -387,7 +387,6 @@ def monthly(
         emit_json(state.environment, report.as_dict())
     else:
         state.environment.stdout.write(report.markdown())
-    return 0
 
 
 def _print_report(state: AppState, doc: dict[str, Any]) -> None:

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from hybridops.cli.state import app_state
+from hybridops.cli.state import AppState, app_state
 
 
 def reference(
@@ -22,7 +22,6 @@ def reference(
 ) -> int:
     """Write docs/cli.md (every command and option) and the JSON Schemas for editors."""
     from hybridops.cli.main import build_app
-    from hybridops.cli.render import emit_json
     from hybridops.reference.cli_reference import cli_reference
     from hybridops.reference.schemas import as_text, config_schema, runbook_schema
 
@@ -32,26 +31,37 @@ def reference(
         out / "schemas" / "runbook.schema.json": as_text(runbook_schema()),
         out / "schemas" / "hybridops.schema.json": as_text(config_schema()),
     }
-    outdated = [p for p, text in files.items() if not p.exists() or p.read_text() != text]
+    return finish(state, files, check=check, out=out, again="hybridops reference", key="files")
+
+
+def finish(
+    state: AppState,
+    files: dict[Path, str],
+    *,
+    check: bool,
+    out: Path,
+    again: str,
+    key: str,
+    prune_glob: str | None = None,
+) -> int:
+    """Write (or, with check, only compare) generated files; report; 1 if check found drift."""
+    from hybridops.cli.render import emit_json
+    from hybridops.reference.files import bring_in_line, stale
+
+    outdated = stale(files, prune_glob=prune_glob)
     if not check:
-        for path in outdated:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(files[path])
+        bring_in_line(files, outdated)
     if state.json:
         emit_json(
             state.environment,
-            {
-                "files": [str(p) for p in files],
-                "changed": [str(p) for p in outdated],
-                "check": check,
-            },
+            {key: [str(p) for p in files], "changed": [str(p) for p in outdated], "check": check},
         )
     else:
         verb = "out of date" if check else "written"
         for path in outdated:
             state.environment.stderr.write(f"{verb}: {path}\n")
         if not outdated:
-            state.environment.stderr.write(f"{len(files)} files up to date in {out}\n")
+            state.environment.stderr.write(f"{len(files)} {key} up to date in {out}\n")
         elif check:
-            state.environment.stderr.write("run `hybridops reference` and commit the result\n")
+            state.environment.stderr.write(f"run `{again}` and commit the result\n")
     return 1 if check and outdated else 0

@@ -184,34 +184,15 @@ def docs(
     ] = False,
 ) -> int:
     """Write a Markdown page per built-in runbook, with its equivalent aws/curl commands."""
-    from hybridops.cli.render import emit_json
-    from hybridops.reference.runbook_pages import generate, stale
+    from hybridops.cli.reference import finish
+    from hybridops.reference.runbook_pages import generate
 
-    state = app_state(ctx)
-    pages = generate(out)
-    outdated = stale(pages)
-    if not check:
-        out.mkdir(parents=True, exist_ok=True)
-        for path in outdated:
-            if path in pages:
-                path.write_text(pages[path])
-            else:
-                path.unlink()
-    if state.json:
-        emit_json(
-            state.environment,
-            {
-                "pages": [str(p) for p in pages],
-                "changed": [str(p) for p in outdated],
-                "check": check,
-            },
-        )
-    else:
-        verb = "out of date" if check else "written"
-        for path in outdated:
-            state.environment.stderr.write(f"{verb}: {path}\n")
-        if not outdated:
-            state.environment.stderr.write(f"{len(pages)} pages up to date in {out}\n")
-        elif check:
-            state.environment.stderr.write("run `hybridops runbooks docs` and commit the result\n")
-    return 1 if check and outdated else 0
+    return finish(
+        app_state(ctx),
+        generate(out),
+        check=check,
+        out=out,
+        again="hybridops runbooks docs",
+        key="pages",
+        prune_glob="*.md",
+    )

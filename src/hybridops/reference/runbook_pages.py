@@ -233,11 +233,3 @@ def generate(out_dir: Path) -> dict[Path, str]:
         source = f"runbooks/{loaded.source.name}"
         pages[out_dir / f"{loaded.runbook.name}.md"] = runbook_page(loaded, source)
     return pages
-
-
-def stale(pages: dict[Path, str]) -> list[Path]:
-    """Pages whose file is missing or differs (and files no runbook generates any more)."""
-    differs = [p for p, text in pages.items() if not p.exists() or p.read_text() != text]
-    directories = {p.parent for p in pages}
-    extra = [f for d in directories if d.is_dir() for f in d.glob("*.md") if f not in pages]
-    return sorted(differs + extra)
