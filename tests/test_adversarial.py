@@ -81,6 +81,13 @@ CLI_CASES = [
     (("run", "scale-service", "-p", "to=abc"), "to"),
     (("state", "migrate", "--from", "postgres"), "sqlite"),
     (("lock", "release", "failover:prod"), "--force"),
+    (("maintenance", "start", "--reason", "x", "--duration", "soon"), "--duration"),
+    (("maintenance", "start"), "--reason"),
+    (("maintenance", "end"), "no maintenance window is open"),
+    (("logs", "report", "weekly", "--end", "someday"), "--end"),
+    (("logs", "report", "monthly", "--days", "3"), "--days"),
+    (("alarms", "list", "--bogus"), "--bogus"),
+    (("run", "scale-service", "--print-cli", "-p", "to=abc"), "to"),
 ]
 
 
