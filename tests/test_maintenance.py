@@ -89,19 +89,19 @@ def test_one_window_at_a_time_and_another_machine_can_end_it(
     monkeypatch.setenv("USER", "alice")
     monkeypatch.setenv("LOGNAME", "alice")
     first = cli("--yes", "-o", "json", "maintenance", "start", "--reason", "kernel patch")
-    assert first.code == 0
+    assert first.code == 0, first.err
     second = cli("--yes", "maintenance", "start", "--reason", "other")
-    assert second.code == 3
+    assert second.code == 3, second.err
     assert f"a maintenance window is already open in sandbox: {first.json()['id']}" in second.err
     monkeypatch.setenv("USER", "bob")
     monkeypatch.setenv("LOGNAME", "bob")
     refused = cli("maintenance", "end")
-    assert refused.code == 3 and "was opened by alice@" in refused.err
-    assert not any(_actions(estate).values())  # still muted
+    assert refused.code == 3 and "was opened by alice@" in refused.err, refused.err
+    assert not any(_actions(estate).values()), _actions(estate)  # still muted
     forced = cli("-o", "json", "maintenance", "end", "--force")
     assert forced.code == 0, forced.err
     assert forced.json()["forced"] is True
-    assert all(_actions(estate).values())
+    assert all(_actions(estate).values()), _actions(estate)
 
 
 def test_the_checklist_is_ticked_in_order_and_an_unticked_item_refuses(
