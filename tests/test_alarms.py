@@ -240,3 +240,15 @@ def test_list_shows_state_severity_duration_and_the_command(
     assert text.code == 0
     assert "ALARM  P0   hybrid-router-availability" in text.out
     assert "hybridops run service-recovery" in text.out
+
+
+def test_an_update_keeps_alarm_actions_someone_muted(
+    cli: Cli, moto: MotoServer, estate: dict[str, Any], write_config: Any
+) -> None:
+    assert cli("--yes", "alarms", "sync").code == 0
+    moto.client("cloudwatch").disable_alarm_actions(AlarmNames=["hybrid-router-cpu-high"])
+    write_config(moto.url, **estate["settings"], scaling={"cpu_percent": 90})
+    assert cli("--yes", "alarms", "sync").out.strip() == "applied: 1 update, 6 unchanged"
+    cpu = _alarms(moto)["hybrid-router-cpu-high"]
+    assert (cpu["Threshold"], cpu["ActionsEnabled"]) == (90.0, False)
+    assert _alarms(moto)["hybrid-router-memory-high"]["ActionsEnabled"] is True

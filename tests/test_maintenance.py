@@ -104,6 +104,21 @@ def test_one_window_at_a_time_and_another_machine_can_end_it(
     assert all(_actions(estate).values()), _actions(estate)
 
 
+def test_alarms_are_not_changed_during_a_window(cli: Cli, estate: Any) -> None:
+    assert cli("--yes", "maintenance", "start", "--reason", "x").code == 0
+    cw = estate.internal_client("cloudwatch")
+    cw.delete_alarms(AlarmNames=["hybrid-router-queue-depth"])  # sync would re-create it
+    planned = cli("-o", "json", "alarms", "sync", "--dry-run")
+    assert planned.code == 0  # the diff is still shown
+    refused = cli("--yes", "alarms", "sync")
+    assert refused.code == 3, refused.err
+    assert "alarms are not changed during it" in refused.err
+    assert "hybrid-router-queue-depth" not in _actions(estate)
+    assert cli("--yes", "maintenance", "end").code == 0
+    assert cli("--yes", "alarms", "sync").code == 0
+    assert _actions(estate)["hybrid-router-queue-depth"] is True
+
+
 def test_the_checklist_is_ticked_in_order_and_an_unticked_item_refuses(
     cli: Cli, estate: Any, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -33,7 +33,6 @@ COMMAND_BY_METRIC = {
 # The fields of put_metric_alarm that define an alarm (compared to find updates).
 DEFINING = (
     "AlarmDescription",
-    "ActionsEnabled",
     "AlarmActions",
     "OKActions",
     "Namespace",
@@ -81,6 +80,9 @@ class Change:
     severity: str = ""
     fields: list[str] = field(default_factory=list)
     spec: AlarmSpec | None = None
+    # Whether the alarm's actions are enabled now: an update keeps it (someone may have muted
+    # them, and PutMetricAlarm would otherwise switch them back on).
+    actions_enabled: bool = True
 
     def as_dict(self) -> dict[str, Any]:
         """JSON shape."""
@@ -120,7 +122,6 @@ def desired(settings: Any, health_check_id: str | None = None) -> tuple[list[Ala
         body = {
             "AlarmName": f"{prefix}-{key}",
             "AlarmDescription": f"[{severity}] {summary}. Run: {command}",
-            "ActionsEnabled": True,
             "AlarmActions": actions,
             "OKActions": actions,
             "TreatMissingData": "missing",
@@ -302,7 +303,8 @@ def plan(
             continue
         fields = _differs(spec, alarm)
         action = "update" if fields else "unchanged"
-        changes.append(Change(action, spec.name, spec.region, spec.severity, fields, spec))
+        enabled = bool(alarm.get("ActionsEnabled", True))
+        changes.append(Change(action, spec.name, spec.region, spec.severity, fields, spec, enabled))
     for region, alarms in sorted(existing.items()):
         for name, alarm in sorted(alarms.items()):
             managed = alarm.get("Tags", {}).get(MANAGED_TAG) == "true"
@@ -322,7 +324,7 @@ def apply(clients: Any, changes: list[Change]) -> None:
             tags = [{"Key": k, "Value": v} for k, v in change.spec.tags().items()]
             cw.put_metric_alarm(**change.spec.definition, Tags=tags)
         elif change.action == "update" and change.spec is not None:
-            cw.put_metric_alarm(**change.spec.definition)
+            cw.put_metric_alarm(**change.spec.definition, ActionsEnabled=change.actions_enabled)
             # put_metric_alarm ignores Tags on an existing alarm: tag it separately.
             arn = cw.describe_alarms(AlarmNames=[change.name])["MetricAlarms"]
             if arn and "AlarmArn" in arn[0]:
@@ -443,7 +445,17 @@ CHANGING = ("create", "update", "delete")
 
 def sync_apply(runtime: Any, changes: list[Change], run_id: str) -> int:
     """Make the changes through the gate (asked once, planned in a dry run); how many."""
+    from hybridops.errors import Refused
+
     todo = [c for c in changes if c.action in CHANGING]
+    window = runtime.store.open_window(runtime.env.name) if todo else None
+    if window is not None and not runtime.mode.dry_run:
+        # A new alarm would page during the window, and the window would not know to restore
+        # it: change the alarms before or after, not during.
+        raise Refused(
+            f"maintenance window {window['id']} is open: alarms are not changed during it",
+            hint="hybridops maintenance end, then alarms sync (or --dry-run to see the diff)",
+        )
     if todo:
         with runtime.gate.scope("alarms-sync", runbook="alarms", run_id=run_id):
             apply(runtime.clients, todo)
