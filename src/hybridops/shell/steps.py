@@ -7,7 +7,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from hybridops.shell.words import Ref, json_word, quote, scalar_text, word
-from hybridops.shell.writer import ShellWriter, expectation_test, expectation_words
+from hybridops.shell.writer import expectation_test, expectation_words
 
 if TYPE_CHECKING:
     from hybridops.engine.models import Step
@@ -92,7 +92,7 @@ def aws_lines(step: Step, body: dict[str, Any], ctx: ScriptContext) -> None:
         w.check(what, expectation_test(actual, expected), actual)
 
 
-def _curl(body: dict[str, Any], w: ShellWriter, status: str, content: str) -> list[str]:
+def _curl(body: dict[str, Any], content: str) -> list[str]:
     words = ["curl", "-sS", "-X", body.get("method", "GET")]
     words += ["--max-time", scalar_text(body.get("timeout_s", 10))]
     for key, value in (body.get("headers") or {}).items():
@@ -121,7 +121,7 @@ def http_lines(step: Step, body: dict[str, Any], ctx: ScriptContext) -> None:
     w = ctx.writer
     status, content = w.temp("STATUS"), w.temp("BODY")
     w.line(f"{content}=$(mktemp)")
-    w.command(_curl(body, w, status, content), capture=status)
+    w.command(_curl(body, content), capture=status)
     for name, expr in step.outputs.items():
         value = _http_value(expr, status, content)
         var = ctx.output_var(step, name)
@@ -159,7 +159,7 @@ def wait_lines(step: Step, body: dict[str, Any], ctx: ScriptContext) -> None:
     else:
         status, content = w.temp("STATUS"), w.temp("BODY")
         w.line(f"{content}=$(mktemp)")
-        curl = " ".join(_curl(body["http"], w, status, content))
+        curl = " ".join(_curl(body["http"], content))
         tests = []
         for path, expected in until.items():
             value = _http_value(str(path), status, content)
