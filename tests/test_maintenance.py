@@ -181,7 +181,13 @@ def test_a_forgotten_window_is_reported_by_doctor(cli: Cli, estate: Any) -> None
 def test_compare_judges_only_what_got_worse() -> None:
     pre = {
         "health": {"status": "healthy"},
-        "kpis": {"p95_ms": 400.0, "p99_ms": 900.0, "error_rate": 0.2},
+        "kpis": {
+            "p95_ms": 400.0,
+            "p99_ms": 900.0,
+            "error_rate": 0.2,
+            "requests": 5000,
+            "latency_samples": 5000,
+        },
         "ecs": {"desired": 4, "running": 4, "task_definition": "td:7"},
         "provisioned_concurrency": {"requested": 100},
         "dns": {"serving": "primary", "values": ["a"]},
@@ -191,7 +197,13 @@ def test_compare_judges_only_what_got_worse() -> None:
     assert same == []
     post = {
         "health": {"status": "degraded"},
-        "kpis": {"p95_ms": 520.0, "p99_ms": 2000.0, "error_rate": 0.3},
+        "kpis": {
+            "p95_ms": 520.0,
+            "p99_ms": 2000.0,
+            "error_rate": 0.3,
+            "requests": 5000,
+            "latency_samples": 5000,
+        },
         "ecs": {"desired": 4, "running": 3, "task_definition": "td:8"},
         "provisioned_concurrency": {"requested": 100},
         "dns": {"serving": "primary", "values": ["a"]},
@@ -206,7 +218,12 @@ def test_compare_judges_only_what_got_worse() -> None:
         "ECS running tasks": True,
         "ECS task definition": False,
     }
-    small = compare(
-        pre, {**pre, "kpis": {"p95_ms": 440.0, "p99_ms": 900.0, "error_rate": 0.2}}, 10.0
-    )
+    small = compare(pre, {**pre, "kpis": {**pre["kpis"], "p95_ms": 440.0}}, 10.0)
     assert [(r["what"], r["regression"]) for r in small] == [("P95 latency (ms)", False)]  # +40 ms
+    # The same +30% on a quiet service (a few dozen requests) is shown, not judged.
+    quiet = {"requests": 40, "latency_samples": 40}
+    rows = compare(
+        {**pre, "kpis": {**pre["kpis"], **quiet}}, {**post, "kpis": {**post["kpis"], **quiet}}, 10.0
+    )
+    p95 = next(r for r in rows if r["what"] == "P95 latency (ms)")
+    assert p95["regression"] is False and "too few requests to judge" in p95["note"]

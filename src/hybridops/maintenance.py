@@ -26,6 +26,9 @@ DEFAULT_CHECKLIST = [
     "Rollback ready: `hybridops --dry-run rollback` shows the target revision",
 ]
 VERDICT_RANK = {"healthy": 0, "degraded": 1, "unhealthy": 2}
+# Below this many requests in either snapshot's window, a percentile or a rate moves with a
+# single request: shown, not judged.
+MIN_SAMPLES = 200
 
 
 def actor() -> str:
@@ -93,6 +96,7 @@ def snapshot(runtime: Runtime, *, kpi_minutes: int = 15) -> dict[str, Any]:
             "p95_ms": latency.summary.get("p95"),
             "p99_ms": latency.summary.get("p99"),
             "requests": errors.summary.get("count"),
+            "latency_samples": latency.summary.get("count"),
             "error_rate": errors.summary.get("error_rate"),
         }
 
@@ -175,25 +179,27 @@ def compare(
     if before != after or after == "unhealthy":
         worse = VERDICT_RANK.get(str(after), 2) > VERDICT_RANK.get(str(before), 2)
         add("health", before, after, worse or after == "unhealthy")
+    samples = [
+        _value(snap, "kpis", key) for snap in (pre, post) for key in ("latency_samples", "requests")
+    ]
+    enough = all(isinstance(n, int) and n >= MIN_SAMPLES for n in samples)
+    few = "" if enough else f"too few requests to judge (under {MIN_SAMPLES})"
     for key, label, judged in (
         ("p95_ms", "P95 latency (ms)", True),
-        # P99 over 15 minutes is a handful of requests: shown, not judged.
+        # P99 over 15 minutes rests on a handful of requests: shown, not judged.
         ("p99_ms", "P99 latency (ms)", False),
     ):
         b, a = _value(pre, "kpis", key), _value(post, "kpis", key)
         if isinstance(b, (int, float)) and isinstance(a, (int, float)) and a != b:
             # Both relative and absolute: +12% of 40 ms is noise, not a regression.
             grew = judged and b > 0 and (a - b) / b * 100 > regression_percent and a - b > 50
-            add(label, b, a, grew, f"{(a - b) / b * 100:+.0f}%" if b else "")
+            change = f"{(a - b) / b * 100:+.0f}%" if b else ""
+            add(label, b, a, grew and enough, "; ".join(x for x in (change, few) if x))
     b, a = _value(pre, "kpis", "error_rate"), _value(post, "kpis", "error_rate")
     if isinstance(b, (int, float)) and isinstance(a, (int, float)) and a != b:
         # Error rates are small: half a percentage point up is a regression whatever the ratio.
-        add(
-            "error rate (%)",
-            b,
-            a,
-            a - b > 0.5 or (b > 0 and (a - b) / b * 100 > regression_percent and a > 1),
-        )
+        worse = a - b > 0.5 or (b > 0 and (a - b) / b * 100 > regression_percent and a > 1)
+        add("error rate (%)", b, a, worse and enough, few)
     running_b, running_a = _value(pre, "ecs", "running"), _value(post, "ecs", "running")
     desired_a = _value(post, "ecs", "desired")
     if running_b != running_a or (desired_a is not None and running_a != desired_a):
