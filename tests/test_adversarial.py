@@ -88,6 +88,9 @@ CLI_CASES = [
     (("logs", "report", "monthly", "--days", "3"), "--days"),
     (("alarms", "list", "--bogus"), "--bogus"),
     (("run", "scale-service", "--print-cli", "-p", "to=abc"), "to"),
+    (("runbooks", "schema", "--out", "/nonexistent/dir/x.json"), "--out"),
+    (("runbooks", "docs", "--out", "/proc/hybridops-docs"), "--out"),
+    (("incident", "postmortem", "INC-x", "--out", "/nonexistent/pm.md"), "INC-x"),
 ]
 
 

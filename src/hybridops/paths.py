@@ -45,3 +45,13 @@ def builtin_runbooks_dir() -> Path:
     if packaged.is_dir():
         return packaged
     return here.parent.parent / "runbooks"
+
+
+def write_named_file(path: Path, text: str, option: str = "--out") -> None:
+    """Write a file the operator named; an unwritable path is bad input (exit 2), not a crash."""
+    from hybridops.errors import BadInput
+
+    try:
+        path.write_text(text)
+    except OSError as exc:
+        raise BadInput(f"{option}: cannot write {path}: {exc.strerror or exc}") from None

@@ -126,7 +126,9 @@ def health(
 
         remember_known_good(runtime.store, verdict)
     if junit is not None:
-        junit.write_text(verdict.junit())
+        from hybridops.paths import write_named_file
+
+        write_named_file(junit, verdict.junit(), "--junit")
     if state.json:
         emit_json(state.environment, verdict.as_dict())
     elif not watch:

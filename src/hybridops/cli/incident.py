@@ -361,7 +361,9 @@ def postmortem(
     actions = [a for a in store.list_actions() if a["incident_id"] == incident_id]
     text = draft(record, entries, actions)
     if out is not None:
-        out.write_text(text)
+        from hybridops.paths import write_named_file
+
+        write_named_file(out, text)
         state.err_console().print(f"wrote {out}")
     else:
         state.environment.stdout.write(text)

@@ -166,7 +166,9 @@ def schema(
 
     text = as_text(runbook_schema())
     if out is not None:
-        out.write_text(text)
+        from hybridops.paths import write_named_file
+
+        write_named_file(out, text)
     else:
         app_state(ctx).environment.stdout.write(text)
     return 0

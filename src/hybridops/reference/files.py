@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from hybridops.errors import BadInput
+
 
 def stale(files: dict[Path, str], *, prune_glob: str | None = None) -> list[Path]:
     """Files missing or different; with prune_glob, also files in their directories that
@@ -20,8 +22,11 @@ def stale(files: dict[Path, str], *, prune_glob: str | None = None) -> list[Path
 def bring_in_line(files: dict[Path, str], paths: list[Path]) -> None:
     """Write the generated text of each stale path; remove the ones nothing generates."""
     for path in paths:
-        if path in files:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(files[path])
-        else:
-            path.unlink()
+        try:
+            if path in files:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(files[path])
+            else:
+                path.unlink()
+        except OSError as exc:
+            raise BadInput(f"--out: cannot write {path}: {exc.strerror or exc}") from None
