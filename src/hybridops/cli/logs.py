@@ -36,6 +36,12 @@ class ReportFormat(str, enum.Enum):
     json = "json"
 
 
+FormatOption = Annotated[
+    ReportFormat | None,
+    typer.Option("--format", help="text, markdown or json (default: text, json with -o json)."),
+]
+
+
 SinceOption = Annotated[
     str,
     typer.Option(
@@ -297,10 +303,7 @@ def daily(
     engine: Annotated[
         Engine, typer.Option("--engine", help="insights, local (exact), auto.")
     ] = Engine.auto,
-    report_format: Annotated[
-        ReportFormat | None,
-        typer.Option("--format", help="text, markdown or json (default: text, json with -o json)."),
-    ] = None,
+    report_format: FormatOption = None,
 ) -> int:
     """The morning review: overnight response times, requests and errors against the SLOs."""
     from hybridops.logs.run import daily_report
@@ -337,18 +340,13 @@ def weekly(
         str | None,
         typer.Option("--end", help="End of the week compared (default: now), e.g. 'today 00:00'."),
     ] = None,
-    report_format: Annotated[
-        ReportFormat | None,
-        typer.Option("--format", help="text, markdown or json (default: text, json with -o json)."),
-    ] = None,
+    report_format: FormatOption = None,
 ) -> int:
     """Week over week from CloudWatch metrics; exit 1 when a metric regressed."""
     from hybridops.logs.trends import weekly_for
-    from hybridops.state.store import utcnow
-    from hybridops.timeparse import parse_moment
 
     state = app_state(ctx)
-    moment = parse_moment(end, option="--end") if end else utcnow()
+    moment = _end_moment(end)
     report = weekly_for(state.runtime(), moment)
     _emit_report(state, report, report_format)
     return 1 if report.regressions else 0
@@ -361,21 +359,24 @@ def monthly(
     end: Annotated[
         str | None, typer.Option("--end", help="End of the window (default: now).")
     ] = None,
-    report_format: Annotated[
-        ReportFormat | None,
-        typer.Option("--format", help="text, markdown or json (default: text, json with -o json)."),
-    ] = None,
+    report_format: FormatOption = None,
 ) -> int:
     """Capacity planning: peaks against capacity, headroom, growth, next month's numbers."""
     from hybridops.logs.trends import monthly_for
-    from hybridops.state.store import utcnow
-    from hybridops.timeparse import parse_moment
 
     state = app_state(ctx)
-    moment = parse_moment(end, option="--end") if end else utcnow()
+    moment = _end_moment(end)
     report = monthly_for(state.runtime(), moment, days)
     _emit_report(state, report, report_format)
     return 0
+
+
+def _end_moment(end: str | None) -> dt.datetime:
+    """--end as a moment (default: now)."""
+    from hybridops.state.store import utcnow
+    from hybridops.timeparse import parse_moment
+
+    return parse_moment(end, option="--end") if end else utcnow()
 
 
 def _emit_report(state: AppState, report: Any, report_format: ReportFormat | None) -> None:

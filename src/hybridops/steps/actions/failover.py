@@ -266,6 +266,24 @@ def _records_query(ctx: Any, suffix: str) -> str:
     return f"\"ResourceRecordSets[?Name=='${{{record}}}.'{suffix}]\""
 
 
+def _show_records(ctx: Any, zone: str) -> None:
+    """Print the record's sets (to stderr), for the operator to read."""
+    ctx.writer.command(
+        [
+            "aws",
+            "route53",
+            "list-resource-record-sets",
+            "--hosted-zone-id",
+            zone,
+            "--query",
+            _records_query(ctx, ""),
+            "--output",
+            "table",
+            ">&2",
+        ]
+    )
+
+
 @shell_equivalent("failover.plan")
 def plan_shell(inputs: dict[str, Any], ctx: Any) -> dict[str, str]:
     """Read the target side, its health and Route 53; decide the count and the move."""
@@ -313,20 +331,7 @@ def plan_shell(inputs: dict[str, Any], ctx: Any) -> dict[str, str]:
         f' --region "${side["to_region"]}" --target-group-arn "${side["target_group_arn"]}"'
         " --output table >&2"
     )
-    w.command(
-        [
-            "aws",
-            "route53",
-            "list-resource-record-sets",
-            "--hosted-zone-id",
-            zone,
-            "--query",
-            _records_query(ctx, ""),
-            "--output",
-            "table",
-            ">&2",
-        ]
-    )
+    _show_records(ctx, zone)
     w.command(
         [
             "aws",
@@ -404,20 +409,7 @@ def verify_shell(inputs: dict[str, Any], ctx: Any) -> dict[str, str]:
     to = inputs["to"]
     side = _side_shell(to, ctx)
     zone = f'"${ctx.ref(("env", "hosted_zone_id")).var}"'
-    w.command(
-        [
-            "aws",
-            "route53",
-            "list-resource-record-sets",
-            "--hosted-zone-id",
-            zone,
-            "--query",
-            _records_query(ctx, ""),
-            "--output",
-            "table",
-            ">&2",
-        ]
-    )
+    _show_records(ctx, zone)
     w.line(
         f"ask 'Does the record above send traffic to the {word(to)} side?'"
         ' || fail 1 "Route 53 does not point at the target yet"'
