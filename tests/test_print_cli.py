@@ -88,6 +88,22 @@ def test_the_printed_script_does_what_the_runbook_does(
 
 
 @needs_tools
+def test_the_printed_log_search_finds_what_hybridops_finds(
+    cli: Cli, sandbox_env: Any, tmp_path: Path
+) -> None:
+    ours = cli("-o", "json", "run", "recent-errors", "-p", "pattern=INFO", "-p", "minutes=30")
+    assert ours.code == 0, ours.err
+    found = {s["name"]: s for s in ours.json()["steps"]}["errors"]["outputs"]["count"]
+    assert found > 0  # the sandbox keeps logging INFO lines
+    printed = cli("run", "recent-errors", "--print-cli", "-p", "pattern=INFO", "-p", "minutes=30")
+    ran = _bash(printed.out + 'echo "COUNT=${ERRORS_COUNT}"\n', tmp_path)
+    assert ran.returncode == 0, ran.stderr
+    count = int(ran.stdout.strip().rsplit("COUNT=", 1)[1])
+    # The same 30 minutes, read a moment later: a few lines may have come or gone at the edges.
+    assert count > 0 and abs(count - found) <= 20, (found, count)
+
+
+@needs_tools
 def test_a_failed_check_stops_the_script_with_hybridops_exit_codes(
     cli: Cli, moto: MotoServer, write_config: Any, http_server: Any, tmp_path: Path
 ) -> None:
