@@ -77,8 +77,19 @@ steps:
 """
 
 
+@pytest.fixture
+def flip(moto: MotoServer, write_config: Any, tmp_path: Path) -> tuple[Any, Path]:
+    """SSM parameter /flag = original, and the runbook that changes it then waits forever."""
+    write_config(moto.url)
+    ssm = moto.client("ssm")
+    ssm.put_parameter(Name="/flag", Value="original", Type="String")
+    book = tmp_path / "flip.yaml"
+    book.write_text(INTERRUPTIBLE)
+    return ssm, book
+
+
 def test_sigint_during_a_wait_after_a_change_is_undone_with_yes(
-    moto: MotoServer, write_config: Any, tmp_path: Any
+    flip: tuple[Any, Path], tmp_path: Any
 ) -> None:
     import json
     import os
@@ -86,11 +97,7 @@ def test_sigint_during_a_wait_after_a_change_is_undone_with_yes(
     import subprocess
     import sys
 
-    write_config(moto.url)
-    ssm = moto.client("ssm")
-    ssm.put_parameter(Name="/flag", Value="original", Type="String")
-    book = tmp_path / "flip.yaml"
-    book.write_text(INTERRUPTIBLE)
+    ssm, book = flip
     argv = [sys.executable, "-m", "hybridops", "--yes", "-o", "json"]
     proc = subprocess.Popen(
         [*argv, "run", str(book)],
@@ -145,9 +152,7 @@ def _read_until(fd: int, needle: str, seen: list[str], timeout_s: float = 60.0) 
 
 
 @pytest.mark.parametrize("answer", ["y", "n"])
-def test_sigint_on_a_terminal_asks_before_undoing(
-    moto: MotoServer, write_config: Any, tmp_path: Any, answer: str
-) -> None:
+def test_sigint_on_a_terminal_asks_before_undoing(flip: tuple[Any, Path], answer: str) -> None:
     import json
     import os
     import pty
@@ -155,11 +160,7 @@ def test_sigint_on_a_terminal_asks_before_undoing(
     import subprocess
     import sys
 
-    write_config(moto.url)
-    ssm = moto.client("ssm")
-    ssm.put_parameter(Name="/flag", Value="original", Type="String")
-    book = tmp_path / "flip.yaml"
-    book.write_text(INTERRUPTIBLE)
+    ssm, book = flip
     master, slave = pty.openpty()
     env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
     proc = subprocess.Popen(
