@@ -289,10 +289,9 @@ def test_resume_after_a_kill_asks_about_the_change_in_flight(
     assert len(posts) == 2
 
 
-def _resetting_server() -> tuple[str, Any]:
-    """A TCP server that accepts and resets every connection (RST, no HTTP answer)."""
+def _raw_server(handle: Any) -> tuple[str, Any]:
+    """A TCP server on 127.0.0.1 calling handle(conn, stop) per connection, each in a thread."""
     import socket
-    import struct
     import threading
 
     listener = socket.socket()
@@ -306,8 +305,7 @@ def _resetting_server() -> tuple[str, Any]:
                 conn, _ = listener.accept()
             except OSError:
                 return
-            conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            conn.close()
+            threading.Thread(target=handle, args=(conn, stop), daemon=True).start()
 
     threading.Thread(target=serve, daemon=True).start()
 
@@ -316,6 +314,18 @@ def _resetting_server() -> tuple[str, Any]:
         listener.close()
 
     return f"http://127.0.0.1:{listener.getsockname()[1]}", close
+
+
+def _resetting_server() -> tuple[str, Any]:
+    """A TCP server that accepts and resets every connection (RST, no HTTP answer)."""
+    import socket
+    import struct
+
+    def reset(conn: socket.socket, stop: Any) -> None:
+        conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        conn.close()
+
+    return _raw_server(reset)
 
 
 def test_health_survives_slow_resetting_and_garbled_endpoints(
@@ -370,14 +380,8 @@ def test_wrong_region_says_so(cli: Cli, moto: MotoServer, write_config: Any) -> 
 def _trickling_server() -> tuple[str, Any]:
     """An HTTP server that answers 200 at once, then sends its body a byte per 50 ms."""
     import socket
-    import threading
 
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(16)
-    stop = threading.Event()
-
-    def trickle(conn: socket.socket) -> None:
+    def trickle(conn: socket.socket, stop: Any) -> None:
         try:
             conn.recv(65536)
             conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n")
@@ -390,21 +394,7 @@ def _trickling_server() -> tuple[str, Any]:
         finally:
             conn.close()
 
-    def serve() -> None:
-        while not stop.is_set():
-            try:
-                conn, _ = listener.accept()
-            except OSError:
-                return
-            threading.Thread(target=trickle, args=(conn,), daemon=True).start()
-
-    threading.Thread(target=serve, daemon=True).start()
-
-    def close() -> None:
-        stop.set()
-        listener.close()
-
-    return f"http://127.0.0.1:{listener.getsockname()[1]}", close
+    return _raw_server(trickle)
 
 
 def test_a_body_that_trickles_in_times_out(
