@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from hybridops.aws.classify import is_read_only
+from hybridops.gate.classify import is_read_only
 from tests.conftest import Cli, MotoServer
 
 CORPUS = Path(__file__).parent / "adversarial"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from hybridops.aws.classify import is_read_only
+from hybridops.gate.classify import is_read_only
 from tests.conftest import Cli, MotoServer
 
 MUTATING_BOOK = textwrap.dedent(

@@ -38,7 +38,7 @@ def role_arn_of(caller_arn: str) -> str:
 
 def runbook_actions(runtime: Runtime) -> list[str]:
     """IAM actions (service:Operation) of every aws step of the built-in runbooks."""
-    from hybridops.aws.classify import to_api_name
+    from hybridops.gate.classify import to_api_name
     from hybridops.engine.loader import builtin_runbooks, load_file
 
     actions: set[str] = set()

@@ -53,6 +53,14 @@ class ValidationError(BadInput):
     """A runbook (or its parameters) failed validation."""
 
 
+class StateStoreFailed(HybridOpsError):
+    """The state store could not be written (disk full, read-only, locked): exit 1."""
+
+
+class StateStoreCorrupt(BadInput):
+    """The state store file is damaged: exit 2, naming the file and the fix."""
+
+
 class Refused(HybridOpsError):
     """A guardrail refused the action (read-only, declined, limit, lock)."""
 

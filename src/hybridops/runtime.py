@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 from hybridops.config import LoadedConfig, Overrides, ResolvedEnvironment, load_config
 from hybridops.context import Environment
-from hybridops.engine.gate import Confirmer, Gate, GateMode
-from hybridops.engine.redact import Redactor
+from hybridops.gate.core import Confirmer, Gate, GateMode
+from hybridops.gate.redact import Redactor
 from hybridops.options import Options
 
 if TYPE_CHECKING:

@@ -1,4 +1,4 @@
-"""Which AWS operations are read-only, and which services and operations exist."""
+"""Which AWS services and operations exist (read/write classification: hybridops.gate)."""
 
 from __future__ import annotations
 
@@ -6,41 +6,12 @@ import functools
 import re
 from typing import Any
 
-READ_ONLY_PREFIXES = (
-    "Describe",
-    "List",
-    "Get",
-    "Filter",
-    "Lookup",
-    "Search",
-    "Simulate",
-    "Test",
-    "Validate",
-    "Check",
-)
-# Logs Insights queries read data even though StartQuery does not look like a read, and
-# StopQuery only cancels such a read (one of ours that timed out).
-READ_ONLY_OPERATIONS = frozenset({"StartQuery", "GetQueryResults", "StopQuery"})
-
-
-def to_api_name(operation: str) -> str:
-    """`describe_services` -> `DescribeServices` (API names pass through unchanged)."""
-    if "_" not in operation and operation[:1].isupper():
-        return operation
-    return "".join(part[:1].upper() + part[1:] for part in operation.split("_"))
-
 
 def to_python_name(api_name: str) -> str:
     """`DescribeServices` -> `describe_services`, as boto3 spells it."""
     from botocore import xform_name
 
     return str(xform_name(api_name))
-
-
-def is_read_only(operation: str) -> bool:
-    """True for operations that only read: Describe*/List*/Get*/... and start_query."""
-    api = to_api_name(operation)
-    return api in READ_ONLY_OPERATIONS or api.startswith(READ_ONLY_PREFIXES)
 
 
 @functools.lru_cache(maxsize=1)

@@ -7,8 +7,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from hybridops import __version__
-from hybridops.engine.gate import Call, Gate
 from hybridops.errors import ConfigError
+from hybridops.gate import Call, Gate
 
 if TYPE_CHECKING:
     from hybridops.config import EnvironmentConfig

@@ -24,8 +24,8 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from hybridops.context import Environment
-    from hybridops.engine.gate import Call, Confirmer, Scope
-    from hybridops.engine.redact import Redactor
+    from hybridops.gate.core import Call, Confirmer, Scope
+    from hybridops.gate.redact import Redactor
 
 STATUS_STYLE = {
     "succeeded": "green",

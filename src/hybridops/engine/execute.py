@@ -23,8 +23,8 @@ from hybridops.engine.events import (
     StepRecord,
     StepStarted,
 )
-from hybridops.engine.gate import Gate, GateMode
-from hybridops.engine.redact import Redactor
+from hybridops.gate.core import Gate, GateMode
+from hybridops.gate.redact import Redactor
 from hybridops.engine.templating import iter_references, render
 from hybridops.errors import (
     CheckFailed,

@@ -15,7 +15,7 @@ from hybridops.engine.events import (
     RunStarted,
     StepFinished,
 )
-from hybridops.engine.redact import Redactor
+from hybridops.gate.redact import Redactor
 from hybridops.state.store import StateStore
 
 

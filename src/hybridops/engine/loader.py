@@ -91,6 +91,16 @@ def check_references(runbook: Runbook, data: Any, source: str) -> None:
                 problem = _reference_problem(runbook, seen, step.name, ref, key)
                 if problem:
                     raise _fail(source, data, loc, problem)
+        for loc, expression in _jmespath_conditions(step, index):
+            for chain in root_paths(expression):
+                problem = _reference_problem(
+                    runbook, seen, step.name, chain, loc[2], path=True
+                )
+                if problem:
+                    raise _fail(source, data, loc, problem)
+        problem = _lowered_class(step)
+        if problem:
+            raise _fail(source, data, ["steps", index, "mutating"], problem)
         seen[step.name] = set(step.outputs)
     for name, spec in runbook.parameters.items():
         for ref in iter_references(spec.default):
@@ -103,9 +113,107 @@ def check_references(runbook: Runbook, data: Any, source: str) -> None:
                 )
 
 
+def _lowered_class(step: Any) -> str | None:
+    """`mutating: false` on a step whose operation writes: the gate classifies, not the author."""
+    if step.mutating is not False:
+        return None
+    from hybridops.steps.registry import load_kinds
+
+    if not load_kinds()[step.kind].mutating(step):
+        return None
+    what = {
+        "aws": lambda: f"{step.aws.service}.{step.aws.operation} writes",
+        "http": lambda: f"HTTP {step.http.method} is not a safe method (GET, HEAD, OPTIONS)",
+        "action": lambda: f"action {step.action.name!r} makes changes",
+    }.get(step.kind, lambda: f"a {step.kind} step makes changes")()
+    return (
+        f"cannot lower a step's class: {what}; "
+        "the gate decides from the operation (remove `mutating:`)"
+    )
+
+
+def _jmespath_conditions(step: Any, index: int) -> list[tuple[list[Any], str]]:
+    """Plain JMESPath expressions evaluated over {params, steps, env, run}, with their place."""
+    found: list[tuple[list[Any], str]] = []
+    if step.when and "${{" not in step.when:
+        found.append((["steps", index, "when"], step.when))
+    if step.compensate is not None and step.compensate.when and "${{" not in step.compensate.when:
+        found.append((["steps", index, "compensate"], step.compensate.when))
+    if step.assert_ is not None:
+        found.extend((["steps", index, "assert"], key) for key in step.assert_.that)
+    return found
+
+
+def root_paths(expression: str) -> list[tuple[str, ...]]:
+    """The dotted field paths an expression reads from the top of its input document."""
+    import jmespath
+
+    chains: list[tuple[str, ...]] = []
+    _collect(jmespath.compile(expression).parsed, chains)
+    return chains
+
+
+# Node types whose first child is evaluated against the input and the rest against its result.
+_LEFT_AT_ROOT = {
+    "subexpression",
+    "index_expression",
+    "projection",
+    "value_projection",
+    "filter_projection",
+    "flatten",
+    "pipe",
+}
+
+
+def _spine(node: dict[str, Any]) -> list[str] | None:
+    """The leading dotted fields of a path (`a.b.c[0]` -> a, b, c); None if it starts otherwise."""
+    if node["type"] == "field":
+        return [node["value"]]
+    if node["type"] == "subexpression":
+        first, *rest = node["children"]
+        chain = _spine(first)
+        if chain is None:
+            return None
+        for child in rest:
+            if child["type"] == "field":
+                chain.append(child["value"])
+                continue
+            # `outputs.items[0]`, `outputs.items[?x]`: the name before the bracket is read too.
+            head = (child.get("children") or [None])[0]
+            if child["type"] in _LEFT_AT_ROOT and isinstance(head, dict):
+                chain.extend(_spine(head) or [])
+            break
+        return chain
+    return None
+
+
+def _collect(node: dict[str, Any], chains: list[tuple[str, ...]]) -> None:
+    spine = _spine(node)
+    if spine is not None:
+        chains.append(tuple(spine))
+        return
+    children = [c for c in node.get("children", []) if isinstance(c, dict)]
+    if node["type"] in _LEFT_AT_ROOT:
+        children = children[:1]
+    elif node["type"] in ("expref", "literal", "current", "identity"):
+        children = []
+    for child in children:
+        _collect(child, chains)
+
+
 def _reference_problem(
-    runbook: Runbook, seen: dict[str, set[str]], current: str, ref: tuple[Any, ...], key: str
+    runbook: Runbook,
+    seen: dict[str, set[str]],
+    current: str,
+    ref: tuple[Any, ...],
+    key: str,
+    *,
+    path: bool = False,
 ) -> str | None:
+    if path:
+        # A JMESPath condition may test a prefix (`steps.x.outputs`), never an unknown name.
+        problem = _path_problem(runbook, seen, current, ref, key)
+        return f"{key}: {problem}" if problem else None
     text = ".".join(str(p) for p in ref)
     root = ref[0]
     if root == "params":
@@ -136,3 +244,32 @@ def _reference_problem(
     elif root == "run" and (len(ref) != 2 or ref[1] not in ("id", "runbook", "env")):
         return f"${{{{ {text} }}}}: use run.id, run.runbook or run.env"
     return None
+
+
+def _path_problem(
+    runbook: Runbook, seen: dict[str, set[str]], current: str, ref: tuple[Any, ...], key: str
+) -> str | None:
+    text = ".".join(ref)
+    root = ref[0]
+    if root not in ("params", "steps", "env", "run"):
+        return f"{text}: no such name (use params., steps., env. or run.)"
+    if len(ref) == 1:
+        return None
+    if root == "steps":
+        name = ref[1]
+        if name == current and key != "compensate":
+            return f"{text}: a step cannot test its own outputs"
+        if name not in seen and not (name == current and key == "compensate"):
+            later = any(s.name == name for s in runbook.steps)
+            return f"{text}: step {name!r} {'runs later' if later else 'does not exist'}"
+        if len(ref) >= 3 and ref[2] != "outputs":
+            return f"{text}: use steps.{name}.outputs.NAME"
+        outputs = seen.get(name)
+        if outputs is None:
+            outputs = next(set(s.outputs) for s in runbook.steps if s.name == name)
+        if len(ref) >= 4 and ref[3] not in outputs:
+            return f"{text}: step {name!r} declares no output {ref[3]!r}"
+        return None
+    problem = _reference_problem(runbook, seen, current, ref[:2], key)
+    # Said as the path the author wrote, not as a ${{ }} template.
+    return problem.replace("${{ ", "").replace(" }}", "", 1) if problem else None

@@ -100,14 +100,16 @@ class Wait(_Strict):
             raise ValueError("wait needs at least one `until` expectation")
         _check_expectations(self.until)
         if self.aws is not None:
-            from hybridops.aws.classify import is_read_only
+            from hybridops.gate.classify import aws_mutates
 
-            if not is_read_only(self.aws.operation):
+            if aws_mutates(self.aws.service, self.aws.operation):
                 raise ValueError(
                     f"wait polls {self.aws.service}.{self.aws.operation}, which mutates;"
                     " a wait may only poll read-only operations"
                 )
-        if self.http is not None and self.http.method not in ("GET", "HEAD", "OPTIONS"):
+        from hybridops.gate.classify import http_mutates
+
+        if self.http is not None and http_mutates(self.http.method):
             raise ValueError(f"wait polls with {self.http.method}; use GET or HEAD")
         return self
 

@@ -131,6 +131,6 @@ def resume_plan(
 
 def masked_parameters(params: dict[str, Any]) -> list[str]:
     """Parameters whose recorded value is redacted (they must be given again)."""
-    from hybridops.engine.redact import MASK
+    from hybridops.gate.redact import MASK
 
     return [k for k, v in params.items() if isinstance(v, str) and MASK in v]

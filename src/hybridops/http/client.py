@@ -6,13 +6,10 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from hybridops import __version__
-from hybridops.engine.gate import Call, Gate
+from hybridops.gate import Call, Gate
 
 if TYPE_CHECKING:
     import httpx
-
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-
 
 def _gated_transport(inner: Any, gate: Gate) -> Any:
     import httpx
@@ -22,8 +19,7 @@ def _gated_transport(inner: Any, gate: Gate) -> Any:
 
         def handle_request(self, request: httpx.Request) -> httpx.Response:
             method = request.method.upper()
-            override = gate.classify_override()
-            mutating = override if override is not None else method not in SAFE_METHODS
+            mutating = gate.classify_http(method)
             call = Call(
                 service="http",
                 operation=method,

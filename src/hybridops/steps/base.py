@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from hybridops.aws.session import ClientFactory
     from hybridops.engine.events import Event
-    from hybridops.engine.gate import Gate, GateMode
+    from hybridops.gate.core import Gate, GateMode
     from hybridops.http.client import HttpClientFactory
     from hybridops.state.store import StateStore
 

@@ -7,15 +7,15 @@ import time
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from hybridops.engine import matching
-from hybridops.engine.gate import Call
 from hybridops.errors import CheckFailed, Refused, RemoteError, TimedOut
+from hybridops.gate.classify import aws_mutates, http_mutates
+from hybridops.gate.core import Call
 from hybridops.steps.registry import ACTIONS, load_builtin_actions, register_kind
 
 if TYPE_CHECKING:
     from hybridops.engine.models import Step
     from hybridops.steps.base import StepContext
 
-SAFE_HTTP = ("GET", "HEAD", "OPTIONS")
 MAX_TEXT = 65536
 MAX_BODY = 1 << 20
 
@@ -122,10 +122,8 @@ class AwsKind:
         aws_lines(step, body, ctx)
 
     def mutating(self, step: Step) -> bool:
-        from hybridops.aws.classify import is_read_only
-
         assert step.aws is not None
-        return not is_read_only(step.aws.operation)
+        return aws_mutates(step.aws.service, step.aws.operation)
 
     def waits(self, step: Step) -> bool:
         return False
@@ -161,7 +159,7 @@ class HttpKind:
 
     def mutating(self, step: Step) -> bool:
         assert step.http is not None
-        return step.http.method not in SAFE_HTTP
+        return http_mutates(step.http.method)
 
     def waits(self, step: Step) -> bool:
         return False

@@ -149,7 +149,7 @@ def load_kinds() -> dict[str, StepKind]:
 
 
 def step_is_mutating(step: Step) -> bool:
-    """The step's `mutating:` override, else its kind's classification."""
-    if step.mutating is not None:
-        return step.mutating
-    return load_kinds()[step.kind].mutating(step)
+    """The kind's classification of the step, raised (never lowered) by `mutating: true`."""
+    from hybridops.gate.classify import effective
+
+    return effective(load_kinds()[step.kind].mutating(step), step.mutating)

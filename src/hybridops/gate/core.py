@@ -1,4 +1,4 @@
-"""The one gate every mutating call passes: read-only, dry-run, confirmation, audit."""
+"""The one gate every outbound call passes: read-only, dry-run, confirmation, audit."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from hybridops.engine.redact import Redactor
 from hybridops.errors import Refused
+from hybridops.gate.classify import aws_mutates, effective, http_mutates
+from hybridops.gate.redact import Redactor
 from hybridops.state.store import StateStore, iso, utcnow
 
 
@@ -49,6 +50,7 @@ class Scope:
     """The step (or command) on whose behalf calls are made."""
 
     name: str
+    # A runbook's `mutating: true`: raises the class of every call in the scope, never lowers.
     mutating_override: bool | None = None
     authorized: bool = False
     runbook: str | None = None
@@ -126,16 +128,15 @@ class Gate:
 
     # -- decisions ----------------------------------------------------------------------
     def classify(self, service: str, operation: str) -> bool:
-        """Whether a call mutates, honouring the scope's override."""
-        scope = _SCOPE.get()
-        if scope is not None and scope.mutating_override is not None:
-            return scope.mutating_override
-        from hybridops.aws.classify import is_read_only
+        """Whether an AWS call mutates: from the operation; a scope's `mutating: true` raises it."""
+        return effective(aws_mutates(service, operation), self._declared())
 
-        return not is_read_only(operation)
+    def classify_http(self, method: str) -> bool:
+        """Whether an HTTP request mutates: any unsafe method; `mutating: true` raises it."""
+        return effective(http_mutates(method), self._declared())
 
-    def classify_override(self) -> bool | None:
-        """The active scope's `mutating:` override, if any."""
+    @staticmethod
+    def _declared() -> bool | None:
         scope = _SCOPE.get()
         return scope.mutating_override if scope is not None else None
 

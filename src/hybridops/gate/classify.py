@@ -1,0 +1,66 @@
+"""What changes something: decided from the operation alone, never from the runbook author.
+
+An AWS operation is read-only when its API name starts with a reading verb (Describe, List,
+Get, ...) or it is on the short allow-list below of calls that change nothing despite their
+names. Everything else mutates. An HTTP request is read-only only for the safe methods of RFC
+9110 (GET, HEAD, OPTIONS). A runbook's `mutating: true` may raise a step's class; nothing lowers
+it (`mutating: false` on a writing call is a validation error).
+"""
+
+from __future__ import annotations
+
+READ_ONLY_PREFIXES = (
+    "Describe",
+    "List",
+    "Get",
+    "Filter",
+    "Lookup",
+    "Search",
+    "Simulate",
+    "Test",
+    "Validate",
+    "Check",
+)
+
+# (service, API operation) pairs that read although their names do not say so. Keep this list
+# short and justified: every entry is a call a dry run and --read-only will send.
+READ_ONLY_ALLOW_LIST: dict[tuple[str, str], str] = {
+    ("logs", "StartQuery"): "starts a Logs Insights query: it reads log data",
+    ("logs", "StopQuery"): "cancels such a read (one of ours that timed out)",
+    ("sts", "AssumeRole"): "returns temporary credentials; changes no resource",
+    ("sts", "GetCallerIdentity"): "who am I",
+}
+
+SAFE_HTTP_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def to_api_name(operation: str) -> str:
+    """`describe_services` -> `DescribeServices` (API names pass through unchanged)."""
+    if "_" not in operation and operation[:1].isupper():
+        return operation
+    return "".join(part[:1].upper() + part[1:] for part in operation.split("_"))
+
+
+def is_read_only(operation: str, service: str | None = None) -> bool:
+    """True for operations that only read: Describe*/List*/Get*/... and the allow-list."""
+    api = to_api_name(operation)
+    if api.startswith(READ_ONLY_PREFIXES):
+        return True
+    if service is not None:
+        return (service, api) in READ_ONLY_ALLOW_LIST
+    return any(op == api for _, op in READ_ONLY_ALLOW_LIST)
+
+
+def aws_mutates(service: str, operation: str) -> bool:
+    """Whether an AWS call changes something."""
+    return not is_read_only(operation, service)
+
+
+def http_mutates(method: str) -> bool:
+    """Whether an HTTP request may change something (anything but GET/HEAD/OPTIONS)."""
+    return method.upper() not in SAFE_HTTP_METHODS
+
+
+def effective(operation_mutates: bool, declared: bool | None) -> bool:
+    """A call's class: `mutating: true` raises it; nothing may lower it."""
+    return operation_mutates or bool(declared)
