@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import errno
 import io
 import json
+import os
+import subprocess
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -310,3 +313,42 @@ def sandbox_env(shared_sandbox: Any, tmp_path: Path, monkeypatch: pytest.MonkeyP
     shared_sandbox.reset()
     yield shared_sandbox
     shared_sandbox.reset()
+
+
+# -- a real small file system -----------------------------------------------------------------
+
+
+@pytest.fixture
+def tmpfs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A 1 MB tmpfs as HYBRIDOPS_HOME (a fresh store with its WAL takes ~200 KB)."""
+    mount_point = tmp_path / "tmpfs"
+    mount_point.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=1m,mode=0700", "tmpfs", str(mount_point)],
+        capture_output=True,
+        text=True,
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs (needs root/CAP_SYS_ADMIN): {mounted.stderr.strip()}")
+    monkeypatch.setenv("HYBRIDOPS_HOME", str(mount_point / "home"))
+    try:
+        yield mount_point
+    finally:
+        if subprocess.run(["umount", str(mount_point)], capture_output=True).returncode:
+            subprocess.run(["umount", "-l", str(mount_point)], check=True)
+
+
+def fill(directory: Path) -> None:
+    """Write until the file system has not one byte left."""
+    fd = os.open(directory / "filler", os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        for size in (1 << 16, 1 << 12, 1 << 9, 1):
+            while True:
+                try:
+                    os.write(fd, b"\0" * size)
+                except OSError as exc:
+                    assert exc.errno == errno.ENOSPC
+                    break
+    finally:
+        os.close(fd)
+    assert os.statvfs(directory).f_bavail == 0

@@ -111,14 +111,53 @@ def test_lock_rules(backend: Callable[[], StateStore]) -> None:
     assert alice.lock_holder("failover:prod") is None
 
 
-def test_an_expired_lease_is_taken_over(backend: Callable[[], StateStore]) -> None:
+def test_an_abandoned_lease_is_taken_over(backend: Callable[[], StateStore]) -> None:
     crashed, next_run = backend(), backend()
-    # A lease already past its expiry: its holder crashed without releasing it.
-    assert crashed.acquire_lock("service:prod", "crashed run", -1) is None
+    # A lease from another host, stale by more than a lease length: its holder is gone.
+    assert crashed.acquire_lock("service:prod", "crashed run", -61) is None
     assert next_run.lock_holder("service:prod") is None
     assert next_run.acquire_lock("service:prod", "next run", 60) is None
     assert crashed.refresh_lock("service:prod", "crashed run", 60) is False
     assert next_run.lock_holder("service:prod").holder == "next run"
+
+
+def test_a_just_expired_lease_from_another_host_is_not_stolen(
+    backend: Callable[[], StateStore],
+) -> None:
+    """Expired by our clock only a little: a clock jump, or a skew, must not steal it."""
+    holder, contender = backend(), backend()
+    assert holder.acquire_lock("service:prod", "ann@elsewhere pid 4242 run R1", -30) is None
+    held = contender.acquire_lock("service:prod", "bob@here pid 1 run R2", 60)
+    assert held is not None and held.holder.startswith("ann@elsewhere")
+
+
+def test_a_live_holder_on_this_host_keeps_its_lease_whatever_the_clock(
+    backend: Callable[[], StateStore],
+) -> None:
+    import os
+    import socket
+
+    me = f"ann@{socket.gethostname()} pid {os.getpid()} run R1"
+    holder, contender = backend(), backend()
+    # Expired an hour ago by the clock (as after a wall-clock jump): the process is alive.
+    assert holder.acquire_lock("service:prod", me, -3600) is None
+    held = contender.acquire_lock("service:prod", "bob@x pid 1 run R2", 60)
+    assert held is not None and held.holder == me
+
+
+def test_a_dead_holder_on_this_host_is_taken_over_at_once(
+    backend: Callable[[], StateStore],
+) -> None:
+    import socket
+    import subprocess
+    import sys
+
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()  # reaped: its pid names no process
+    dead = f"ann@{socket.gethostname()} pid {gone.pid} run R1"
+    holder, contender = backend(), backend()
+    assert holder.acquire_lock("service:prod", dead, 600) is None  # unexpired
+    assert contender.acquire_lock("service:prod", "bob@x pid 1 run R2", 60) is None
 
 
 def test_racing_for_a_lock_exactly_one_wins_every_round(

@@ -66,9 +66,7 @@ def test_good_references_in_when_pass(cli: Cli, write_runbook: Any, when: str) -
     assert result.code == 0, result.err
 
 
-def test_compensation_when_and_assert_paths_are_checked_too(
-    cli: Cli, write_runbook: Any
-) -> None:
+def test_compensation_when_and_assert_paths_are_checked_too(cli: Cli, write_runbook: Any) -> None:
     book = """name: c
 steps:
   - name: a

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from hybridops import paths
 from hybridops.errors import ConfigError
@@ -18,31 +21,110 @@ CONFIG_FILENAME = "hybridops.yaml"
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # .inf and .nan are YAML floats: an infinite timeout or a NaN threshold is never meant.
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+# botocore's own test of an endpoint's host name (botocore.utils.is_valid_endpoint_url): what
+# passes here, boto3 takes, instead of failing later with a Python error.
+_DNS_NAME = re.compile(
+    r"^((?!-)[A-Z\d-]{1,63}(?<!-)\.)*((?!-)[A-Z\d-]{1,63}(?<!-))$", re.IGNORECASE
+)
+# httpx also takes underscores (container names such as my_service).
+_HTTP_HOST = re.compile(r"^[A-Z\d_.-]{1,255}$", re.IGNORECASE)
+
+
+def check_url(value: str, *, aws: bool = False) -> str:
+    """An http(s) URL with a host (and a valid port); raise ValueError naming the value."""
+    problem = f"expected an http(s) URL such as https://api.example.com, got {value!r}"
+    if any(c in value for c in " \t\r\n"):
+        raise ValueError(problem)
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - a port that is not a number from 0 to 65535 raises here
+    except ValueError:
+        raise ValueError(problem) from None
+    host = parts.hostname
+    if parts.scheme not in ("http", "https") or not host:
+        raise ValueError(problem)
+    if ":" in host:
+        try:
+            ipaddress.IPv6Address(host.split("%", 1)[0])
+        except ValueError:
+            raise ValueError(problem) from None
+    elif not (_DNS_NAME if aws else _HTTP_HOST).match(host.removesuffix(".")):
+        raise ValueError(problem)
+    return value
+
+
+def _http_url(value: str | None) -> str | None:
+    return None if value is None else check_url(value)
+
+
+def _aws_endpoint(value: str | None) -> str | None:
+    return None if value is None else check_url(value, aws=True)
+
+
+HttpUrl = Annotated[str | None, AfterValidator(_http_url)]
+AwsEndpoint = Annotated[str | None, AfterValidator(_aws_endpoint)]
+
+# AWS takes 32-bit integers for counts (desiredCount, ProvisionedConcurrentExecutions).
+AWS_INT_MAX = 2**31 - 1
+
+
+def _duration(value: str) -> str:
+    from hybridops.errors import BadInput
+    from hybridops.timeparse import parse_duration
+
+    try:
+        parse_duration(value, option="")
+    except BadInput as exc:  # pydantic reports ValueError only, with the field's file:line
+        raise ValueError(str(exc)) from None
+    return value
+
+
+def _moment(value: str) -> str:
+    from hybridops.errors import BadInput
+    from hybridops.timeparse import parse_moment
+
+    try:
+        parse_moment(value, option="")
+    except BadInput as exc:
+        raise ValueError(str(exc)) from None
+    return value
+
+
+Duration = Annotated[str, AfterValidator(_duration)]
+Moment = Annotated[str, AfterValidator(_moment)]
 
 
 class Limits(_Strict):
     """Guardrail caps for scaling."""
 
-    max_desired_count: int = Field(20, ge=0)
-    max_provisioned_concurrency: int = Field(500, ge=0)
+    max_desired_count: int = Field(20, ge=0, le=AWS_INT_MAX)
+    max_provisioned_concurrency: int = Field(500, ge=0, le=AWS_INT_MAX)
+
+
+# A trigger sustained over more than a day is no scale-up trigger; and CloudWatch keeps
+# one-minute data for 15 days, so a longer window could not be read anyway.
+MAX_WINDOW_MINUTES = 1440
 
 
 class ScalingConfig(_Strict):
     """Scale-up triggers (the runbook report's numbers) and step sizes."""
 
     cpu_percent: float = 70.0
-    cpu_minutes: int = Field(5, ge=1)
+    cpu_minutes: int = Field(5, ge=1, le=MAX_WINDOW_MINUTES)
     memory_percent: float = 80.0
-    memory_minutes: int = Field(5, ge=1)
+    memory_minutes: int = Field(5, ge=1, le=MAX_WINDOW_MINUTES)
     p95_ms: float = 2000.0
-    p95_minutes: int = Field(10, ge=1)
+    p95_minutes: int = Field(10, ge=1, le=MAX_WINDOW_MINUTES)
     queue_depth: float = 100.0
-    queue_minutes: int = Field(5, ge=1)
+    queue_minutes: int = Field(5, ge=1, le=MAX_WINDOW_MINUTES)
     queue_namespace: str = "HybridRouting"
     queue_metric: str = "QueueDepth"
-    ecs_step: int = Field(2, ge=1)
-    lambda_step: int = Field(50, ge=1)
+    ecs_step: int = Field(2, ge=1, le=AWS_INT_MAX)
+    lambda_step: int = Field(50, ge=1, le=AWS_INT_MAX)
 
 
 class LogFields(_Strict):
@@ -71,9 +153,9 @@ class LogsConfig(_Strict):
         True, description="Logs Insights is available here (engine auto uses it, else local)"
     )
     slo: SloTargets = Field(default_factory=SloTargets)
-    daily_since: str = "yesterday 18:00 UTC"
-    daily_until: str = "today 09:00 UTC"
-    insights_timeout_s: float = Field(300.0, gt=0)
+    daily_since: Moment = "yesterday 18:00 UTC"
+    daily_until: Moment = "today 09:00 UTC"
+    insights_timeout_s: float = Field(300.0, gt=0, le=3600)
     slow_request_ms: float = Field(2000.0, gt=0)
 
 
@@ -85,11 +167,15 @@ class BedrockConfig(_Strict):
     component: str = "bedrock-client"
 
 
+# A week: response targets are minutes to hours; the bound keeps `opened + target` a date.
+MAX_INCIDENT_MINUTES = 7 * 24 * 60
+
+
 class SeverityRule(_Strict):
     """Response and escalation targets of one severity (minutes; None: next business day / none)."""
 
-    respond_min: int | None = Field(None, ge=1)
-    escalate_min: int | None = Field(None, ge=1)
+    respond_min: int | None = Field(None, ge=1, le=MAX_INCIDENT_MINUTES)
+    escalate_min: int | None = Field(None, ge=1, le=MAX_INCIDENT_MINUTES)
     description: str = ""
 
 
@@ -118,7 +204,7 @@ class IncidentsConfig(_Strict):
         description="Severity -> who to escalate to, in order (names or handles; none built in)",
     )
     business_day_start_utc: int = Field(9, ge=0, le=23)
-    status_page_url: str | None = None
+    status_page_url: HttpUrl = None
     templates_dir: str | None = Field(
         None, description="Editable initial.txt / update.txt (default: <config dir>/templates)"
     )
@@ -131,7 +217,7 @@ class NotifyConfig(_Strict):
     webhook_url_env: str | None = None
     sns_topic_arn: str | None = None
     pagerduty_routing_key_env: str | None = None
-    pagerduty_url: str | None = Field(None, description="Default: the PagerDuty Events API v2")
+    pagerduty_url: HttpUrl = Field(None, description="Default: the PagerDuty Events API v2")
 
 
 class StateConfig(_Strict):
@@ -141,7 +227,7 @@ class StateConfig(_Strict):
     path: str | None = None
     table: str | None = None
     region: str | None = None
-    endpoint_url: str | None = None
+    endpoint_url: AwsEndpoint = None
 
 
 REGION_PATTERN = r"^[a-z]{2}(-[a-z]+)+-\d+$"
@@ -180,7 +266,7 @@ class MaintenanceConfig(_Strict):
     checklist: str | None = Field(
         None, description="YAML file: a list of checklist items (text), ticked in order"
     )
-    duration: str = Field("1h", description="Default window length, e.g. 1h, 90m")
+    duration: Duration = Field("1h", description="Default window length, e.g. 1h, 90m")
 
 
 class TrendMetric(_Strict):
@@ -212,13 +298,18 @@ class ReportsConfig(_Strict):
     )
 
 
+# One request waiting longer than 15 minutes is a hang, not a slow answer (and Lambda's own
+# limit); a bigger number, like inf, would let a command wait forever.
+MAX_TIMEOUT_S = 900
+
+
 class EnvironmentConfig(_Strict):
     """One deployment of the hybrid routing service (defaults: the runbook report's names)."""
 
     region: str = Field("eu-central-1", pattern=REGION_PATTERN)
     secondary_region: str = Field("us-west-2", pattern=REGION_PATTERN)
     profile: str | None = None
-    endpoint_url: str | None = None
+    endpoint_url: AwsEndpoint = None
     cluster: str = "hybrid-routing-cluster"
     service: str = "hybrid-router-service"
     backup_cluster: str = "hybrid-routing-cluster-backup"
@@ -230,9 +321,9 @@ class EnvironmentConfig(_Strict):
     log_groups: list[str] = Field(
         default_factory=lambda: ["/aws/ecs/hybrid-routing", "/aws/lambda/hybrid-router"]
     )
-    health_url: str | None = None
-    secondary_health_url: str | None = None
-    public_url: str | None = Field(
+    health_url: HttpUrl = None
+    secondary_health_url: HttpUrl = None
+    public_url: HttpUrl = Field(
         None, description="The public name's base URL; a failover is verified through it"
     )
     components: list[str] = Field(
@@ -257,11 +348,11 @@ class EnvironmentConfig(_Strict):
     load_balancer: str | None = Field(
         None, description="ALB dimension value, app/NAME/ID, for TargetResponseTime"
     )
-    http_timeout_s: float = Field(5.0, gt=0)
+    http_timeout_s: float = Field(5.0, gt=0, le=MAX_TIMEOUT_S)
     aws_max_attempts: int = Field(
         5, ge=1, le=20, description="attempts per AWS call, the first one included"
     )
-    aws_read_timeout_s: float = Field(30.0, gt=0)
+    aws_read_timeout_s: float = Field(30.0, gt=0, le=MAX_TIMEOUT_S)
     # Sandbox environments use dummy credentials so no real account is ever touched.
     sandbox: bool = False
     vars: dict[str, Any] = Field(default_factory=dict)
@@ -384,11 +475,19 @@ def resolve_environment(loaded: LoadedConfig, overrides: Overrides) -> ResolvedE
         try:
             settings = EnvironmentConfig.model_validate(settings.model_dump() | updates)
         except ValidationError as exc:
-            problem = exc.errors()[0]
+            problem = exc.errors(include_url=False)[0]
             field = ".".join(str(p) for p in problem["loc"])
+            message = str(problem["msg"]).removeprefix("Value error, ")
             raise ConfigError(
-                f"--{field.replace('_', '-')} / HYBRIDOPS_{field.upper()}: {problem['msg']}"
+                f"--{field.replace('_', '-')} / HYBRIDOPS_{field.upper()}: {message}"
             ) from None
+    aws_endpoint = os.environ.get("AWS_ENDPOINT_URL")
+    if aws_endpoint and not settings.endpoint_url:
+        # boto3 reads it itself, and would fail on a bad one with a bare ValueError.
+        try:
+            check_url(aws_endpoint, aws=True)
+        except ValueError as exc:
+            raise ConfigError(f"AWS_ENDPOINT_URL: {exc}") from None
     return ResolvedEnvironment(name, settings)
 
 

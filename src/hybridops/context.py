@@ -32,6 +32,8 @@ class Environment:
     no_color: bool | None = None
     width: int | None = None
     prompt: Callable[[str], str] | None = None
+    # Set once a JSON document went to stdout: an error after it must not add a second one.
+    json_written: bool = False
 
     def __post_init__(self) -> None:
         if self.stdin_isatty is None:

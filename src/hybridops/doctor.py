@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import email.utils
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -38,8 +39,8 @@ def role_arn_of(caller_arn: str) -> str:
 
 def runbook_actions(runtime: Runtime) -> list[str]:
     """IAM actions (service:Operation) of every aws step of the built-in runbooks."""
-    from hybridops.gate.classify import to_api_name
     from hybridops.engine.loader import builtin_runbooks, load_file
+    from hybridops.gate.classify import to_api_name
 
     actions: set[str] = set()
     for path in builtin_runbooks().values():
@@ -63,6 +64,11 @@ def run_checks(runtime: Runtime) -> list[Finding]:
     from hybridops.errors import translate
 
     settings = runtime.env.settings
+    # Before anything opens the store: opening it tightens the modes this check reports.
+    permissions = _state_permissions(runtime)
+    state = _state(runtime)
+    if "store" not in runtime.__dict__:
+        _storeless_gate(runtime)
     findings: list[Finding] = []
     caller = None
     profile_fix = (
@@ -102,8 +108,12 @@ def run_checks(runtime: Runtime) -> list[Finding]:
     ):
         if url:
             findings.append(_reachable(runtime, name, url))
-    findings.append(_state(runtime))
-    findings.append(_maintenance(runtime))
+    findings.append(state)
+    findings.append(_recheck(runtime, permissions))
+    if "store" in runtime.__dict__:
+        findings.append(_maintenance(runtime))
+    else:
+        findings.append(Finding("maintenance window", "warn", "unknown: the state store failed"))
     return findings
 
 
@@ -155,22 +165,89 @@ def _reachable(runtime: Runtime, name: str, url: str) -> Finding:
     return Finding(name, "pass", f"{url}: {check.detail}")
 
 
+def _storeless_gate(runtime: Runtime) -> None:
+    """Let the AWS checks run when the store cannot be opened: they only read, never audit."""
+    from hybridops.gate.core import Gate
+
+    runtime.__dict__["gate"] = Gate(
+        runtime.mode,
+        store=None,
+        redactor=runtime.redactor,
+        env_name=runtime.env.name,
+        confirmer=runtime.confirmer,
+    )
+
+
 def _state(runtime: Runtime) -> Finding:
-    from hybridops.errors import translate
+    from hybridops.errors import StateStoreCorrupt, translate
+    from hybridops.state.errors import CORRUPT_FIX_MARK
 
     try:
         store = runtime.store
+        check = getattr(store, "integrity_check", None)
+        if check is not None:
+            # The whole file, every page: a damaged page no query has touched yet shows here.
+            problems = check()
+            if problems:
+                path = getattr(store, "path", "")
+                more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+                return Finding(
+                    "state store",
+                    "fail",
+                    f"{path} is damaged: {problems[0]}{more}",
+                    f"move it aside (`mv {path} {path}.broken`) and rerun: a new one is"
+                    f" started; `sqlite3 {path}.broken .recover` salvages what it can",
+                )
         holder = "hybridops doctor"
         store.acquire_lock("doctor-probe", holder, 30)
         store.release_lock("doctor-probe", holder)
         return Finding("state store", "pass", type(store).__name__ + " readable and writable")
+    except StateStoreCorrupt as exc:
+        detail, _, fix = exc.message.partition(CORRUPT_FIX_MARK)
+        return Finding("state store", "fail", detail, CORRUPT_FIX_MARK.lstrip(": ") + fix)
     except Exception as exc:
+        error = translate(exc)
         return Finding(
             "state store",
             "fail",
-            translate(exc).message,
-            "check state: in the config (path permissions, or the DynamoDB table and IAM)",
+            error.message,
+            error.hint
+            or "check state: in the config (path permissions, or the DynamoDB table and IAM)",
         )
+
+
+def _state_permissions(runtime: Runtime) -> list[tuple[Path, int, int]]:
+    """State dirs and files others can read or write (the audit trail, journals)."""
+    from hybridops.config import state_path
+    from hybridops.paths import loose_modes
+
+    return loose_modes(state_path(runtime.loaded_config))
+
+
+def _recheck(runtime: Runtime, loose: list[tuple[Path, int, int]]) -> Finding:
+    """The permissions finding: loose modes seen before the store was opened, and the fix."""
+    from hybridops.paths import user_data_dir
+
+    name = "state permissions"
+    if not loose:
+        return Finding(name, "pass", "state dir 0700, its files 0600")
+    shown = ", ".join(f"{p} {mode:04o}" for p, mode, _ in loose[:5])
+    if len(loose) > 5:
+        shown += f" (and {len(loose) - 5} more)"
+    detail = f"readable or writable by others: {shown}"
+    still = [p for p, _, wanted in loose if p.exists() and p.stat().st_mode & 0o777 & ~wanted]
+    if not still:
+        return Finding(
+            name, "fail", detail + "; tightened to owner-only by this run", "rerun doctor"
+        )
+    # `go=` strips group and other bits from every dir and file below, whatever is in there.
+    roots: list[Path] = []
+    data = user_data_dir()
+    for path in still:
+        root = data if path == data or data in path.parents else path
+        if root not in roots:
+            roots.append(root)
+    return Finding(name, "fail", detail, "chmod -R go= " + " ".join(str(r) for r in roots))
 
 
 def _maintenance(runtime: Runtime) -> Finding:

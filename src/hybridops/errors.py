@@ -14,7 +14,9 @@ class ExitCode(enum.IntEnum):
     REFUSED = 3
     REMOTE_ERROR = 4
     TIMED_OUT = 5
-    INTERRUPTED = 130
+    HANGUP = 129  # 128 + SIGHUP: the terminal went away
+    INTERRUPTED = 130  # 128 + SIGINT: Ctrl-C
+    TERMINATED = 143  # 128 + SIGTERM: `timeout`, CI cancellation, `kill`
 
 
 class HybridOpsError(Exception):
@@ -67,6 +69,10 @@ class Refused(HybridOpsError):
     exit_code = ExitCode.REFUSED
 
 
+class LeaseLost(Refused):
+    """The run no longer holds its lock: it stops before its next change."""
+
+
 class RemoteError(HybridOpsError):
     """AWS or HTTP failed after retries."""
 
@@ -80,9 +86,29 @@ class TimedOut(HybridOpsError):
 
 
 class Interrupted(HybridOpsError):
-    """The operator interrupted the run."""
+    """The operator interrupted the run (Ctrl-C, SIGTERM or SIGHUP)."""
 
     exit_code = ExitCode.INTERRUPTED
+
+    def __init__(self, message: str, *, hint: str | None = None, signal_name: str = "SIGINT"):
+        super().__init__(message, hint=hint)
+        self.signal_name = signal_name
+        self.exit_code = SIGNAL_EXIT_CODES.get(signal_name, ExitCode.INTERRUPTED)
+
+
+SIGNAL_EXIT_CODES = {
+    "SIGINT": ExitCode.INTERRUPTED,
+    "SIGTERM": ExitCode.TERMINATED,
+    "SIGHUP": ExitCode.HANGUP,
+}
+
+
+class Signalled(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, delivered the way Ctrl-C is so that every cleanup path is shared."""
+
+    def __init__(self, signal_name: str) -> None:
+        super().__init__(signal_name)
+        self.signal_name = signal_name
 
 
 CREDENTIALS_FIX = "refresh them: `aws sso login --profile NAME` (or export fresh AWS_* keys)"
@@ -108,6 +134,8 @@ def translate(exc: BaseException) -> HybridOpsError:
     """Turn any exception into a HybridOpsError: the single error-to-exit-code ladder."""
     if isinstance(exc, HybridOpsError):
         return exc
+    if isinstance(exc, Signalled):
+        return Interrupted(f"interrupted ({exc.signal_name})", signal_name=exc.signal_name)
     if isinstance(exc, KeyboardInterrupt):
         return Interrupted("interrupted")
     module = type(exc).__module__ or ""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import getpass
 import socket
@@ -63,8 +64,12 @@ def open_incident(
     commander: str | None = None,
     channel: str | None = None,
     now: Callable[[], dt.datetime] = utcnow,
+    dry_run: bool = False,
 ) -> dict[str, Any]:
-    """Create the incident (unique id), compute its deadlines, make it the active one."""
+    """Create the incident (unique id), compute its deadlines, make it the active one.
+
+    In a dry run the record is returned as it would be created, and nothing is stored.
+    """
     if not title.strip():
         raise BadInput("--title must not be empty")
     started = now().replace(microsecond=0)
@@ -88,6 +93,9 @@ def open_incident(
         "escalations": [],
         "opened_by": actor(),
     }
+    if dry_run:
+        record["id"] = base  # the id a real open would try first
+        return record
     for n in range(1, 1000):
         record["id"] = base if n == 1 else f"{base}-{n}"
         if store.create_incident(record):
@@ -130,10 +138,26 @@ def get(store: StateStore, incident_id: str) -> dict[str, Any]:
     return record
 
 
+def check_incident_exists(store: StateStore, incident_id: str) -> dict[str, Any]:
+    """The incident `--incident` names; BadInput (exit 2, one line) when there is none."""
+    record = store.get_incident(incident_id)
+    if record is None:
+        raise BadInput(f"no incident {incident_id}: `hybridops incident list`")
+    return record
+
+
 def _change(
-    store: StateStore, incident_id: str, change: Callable[[dict[str, Any]], None]
+    store: StateStore,
+    incident_id: str,
+    change: Callable[[dict[str, Any]], None],
+    *,
+    dry_run: bool = False,
 ) -> dict[str, Any]:
-    get(store, incident_id)
+    current = get(store, incident_id)
+    if dry_run:
+        planned = copy.deepcopy(current)
+        change(planned)
+        return planned
 
     def apply(record: dict[str, Any]) -> dict[str, Any]:
         change(record)
@@ -152,17 +176,24 @@ def update(
     note: str | None = None,
     next_update: dt.timedelta | None = None,
     now: Callable[[], dt.datetime] = utcnow,
+    dry_run: bool = False,
 ) -> dict[str, Any]:
-    """Change status (acknowledging the incident), note, next update time."""
+    """Change status (acknowledging the incident), note, next update time.
+
+    In a dry run the record is returned as it would become, and nothing is stored.
+    """
     if status is not None and status not in STATUSES:
         raise BadInput(f"--status {status!r}: expected one of {', '.join(STATUSES)}")
     moment = now()
+    reopened: list[bool] = []
 
     def change(record: dict[str, Any]) -> None:
+        # Run inside the store's atomic update (maybe retried): it only edits the record.
+        reopened.clear()
         if record["status"] == "resolved" and status not in (None, "resolved"):
             record["reopened_at"] = iso(moment)
             record["resolved_at"] = None
-            store.set_active_incident(incident_id)
+            reopened.append(True)
         record["acknowledged_at"] = record.get("acknowledged_at") or iso(moment)
         if status is not None:
             record["status"] = status
@@ -174,7 +205,11 @@ def update(
         if next_update is not None:
             record["next_update_at"] = iso(moment + next_update)
 
-    record = _change(store, incident_id, change)
+    record = _change(store, incident_id, change, dry_run=dry_run)
+    if dry_run:
+        return record
+    if reopened:
+        store.set_active_incident(incident_id)
     if status is not None:
         add_entry(store, incident_id, "status", f"status -> {status}", now=now)
     if note:
@@ -191,6 +226,7 @@ def escalate(
     *,
     to: str | None = None,
     now: Callable[[], dt.datetime] = utcnow,
+    dry_run: bool = False,
 ) -> dict[str, Any]:
     """Escalate to `to`, or to the next contact of the severity's escalation chain."""
     record = get(store, incident_id)
@@ -207,9 +243,64 @@ def escalate(
     def change(rec: dict[str, Any]) -> None:
         rec.setdefault("escalations", []).append({"to": target, "at": moment, "by": actor()})
 
-    record = _change(store, incident_id, change)
-    add_entry(store, incident_id, "escalated", f"escalated to {target}", now=now)
+    record = _change(store, incident_id, change, dry_run=dry_run)
+    if not dry_run:
+        add_entry(store, incident_id, "escalated", f"escalated to {target}", now=now)
     return record
+
+
+def add_action(
+    store: StateStore,
+    incident_id: str,
+    text: str,
+    *,
+    owner: str,
+    due: str,
+    dry_run: bool = False,
+) -> dict[str, Any]:
+    """Add a post-incident action item (and a timeline entry); its number is `n`.
+
+    In a dry run the item is returned without a number (`n` is None), and nothing is stored.
+    """
+    get(store, incident_id)
+    try:
+        due_date = dt.date.fromisoformat(due)
+    except ValueError:
+        raise BadInput(f"--due {due!r}: expected a date, YYYY-MM-DD") from None
+    item: dict[str, Any] = {
+        "text": text,
+        "owner": owner,
+        "due": due_date.isoformat(),
+        "done_at": None,
+    }
+    if dry_run:
+        return {"n": None, "incident_id": incident_id} | item
+    number = store.add_action(incident_id, item)
+    add_entry(store, incident_id, "action", f"action #{number} for {owner}, due {due}: {text}")
+    return {"n": number, "incident_id": incident_id} | item
+
+
+def complete_action(
+    store: StateStore,
+    number: int,
+    *,
+    now: Callable[[], dt.datetime] = utcnow,
+    dry_run: bool = False,
+) -> dict[str, Any]:
+    """Mark an action item done (and say so on its incident's timeline).
+
+    In a dry run the item is returned as it would become, and nothing is stored.
+    """
+    if dry_run:
+        found = next((i for i in store.list_actions() if i["n"] == number), None)
+        item = None if found is None else found | {"done_at": found.get("done_at") or iso(now())}
+    else:
+        item = store.complete_action(number, iso(now()))
+    if item is None:
+        raise BadInput(f"no action item #{number} (see `hybridops incident action list`)")
+    if not dry_run:
+        add_entry(store, item["incident_id"], "action", f"action #{number} done: {item['text']}")
+    return item
 
 
 def overdue(record: dict[str, Any], now: dt.datetime) -> list[str]:

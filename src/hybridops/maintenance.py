@@ -346,7 +346,7 @@ def end(runtime: Runtime, *, force: bool) -> dict[str, Any]:
     differences = compare(record["pre"], post, regression_percent)
     now = utcnow()
     ended = record | {
-        "status": "planned-end" if runtime.mode.dry_run else "ended",
+        "status": "planned" if runtime.mode.dry_run else "ended",
         "ended_at": iso(now),
         "ended_by": me,
         "forced": force and record["opened_by"] != me,

@@ -190,9 +190,16 @@ def send_for(
         else user_config_dir() / "templates"
     )
     message = render(kind, record, templates, status_page_url=incidents.status_page_url, note=note)
+    # Built in a dry run too: a channel whose secret is missing fails the plan, not the send.
+    targets = _configured(runtime)
     if runtime.mode.dry_run:
-        return {"dry_run": True, "message": message, "notified": [], "failed": []}
-    return _deliver_and_keep(runtime, record, kind, message, _configured(runtime))
+        return _planned(message, [c.name for c in targets])
+    return _deliver_and_keep(runtime, record, kind, message, targets)
+
+
+def _planned(message: str, names: list[str]) -> dict[str, Any]:
+    """What a dry run reports instead of sending: the message and where it would go."""
+    return {"dry_run": True, "message": message, "channels": names, "notified": [], "failed": []}
 
 
 def _configured(runtime: Any) -> list[Channel]:
@@ -220,14 +227,10 @@ def unsent(record: dict[str, Any]) -> list[dict[str, Any]]:
 def resend(runtime: Any, record: dict[str, Any]) -> dict[str, Any]:
     """Send again every message whose last attempt on a channel failed."""
     failed = unsent(record)
-    if runtime.mode.dry_run:
-        return {
-            "dry_run": True,
-            "message": "\n".join(i["message"] for i in failed),
-            "notified": [],
-            "failed": [],
-        }
     every = {c.name: c for c in _configured(runtime)}
+    if runtime.mode.dry_run:
+        names = [i["channel"] for i in failed if i["channel"] in every]
+        return _planned("\n".join(i["message"] for i in failed), names)
     notified: list[str] = []
     errors: list[dict[str, Any]] = []
     for item in failed:

@@ -9,9 +9,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Callable
 from pathlib import Path
+
+from hybridops.paths import (
+    PRIVATE_FILE_MODE,
+    is_data_dir,
+    make_private_dir,
+    tighten_mode,
+    write_private,
+)
 
 MAX_ENTRIES = 64
 
@@ -25,6 +32,7 @@ def remembered_caller(path: Path, key: str, lookup: Callable[[], str]) -> str:
     """The ARN remembered for `key`, else `lookup()` — remembered for next time."""
     try:
         known = json.loads(path.read_text())
+        tighten_mode(path, PRIVATE_FILE_MODE)  # one written loose by an older version
         if not isinstance(known, dict):
             known = {}
     except (OSError, ValueError):
@@ -37,10 +45,9 @@ def remembered_caller(path: Path, key: str, lookup: Callable[[], str]) -> str:
     while len(known) > MAX_ENTRIES:
         known.pop(next(iter(known)))
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(known))
-        tmp.replace(path)
+        # Owner-only, like everything in the state dir: it names who ran what.
+        make_private_dir(path.parent, tighten=is_data_dir(path.parent))
+        write_private(path, json.dumps(known))
     except OSError:
         pass  # a read-only home only costs the STS call next time
     return arn

@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any
 from hybridops import __version__
 from hybridops.errors import ConfigError
 from hybridops.gate import Call, Gate
+from hybridops.gate.core import current_scope, withhold_bodies
+from hybridops.gate.redact import bears_secrets, response_secrets
 
 if TYPE_CHECKING:
     from hybridops.config import EnvironmentConfig
@@ -39,6 +41,7 @@ class ClientFactory:
         self._session: Any = None
         self._clients: dict[tuple[str, str, float | None], Any] = {}
         self._lock = threading.Lock()
+        self._credentials_masked = False
 
     def region_for(self, which: str | None) -> str:
         """`primary`/`secondary` -> the environment's region; anything else is a region."""
@@ -104,6 +107,20 @@ class ClientFactory:
             client.meta.events.register(event, handler)
         return client
 
+    def _mask_credentials(self) -> None:
+        """The secret key and session token in use are masked in everything shown (-vv too)."""
+        if self._credentials_masked:
+            return
+        self._credentials_masked = True
+        try:
+            credentials = self._boto_session().get_credentials()
+            frozen = credentials.get_frozen_credentials() if credentials is not None else None
+        except Exception:  # resolving them is botocore's job; its error comes with the call
+            return
+        if frozen is not None:
+            self.gate.redact.add(frozen.secret_key)
+            self.gate.redact.add(frozen.token)
+
     def caller_arn(self) -> str:
         """The caller identity ARN (STS, remembered per access key), for audit records."""
         from hybridops.aws.identity import cache_key, remembered_caller
@@ -133,6 +150,7 @@ class ClientFactory:
         def before_call(model: Any, context: dict[str, Any], **_: Any) -> Any:
             from hybridops.aws.classify import to_python_name
 
+            self._mask_credentials()
             operation = to_python_name(model.name)
             call = Call(
                 service=service,
@@ -142,6 +160,11 @@ class ClientFactory:
                 region=region,
             )
             context["hybridops_call"] = call
+            scope = current_scope()
+            withhold_bodies(
+                bears_secrets(service, operation, call.params)
+                or bool(scope is not None and scope.secret_responses)
+            )
             context["hybridops_send"] = send = gate.check(call)
             if not send:
                 return _PlannedHttpResponse(), {
@@ -150,7 +173,13 @@ class ClientFactory:
             return None
 
         def after_call(http_response: Any, parsed: Any, context: dict[str, Any], **_: Any) -> None:
+            withhold_bodies(False)
             call = context.get("hybridops_call")
+            if call is not None:
+                # Decrypted parameters, secrets, temporary credentials: masked wherever they
+                # would be shown (outputs, journal, audit), without being declared secret.
+                for value in response_secrets(service, call.operation, call.params, parsed):
+                    gate.redact.add(value)
             if call is not None and context.get("hybridops_send"):
                 ok = http_response.status_code < 300
                 if not ok and isinstance(parsed, dict):
@@ -164,6 +193,7 @@ class ClientFactory:
                 gate.after(call, ok=ok, error=error)
 
         def after_error(exception: Exception, context: dict[str, Any], **_: Any) -> None:
+            withhold_bodies(False)
             call = context.get("hybridops_call")
             if call is not None and context.get("hybridops_send"):
                 gate.after(call, ok=False, error=f"{type(exception).__name__}: {exception}")

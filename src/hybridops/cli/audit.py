@@ -14,7 +14,9 @@ def audit(
     since: Annotated[
         str | None, typer.Option("--since", help="Only records since (1h, 30m, ISO time).")
     ] = None,
-    limit: Annotated[int, typer.Option("--limit", min=1, help="At most this many (newest).")] = 200,
+    limit: Annotated[
+        int, typer.Option("--limit", min=1, max=1_000_000, help="At most this many (newest).")
+    ] = 200,
 ) -> int:
     """List audit records of mutating calls (who, when, what, outcome)."""
     from hybridops.cli.render import emit_json, styled

@@ -13,7 +13,7 @@ def drill(
     ctx: typer.Context,
     scenario: Annotated[str, typer.Argument(help="Scenario to inject (see `sandbox scenarios`).")],
     interval: Annotated[
-        float, typer.Option("--interval", min=0.05, help="Seconds between health checks.")
+        float, typer.Option("--interval", min=0.05, max=3600, help="Seconds between health checks.")
     ] = 2.0,
     timeout: Annotated[
         str, typer.Option("--timeout", help="Give up after this long (e.g. 30m).")

@@ -44,7 +44,9 @@ def failover(
         bool,
         typer.Option("--auto-revert", help="Revert Route 53 if verification fails afterwards."),
     ] = False,
-    timeout: Annotated[int, typer.Option("--timeout", min=10, help="Seconds to wait.")] = 600,
+    timeout: Annotated[
+        int, typer.Option("--timeout", min=10, max=7200, help="Seconds to wait.")
+    ] = 600,
 ) -> int:
     """Fail over to the backup region (--to secondary) or back (--to primary), guarded."""
     if ctx.invoked_subcommand is not None:

@@ -8,9 +8,11 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from hybridops.cli.state import app_state
+from hybridops.cli.state import AppState, app_state
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from rich.table import Table
 
     from hybridops.health.verdict import Verdict
@@ -51,16 +53,21 @@ def health(
         FailOn, typer.Option("--fail-on", help="Exit 1 on this verdict or worse.")
     ] = FailOn.unhealthy,
     watch: Annotated[
-        bool, typer.Option("--watch", help="Keep checking, live, until Ctrl-C.")
+        bool,
+        typer.Option(
+            "--watch",
+            help="Keep checking, live, until Ctrl-C (exit 0). With -o json: one verdict per line.",
+        ),
     ] = False,
     interval: Annotated[
-        float, typer.Option("--interval", min=0.1, help="Seconds between checks with --watch.")
+        float,
+        typer.Option("--interval", min=0.1, max=3600, help="Seconds between checks with --watch."),
     ] = 10.0,
     junit: Annotated[
         Path | None, typer.Option("--junit", help="Also write a JUnit XML report here.")
     ] = None,
     timeout: Annotated[
-        float, typer.Option("--timeout", min=0.1, help="Seconds per HTTP probe.")
+        float, typer.Option("--timeout", min=0.1, max=900, help="Seconds per HTTP probe.")
     ] = 5.0,
     concurrency: Annotated[
         int, typer.Option("--concurrency", min=1, max=1000, help="HTTP probes in flight.")
@@ -104,6 +111,8 @@ def health(
             with_bedrock(verdict, client, settings, target, timeout_s=timeout) if deep else verdict
         )
 
+    if watch and state.json:
+        return _watch_lines(state, run_once, interval)
     if watch:
         from rich.live import Live
 
@@ -124,7 +133,7 @@ def health(
     if not secondary:
         from hybridops.health.verdict import remember_known_good
 
-        remember_known_good(runtime.store, verdict)
+        remember_known_good(runtime.store, verdict, dry_run=runtime.mode.dry_run)
     if junit is not None:
         from hybridops.paths import write_named_file
 
@@ -137,3 +146,27 @@ def health(
         console.print(f"{styled(verdict.status)} · {target.region}")
     failing = {"unhealthy"} if fail_on is FailOn.unhealthy else {"unhealthy", "degraded"}
     return 1 if verdict.status in failing else 0
+
+
+def _watch_lines(state: AppState, run_once: Callable[[], Verdict], interval: float) -> int:
+    """`--watch -o json`: JSON Lines, one verdict per round, until Ctrl-C (exit 0)."""
+    from hybridops.cli.render import emit_json_line
+    from hybridops.health.verdict import watch as watch_loop
+    from hybridops.state.store import iso, utcnow
+
+    err = state.err_console()
+    err.print(f"one verdict per line every {interval:g}s; Ctrl-C ends it", markup=False)
+
+    def show(verdict: Verdict) -> None:
+        at = iso(utcnow())
+        emit_json_line(state.environment, {"at": at} | verdict.as_dict())
+        failing = [c.name for c in verdict.checks if c.status != "pass"]
+        detail = f" ({', '.join(failing)})" if failing else ""
+        err.print(f"{at} {verdict.status}{detail}", markup=False, highlight=False)
+
+    import contextlib
+
+    # Ctrl-C is how a watch ends (exit 0): every line written so far is whole.
+    with contextlib.suppress(KeyboardInterrupt):
+        watch_loop(run_once, show, interval_s=interval, stop=state.runtime().stop)
+    return 0

@@ -59,6 +59,30 @@ def _emit(state: AppState, doc: dict[str, Any], text: str) -> None:
         state.out_console().print(text, markup=False, highlight=False)
 
 
+def _dry_run(state: AppState) -> bool:
+    """--dry-run: the feature functions compute the change and write nothing."""
+    return state.options.dry_run
+
+
+def _emit_planned(state: AppState, action: str, doc: dict[str, Any], text: str) -> None:
+    """A dry run's report: `{"status": "planned", ...}`, or `dry run: would ...` as text."""
+    _emit(
+        state,
+        {"status": "planned", "dry_run": True, "action": action} | doc,
+        f"dry run: would {text} (nothing written, nothing sent)",
+    )
+
+
+def _to(sent: dict[str, Any]) -> str:
+    """Where a planned message would go, in words."""
+    return ", ".join(sent.get("channels", [])) or "no channel (none configured)"
+
+
+def _notice(sent: dict[str, Any]) -> dict[str, Any]:
+    """The notification part of a planned document."""
+    return {"notify": {"channels": sent.get("channels", []), "message": sent.get("message")}}
+
+
 def _summary(record: dict[str, Any]) -> dict[str, Any]:
     keys = (
         "id",
@@ -107,10 +131,20 @@ def open_(
         impact=impact,
         commander=commander,
         channel=channel,
+        dry_run=_dry_run(state),
     )
     from hybridops.notify import send_for
 
     sent = send_for(state.runtime(), record, "initial")
+    _report_sending(state, sent)
+    if sent.get("dry_run"):
+        _emit_planned(
+            state,
+            "open",
+            {"incident": _summary(record)} | _notice(sent),
+            f"open a {record['severity']} incident: {record['title']}; notify {_to(sent)}",
+        )
+        return 0
     doc = {
         "id": record["id"],
         "severity": record["severity"],
@@ -121,7 +155,6 @@ def open_(
         "notified": sent["notified"],
         "failed": sent["failed"],
     }
-    _report_sending(state, sent)
     _emit(
         state,
         doc,
@@ -135,7 +168,7 @@ def open_(
 def _report_sending(state: AppState, sent: dict[str, Any]) -> None:
     err = state.err_console()
     if sent.get("dry_run"):
-        err.print("dry run: this message is not sent", markup=False)
+        err.print(f"dry run: this message is not sent (to: {_to(sent)})", markup=False)
         err.print(sent["message"], markup=False, highlight=False)
         return
     for name in sent["notified"]:
@@ -162,6 +195,14 @@ def notify(ctx: typer.Context, incident_id: IdArgument = None) -> int:
     runtime = state.runtime()
     sent = resend(runtime, record) if failed_before else send_for(runtime, record, "update")
     _report_sending(state, sent)
+    if sent.get("dry_run"):
+        _emit_planned(
+            state,
+            "notify",
+            {"id": incident_id} | _notice(sent),
+            f"notify {_to(sent)} about {incident_id}",
+        )
+        return 0
     _emit(
         state,
         {"id": incident_id, "notified": sent["notified"], "failed": sent["failed"]},
@@ -191,8 +232,21 @@ def update(
     incident_id = _id(state, incident_id)
     delay = parse_duration(next_update, option="--next-update") if next_update else None
     record = update_incident(
-        _store(state), incident_id, status=status, note=note, next_update=delay
+        _store(state),
+        incident_id,
+        status=status,
+        note=note,
+        next_update=delay,
+        dry_run=_dry_run(state),
     )
+    if _dry_run(state):
+        _emit_planned(
+            state,
+            "update",
+            {"incident": _summary(record)},
+            f"update {record['id']}: status {record['status']}",
+        )
+        return 0
     _emit(state, _summary(record), f"{record['id']} {record['status']}")
     return 0
 
@@ -209,7 +263,12 @@ def note(
     from hybridops.incidents import update as update_incident
 
     state = app_state(ctx)
-    record = update_incident(_store(state), incident_id, note=text)
+    record = update_incident(_store(state), incident_id, note=text, dry_run=_dry_run(state))
+    if _dry_run(state):
+        _emit_planned(
+            state, "note", {"incident": _summary(record), "note": text}, f"note on {record['id']}"
+        )
+        return 0
     _emit(state, _summary(record), f"noted on {record['id']}")
     return 0
 
@@ -227,8 +286,19 @@ def escalate(
 
     state = app_state(ctx)
     incident_id = _id(state, incident_id)
-    record = escalate_incident(_store(state), _config(state), incident_id, to=to)
-    _emit(state, _summary(record), f"{record['id']} escalated to {record['escalations'][-1]['to']}")
+    record = escalate_incident(
+        _store(state), _config(state), incident_id, to=to, dry_run=_dry_run(state)
+    )
+    target = record["escalations"][-1]["to"]
+    if _dry_run(state):
+        _emit_planned(
+            state,
+            "escalate",
+            {"incident": _summary(record), "to": target},
+            f"escalate {record['id']} to {target}",
+        )
+        return 0
+    _emit(state, _summary(record), f"{record['id']} escalated to {target}")
     return 0
 
 
@@ -243,12 +313,22 @@ def resolve(
 
     state = app_state(ctx)
     incident_id = _id(state, incident_id)
-    record = update_incident(_store(state), incident_id, status="resolved", note=note)
+    record = update_incident(
+        _store(state), incident_id, status="resolved", note=note, dry_run=_dry_run(state)
+    )
     from hybridops.notify import send_for
 
     # Tell the channels too: PagerDuty closes its incident on the resolve event.
     sent = send_for(state.runtime(), record, "update", note=note)
     _report_sending(state, sent)
+    if sent.get("dry_run"):
+        _emit_planned(
+            state,
+            "resolve",
+            {"incident": _summary(record)} | _notice(sent),
+            f"resolve {record['id']}; notify {_to(sent)}",
+        )
+        return 0
     doc = _summary(record) | {"notified": sent["notified"], "failed": sent["failed"]}
     _emit(state, doc, f"{record['id']} resolved at {record['resolved_at']}")
     return 0
@@ -331,10 +411,15 @@ def timeline(ctx: typer.Context, incident_id: IdArgument = None) -> int:
 def postmortem(
     ctx: typer.Context,
     incident_id: IdArgument = None,
-    out: Annotated[Path | None, typer.Option("--out", help="Write the Markdown here.")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Write the post-mortem here; its path is printed instead."),
+    ] = None,
     fmt: Annotated[str, typer.Option("--format", help="markdown or json.")] = "markdown",
 ) -> int:
     """A blameless post-mortem draft: summary, impact, metrics, the recorded timeline."""
+    import json
+
     from hybridops.errors import BadInput
     from hybridops.incidents import get, metrics
     from hybridops.incidents import postmortem as draft
@@ -346,27 +431,37 @@ def postmortem(
     store = _store(state)
     record = get(store, incident_id)
     entries = store.timeline(incident_id)
-    if fmt == "json" or state.json:
+    document = {
+        "incident": _summary(record),
+        "metrics": metrics(record, entries),
+        "timeline": entries,
+    }
+    if out is None:
+        if fmt == "json" or state.json:
+            from hybridops.cli.render import emit_json
+
+            emit_json(state.environment, document)
+        else:
+            actions = [a for a in store.list_actions() if a["incident_id"] == incident_id]
+            state.environment.stdout.write(draft(record, entries, actions))
+        return 0
+    from hybridops.paths import write_named_file
+
+    if fmt == "json":
+        text = json.dumps(document, indent=2, default=str) + "\n"
+    else:
+        actions = [a for a in store.list_actions() if a["incident_id"] == incident_id]
+        text = draft(record, entries, actions)
+    write_named_file(out, text)
+    # stdout keeps its promise: the path (text) or one JSON document (-o json), never the draft.
+    if state.json:
         from hybridops.cli.render import emit_json
 
         emit_json(
-            state.environment,
-            {
-                "incident": _summary(record),
-                "metrics": metrics(record, entries),
-                "timeline": entries,
-            },
+            state.environment, {"status": "ok", "id": incident_id, "path": str(out), "format": fmt}
         )
-        return 0
-    actions = [a for a in store.list_actions() if a["incident_id"] == incident_id]
-    text = draft(record, entries, actions)
-    if out is not None:
-        from hybridops.paths import write_named_file
-
-        write_named_file(out, text)
-        state.err_console().print(f"wrote {out}")
     else:
-        state.environment.stdout.write(text)
+        state.environment.stdout.write(f"{out}\n")
     return 0
 
 
@@ -383,22 +478,21 @@ def action_add(
     due: Annotated[str, typer.Option("--due", help="Due date, YYYY-MM-DD.")],
 ) -> int:
     """Add an action item to an incident."""
-    import datetime as dt
-
-    from hybridops.errors import BadInput
-    from hybridops.incidents import add_entry, get
+    from hybridops.incidents import add_action
 
     state = app_state(ctx)
-    store = _store(state)
-    get(store, incident_id)
-    try:
-        due_date = dt.date.fromisoformat(due)
-    except ValueError:
-        raise BadInput(f"--due {due!r}: expected a date, YYYY-MM-DD") from None
-    item = {"text": text, "owner": owner, "due": due_date.isoformat(), "done_at": None}
-    number = store.add_action(incident_id, item)
-    add_entry(store, incident_id, "action", f"action #{number} for {owner}, due {due}: {text}")
-    _emit(state, {"n": number, "incident_id": incident_id} | item, f"action #{number} added")
+    item = add_action(
+        _store(state), incident_id, text, owner=owner, due=due, dry_run=_dry_run(state)
+    )
+    if _dry_run(state):
+        _emit_planned(
+            state,
+            "action add",
+            {"item": item},
+            f"add an action item to {incident_id} for {owner}, due {item['due']}: {text}",
+        )
+        return 0
+    _emit(state, item, f"action #{item['n']} added")
     return 0
 
 
@@ -441,18 +535,16 @@ def action_list(
 
 @action_app.command("done")
 def action_done(
-    ctx: typer.Context, number: Annotated[int, typer.Argument(help="The item's number.")]
+    ctx: typer.Context,
+    number: Annotated[int, typer.Argument(min=1, max=1_000_000, help="The item's number.")],
 ) -> int:
     """Mark an action item done."""
-    from hybridops.errors import BadInput
-    from hybridops.incidents import add_entry
-    from hybridops.state.store import iso, utcnow
+    from hybridops.incidents import complete_action
 
     state = app_state(ctx)
-    store = _store(state)
-    item = store.complete_action(number, iso(utcnow()))
-    if item is None:
-        raise BadInput(f"no action item #{number} (see `hybridops incident action list`)")
-    add_entry(store, item["incident_id"], "action", f"action #{number} done: {item['text']}")
+    item = complete_action(_store(state), number, dry_run=_dry_run(state))
+    if _dry_run(state):
+        _emit_planned(state, "action done", {"item": item}, f"mark action #{number} done")
+        return 0
     _emit(state, item, f"action #{number} done")
     return 0

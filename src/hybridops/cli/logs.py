@@ -85,7 +85,7 @@ def search(
         str | None, typer.Option("--stream-prefix", help="Only streams starting with this.")
     ] = None,
     limit: Annotated[
-        int | None, typer.Option("--limit", min=1, help="Stop after N events.")
+        int | None, typer.Option("--limit", min=1, max=10_000_000, help="Stop after N events.")
     ] = None,
     grep: Annotated[
         list[str] | None, typer.Option("--grep", help="Keep lines matching this regex.")
@@ -100,7 +100,8 @@ def search(
         bool, typer.Option("--follow", "-f", help="Keep polling for new events until Ctrl-C.")
     ] = False,
     interval: Annotated[
-        float, typer.Option("--interval", min=0.2, help="Seconds between polls with --follow.")
+        float,
+        typer.Option("--interval", min=0.2, max=3600, help="Seconds between polls with --follow."),
     ] = 2.0,
     fields: Annotated[
         str | None, typer.Option("--fields", help="For JSON messages: show only these, a,b.")
@@ -195,11 +196,15 @@ def query(
         Engine, typer.Option("--engine", help="insights, local (exact, from raw events), auto.")
     ] = Engine.auto,
     threshold_ms: Annotated[
-        float | None, typer.Option("--threshold-ms", help="slow-requests: slower than this.")
+        float | None,
+        typer.Option(
+            "--threshold-ms", min=0, max=3_600_000, help="slow-requests: slower than this."
+        ),
     ] = None,
     top: Annotated[int, typer.Option("--top", min=1, max=1000, help="Rows for top lists.")] = 20,
     timeout: Annotated[
-        float | None, typer.Option("--timeout", min=1, help="Seconds to wait for Insights.")
+        float | None,
+        typer.Option("--timeout", min=1, max=3600, help="Seconds to wait for Insights."),
     ] = None,
 ) -> int:
     """A KPI over the window: P50/P95/P99/P99.9 latency, error rate, throughput, top errors."""

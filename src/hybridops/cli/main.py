@@ -124,14 +124,30 @@ def root(
         traceback=traceback,
         incident=incident,
     )
+    if incident and ctx.invoked_subcommand not in UNRECORDED:
+        from hybridops.incidents import check_incident_exists
+
+        # Before the command runs: an unknown id is exit 2 with nothing done or written.
+        check_incident_exists(state.runtime().store, incident)
     if verbose:
         import logging
+
+        from hybridops.gate.redact import RedactingFilter, Redactor
 
         logging.basicConfig(
             level=logging.DEBUG if verbose > 1 else logging.INFO,
             stream=state.environment.stderr,
             format="%(levelname)s %(name)s: %(message)s",
+            force=True,
         )
+        # botocore and httpx log headers, URLs and bodies at -vv: secrets pass the same
+        # redactor as every other output (it learns secret values as the command runs).
+        fallback = Redactor()
+        masking = RedactingFilter(
+            lambda: state._runtime.redactor if state._runtime is not None else fallback
+        )
+        for handler in logging.getLogger().handlers:
+            handler.addFilter(masking)
 
 
 # Top-level command -> (module, attribute, group?). Only the invoked command's module is
@@ -301,9 +317,11 @@ def main(argv: list[str] | None = None, environment: Environment | None = None) 
     standalone = argv is None and environment is None
     args = list(sys.argv[1:] if argv is None else argv)
     env = environment or Environment()
-    state = AppState(env)
+    state = AppState(env, argv=args)
     command = typer.main.get_command(build_app(_only_command(args)))
+    _carry_interrupts(command)
     code: int = ExitCode.FAILED
+    restore = _deliver_signals_as_interrupts(env)
     try:
         args = hoist_global_options(command, args)
         # Help and usage text are written by Typer to sys.stdout/sys.stderr: bind those to the
@@ -313,14 +331,17 @@ def main(argv: list[str] | None = None, environment: Environment | None = None) 
                 args=args, prog_name="hybridops", standalone_mode=False, obj=state
             )
         code = result if isinstance(result, int) else 0
-    except KeyboardInterrupt:
-        env.stderr.write("\ninterrupted\n")
-        code = ExitCode.INTERRUPTED
     except Exception as exc:
         code = _handle(exc, state)
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM/SIGHUP delivered as one
+        code = _handle(exc, state)
     finally:
-        _record_on_timeline(state, args, int(code))
-        state.close()
+        try:
+            _record_on_timeline(state, args, int(code))
+            state.close()
+        except KeyboardInterrupt:  # a second signal during cleanup: the first one's code stands
+            pass
+        restore()
     if standalone:
         exit_now(int(code))
     return int(code)
@@ -357,12 +378,14 @@ def _record_on_timeline(state: AppState, args: list[str], code: int) -> None:
     """Every command run during an incident goes on its timeline, with its outcome."""
     runtime = state._runtime
     words = command_words(args)
-    if runtime is None or not words or words[0] in UNRECORDED:
+    # A dry run writes nothing, its timeline entry included.
+    if runtime is None or not words or words[0] in UNRECORDED or state.options.dry_run:
         return
     try:
         store = runtime.store
         incident_id = state.options.incident or store.active_incident()
-        if not incident_id:
+        # An unknown --incident was refused up front: nothing goes on a timeline of nothing.
+        if not incident_id or store.get_incident(incident_id) is None:
             return
         from hybridops.incidents import add_entry
 
@@ -386,6 +409,77 @@ def _record_on_timeline(state: AppState, args: list[str], code: int) -> None:
         logging.getLogger(__name__).debug("timeline entry failed", exc_info=True)
 
 
+class _CarriedInterrupt(Exception):
+    """Ctrl-C/SIGTERM/SIGHUP wrapped past Typer, which would turn it into a silent exit 130."""
+
+    def __init__(self, interrupt: KeyboardInterrupt) -> None:
+        super().__init__(str(interrupt))
+        self.interrupt = interrupt
+
+
+def _carry_interrupts(command: Any) -> None:
+    """Wrap every command callback so an interrupt reaches `_handle` (JSON document, code)."""
+    import functools
+
+    callback = getattr(command, "callback", None)
+    if callback is not None and not getattr(callback, "_carries", False):
+
+        @functools.wraps(callback)
+        def carrying(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return callback(*args, **kwargs)
+            except KeyboardInterrupt as exc:
+                raise _CarriedInterrupt(exc) from exc
+
+        carrying._carries = True  # type: ignore[attr-defined]
+        command.callback = carrying
+    for sub in getattr(command, "commands", {}).values():
+        _carry_interrupts(sub)
+
+
+def _deliver_signals_as_interrupts(env: Environment) -> Any:
+    """SIGTERM and SIGHUP take Ctrl-C's path: journal, audit, undo rules, lock, one JSON document.
+
+    Returns the function that puts the previous handlers back. Signals can only be handled
+    in the main thread; an embedding program calling `main` from another thread keeps its own.
+    """
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    from hybridops.errors import Signalled
+
+    def on_signal(signum: int, frame: Any) -> None:
+        name = signal.Signals(signum).name
+        if signum == getattr(signal, "SIGHUP", None):
+            _detach_terminal(env)
+        raise Signalled(name)
+
+    previous = {}
+    for name in ("SIGTERM", "SIGHUP"):
+        signum = getattr(signal, name, None)
+        if signum is not None:
+            previous[signum] = signal.signal(signum, on_signal)
+
+    def restore() -> None:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+    return restore
+
+
+def _detach_terminal(env: Environment) -> None:
+    """The terminal is gone: nobody can answer a prompt, and writing to it would fail (EIO)."""
+    env.stdin_isatty = False
+    for stream, attr in ((env.stderr, "stderr_isatty"), (env.stdout, "stdout_isatty")):
+        if getattr(env, attr):
+            with contextlib.suppress(OSError, ValueError):
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, stream.fileno())
+                os.close(devnull)
+
+
 def exit_now(code: int) -> None:
     """End the process without the interpreter's teardown, once output is flushed.
 
@@ -405,13 +499,51 @@ def exit_now(code: int) -> None:
     os._exit(code)
 
 
+def _wants_json(state: AppState) -> bool:
+    """JSON mode, even when parsing stopped before the root options were applied."""
+    if state.json:
+        return True
+    args, value = state.argv, None
+    for index, token in enumerate(args):
+        if token == "--":
+            break
+        if token in ("-o", "--output") and index + 1 < len(args):
+            value = args[index + 1]
+        elif token.startswith("--output="):
+            value = token.split("=", 1)[1]
+        elif token.startswith("-o") and len(token) > 2 and not token.startswith("--"):
+            value = token[2:]
+    if value is None:
+        value = os.environ.get("HYBRIDOPS_OUTPUT")
+    return value == "json"
+
+
+def _emit_error(env: Environment, kind: str, message: str, code: int, hint: str | None) -> None:
+    """The one JSON document of a failed command (unless the command already wrote its own)."""
+    from hybridops.cli.render import emit_json
+
+    if env.json_written:
+        return
+    error: dict[str, Any] = {"type": kind, "message": message, "exit_code": code}
+    if hint:
+        error["hint"] = hint
+    status = "interrupted" if kind == "Interrupted" else "error"
+    emit_json(env, {"status": status, "error": error})
+
+
 def _handle(exc: BaseException, state: AppState) -> int:
     """The one place an exception becomes a message and an exit code."""
     env = state.environment
+    if isinstance(exc, _CarriedInterrupt):
+        exc = exc.interrupt
     # Typer/click usage errors and exits (duck-typed: typer vendors its own click).
     if hasattr(exc, "exit_code") and type(exc).__name__ in ("Exit", "Abort"):
-        return ExitCode.INTERRUPTED if type(exc).__name__ == "Abort" else int(exc.exit_code)
-    if hasattr(exc, "show") and hasattr(exc, "exit_code"):
+        if type(exc).__name__ == "Abort":  # click's word for Ctrl-C (or our SIGTERM/SIGHUP)
+            cause = exc.__cause__ or exc.__context__
+            exc = cause if isinstance(cause, KeyboardInterrupt) else KeyboardInterrupt()
+        else:
+            return int(exc.exit_code)
+    elif hasattr(exc, "show") and hasattr(exc, "exit_code"):
         # A usage error: one line naming the option, then where to look (not click's usage
         # block, which pushes the actual problem to the last line).
         from hybridops.cli.render import print_error
@@ -420,28 +552,21 @@ def _handle(exc: BaseException, state: AppState) -> int:
         where = f"{context.command_path} --help" if context is not None else "hybridops --help"
         message = " ".join(str(exc.format_message()).split())  # type: ignore[attr-defined]
         print_error(env, message, f"see `{where}`")
-        return int(exc.exit_code)
+        code = int(exc.exit_code)
+        if _wants_json(state):
+            _emit_error(env, "UsageError", message, code, f"see `{where}`")
+        return code
     error = translate(exc)
     if state.options.traceback:
         import traceback
 
         traceback.print_exception(type(exc), exc, exc.__traceback__, file=env.stderr)
-    from hybridops.cli.render import emit_json, print_error
+    from hybridops.cli.render import print_error
 
     message = state._runtime.redactor.text(error.message) if state._runtime else error.message
     print_error(env, message, error.hint)
-    if state.json:
-        emit_json(
-            env,
-            {
-                "status": "error",
-                "error": {
-                    "type": type(error).__name__,
-                    "message": message,
-                    "exit_code": int(error.exit_code),
-                },
-            },
-        )
+    if _wants_json(state):
+        _emit_error(env, type(error).__name__, message, int(error.exit_code), error.hint)
     if (
         not isinstance(exc, HybridOpsError)
         and not state.options.traceback

@@ -74,7 +74,7 @@ def start(
     if state.json:
         emit_json(env, doc)
     else:
-        verb = "would open" if runtime.mode.dry_run else "opened"
+        verb = "dry run: would open" if record["status"] == "planned" else "opened"
         state.out_console().print(
             f"{verb} {record['id']} until {record['ends_at']}: {muted} alarm action(s) muted;"
             f" health {record['pre'].get('health', {}).get('status', '?')}."
@@ -115,9 +115,11 @@ def end(
         )
     else:
         restored = sum(len(v) for v in record["muted"].values())
-        state.out_console().print(
-            f"ended {record['id']}: {restored} alarm action(s) restored", markup=False
-        )
+        if record["status"] == "planned":
+            text = f"dry run: would end {record['id']} and restore {restored} alarm action(s)"
+        else:
+            text = f"ended {record['id']}: {restored} alarm action(s) restored"
+        state.out_console().print(text, markup=False)
         _print_differences(state, record["differences"])
     return 1 if regressions else 0
 

@@ -59,6 +59,39 @@ def emit_json(environment: Environment, document: Any) -> None:
     """Write exactly one JSON document to stdout."""
     environment.stdout.write(json.dumps(document, indent=2, default=str) + "\n")
     environment.stdout.flush()
+    environment.json_written = True
+
+
+def emit_json_line(environment: Environment, document: Any) -> None:
+    """Write one JSON document as one line (JSON Lines) and flush it; Ctrl-C waits for it."""
+    import signal
+    import threading
+
+    line = json.dumps(document, default=str, separators=(",", ":")) + "\n"
+    previous = (
+        signal.getsignal(signal.SIGINT)
+        if threading.current_thread() is threading.main_thread()
+        else None
+    )
+    if previous is None:  # not the main thread, or a handler Python did not install
+        environment.stdout.write(line)
+        environment.stdout.flush()
+        environment.json_written = True
+        return
+    caught: list[int] = []
+    # A SIGINT during the write is held until the line is out: a reader never gets half a line.
+    signal.signal(signal.SIGINT, lambda signum, _frame: caught.append(signum))
+    try:
+        environment.stdout.write(line)
+        environment.stdout.flush()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    # Lines went out: an error after them must not add a (multi-line) document of its own.
+    environment.json_written = True
+    if caught and callable(previous):
+        previous(signal.SIGINT, None)
+    elif caught and previous == signal.SIG_DFL:
+        signal.raise_signal(signal.SIGINT)
 
 
 def styled(status: str) -> str:
@@ -187,6 +220,17 @@ def print_run_result(console: Console, result: RunResult) -> None:
                 markup=False,
                 highlight=False,
             )
+    for step in result.steps:
+        comp = step.compensation or {}
+        if comp.get("status") in ("skipped", "failed"):
+            why = comp.get("reason") or comp.get("error") or ""
+            console.print("[yellow]left changed:[/yellow] ", end="")
+            console.print(f"{step.name} — {why}", markup=False, highlight=False)
+            if comp.get("undo"):
+                console.print(f"  undo with: {comp['undo']}", markup=False, highlight=False)
+    for warning in result.warnings:
+        console.print("[yellow]warning:[/yellow] ", end="")
+        console.print(warning, markup=False, highlight=False)
     console.print(f"{styled(result.status)} · run {result.run_id} · {result.duration_s:.2f}s")
     if result.error:
         console.print(f"[red]error:[/red] {result.error['message']}", highlight=False)

@@ -11,9 +11,11 @@ from hybridops.cli.state import app_state
 
 app = group("Guarded scaling of the ECS service and Lambda provisioned concurrency.")
 
-ToOption = Annotated[int | None, typer.Option("--to", help="Target value.")]
+# AWS takes 32-bit counts; --to below the minimum is left to the runbook, which names it.
+ToOption = Annotated[int | None, typer.Option("--to", max=2**31 - 1, help="Target value.")]
 ByOption = Annotated[str | None, typer.Option("--by", help="Change by +K or -K.")]
-TimeoutOption = Annotated[int, typer.Option("--timeout", min=10, help="Seconds to wait.")]
+# The scale runbooks' timeout_s maximum.
+TimeoutOption = Annotated[int, typer.Option("--timeout", min=10, max=7200, help="Seconds to wait.")]
 
 
 def _by(value: str | None) -> int | None:
@@ -121,6 +123,8 @@ def check(
             applied.append({"runbook": runbook, "status": result.status, "run_id": result.run_id})
             code = max(code, result.exit_code)
     status = "ok" if not fired else ("scaled" if applied and code == 0 else "scale-up-recommended")
+    if applied and all(a["status"] == "planned" for a in applied):
+        status = "planned"  # a dry run: the scale-up is shown, not made
     if state.json:
         emit_json(
             state.environment,

@@ -22,6 +22,7 @@ class AppState:
 
     environment: Environment
     options: Options = field(default_factory=Options)
+    argv: list[str] = field(default_factory=list)
     _runtime: Runtime | None = None
 
     @property

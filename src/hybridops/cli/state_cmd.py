@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
 
 from hybridops.cli.apps import group
 from hybridops.cli.state import AppState, app_state
+
+if TYPE_CHECKING:
+    from hybridops.state.store import StateStore
 
 app = group("The state store: create the team table, check access, migrate local history.")
 lock_app = group("Run locks: who holds what; release a stale one.")
@@ -37,6 +40,15 @@ def init(ctx: typer.Context) -> int:
     """Create the DynamoDB table (on-demand billing, TTL on lock leases)."""
     state = app_state(ctx)
     store = _dynamo(state)
+    if state.options.dry_run:
+        exists = _table_exists(store)
+        _emit(
+            state,
+            {"status": "planned", "table": store.table, "created": False, "exists": exists},
+            f"dry run: table {store.table} "
+            + ("already exists: nothing to do" if exists else "would be created"),
+        )
+        return 0
     created = store.create_table()
     _emit(
         state,
@@ -46,6 +58,18 @@ def init(ctx: typer.Context) -> int:
     return 0
 
 
+def _table_exists(store: Any) -> bool:
+    """Whether the DynamoDB table exists (a read: DescribeTable)."""
+    try:
+        store.client.describe_table(TableName=store.table)
+    except Exception as exc:
+        code = (getattr(exc, "response", None) or {}).get("Error", {}).get("Code")
+        if code == "ResourceNotFoundException":
+            return False
+        raise
+    return True
+
+
 @app.command("check")
 def check(ctx: typer.Context) -> int:
     """Verify the state store can be read and written."""
@@ -53,7 +77,16 @@ def check(ctx: typer.Context) -> int:
 
     state = app_state(ctx)
     store = state.runtime().store
-    if isinstance(store, DynamoStore):
+    if isinstance(store, DynamoStore) and state.options.dry_run:
+        # The write check puts and deletes an item: a dry run only reads the table.
+        described = store.client.describe_table(TableName=store.table)["Table"]
+        doc = {
+            "backend": "dynamodb",
+            "table": store.table,
+            "status": described.get("TableStatus"),
+            "write_checked": False,
+        }
+    elif isinstance(store, DynamoStore):
         doc = {"backend": "dynamodb"} | store.check()
     else:
         store.list_runs(limit=1)
@@ -82,12 +115,52 @@ def migrate_cmd(
     if not path.exists():
         raise BadInput(f"no local history at {path}")
     local = SqliteStore(path)
+    dry_run = state.options.dry_run
     try:
-        counts = migrate(local, store)
+        counts = migrate(local, cast("StateStore", _Counting(store)) if dry_run else store)
     finally:
         local.close()
-    _emit(state, {"copied": counts}, "copied " + ", ".join(f"{v} {k}" for k, v in counts.items()))
+    words = ", ".join(f"{v} {k}" for k, v in counts.items())
+    if dry_run:
+        _emit(state, {"status": "planned", "copied": counts}, f"dry run: would copy {words}")
+        return 0
+    _emit(state, {"copied": counts}, f"copied {words}")
     return 0
+
+
+class _Counting:
+    """Stands in for the target of a dry-run migration: reads pass through, writes are counted.
+
+    `migrate` itself decides what it would copy (e.g. skipping incidents already there), so the
+    plan is the same walk as the real thing, without one write.
+    """
+
+    def __init__(self, target: Any) -> None:
+        self.target = target
+        self.created: set[str] = set()
+
+    def append_audit(self, record: dict[str, Any]) -> None:
+        """Counted, not written."""
+
+    def record_run(self, summary: dict[str, Any]) -> None:
+        """Counted, not written."""
+
+    def record_known_good(self, family: str, task_definition: str) -> None:
+        """Counted, not written."""
+
+    def create_incident(self, record: dict[str, Any]) -> bool:
+        """Whether it would be created: not in the target, not seen in this run."""
+        if record["id"] in self.created or self.target.get_incident(record["id"]) is not None:
+            return False
+        self.created.add(record["id"])
+        return True
+
+    def add_timeline(self, incident_id: str, entry: dict[str, Any]) -> None:
+        """Counted, not written."""
+
+    def add_action(self, incident_id: str, item: dict[str, Any]) -> int:
+        """Counted, not written (no number is handed out)."""
+        return 0
 
 
 @lock_app.command("list")
@@ -129,6 +202,21 @@ def lock_release(
     if runtime.mode.read_only:
         raise Refused("--read-only: locks are not released")
     store = runtime.store
+    if runtime.mode.dry_run:
+        holder = store.lock_holder(name)
+        _emit(
+            state,
+            {
+                "status": "planned",
+                "name": name,
+                "released": False,
+                "holder": holder.holder if holder else None,
+            },
+            f"dry run: would release {name} (held by {holder.holder})"
+            if holder
+            else f"dry run: {name} is not held: nothing to release",
+        )
+        return 0
     held = store.force_release(name)
     store.append_audit(
         {

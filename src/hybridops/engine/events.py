@@ -63,9 +63,16 @@ class RunResult:
     error: dict[str, Any] | None = None
     exit_code: int = 0
     journal: str | None = None
+    warnings: list[str] = field(default_factory=list)
+    unrecorded_audit: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON document for `run --output json` and the journal."""
+        extra: dict[str, Any] = {}
+        if self.warnings:
+            extra["warnings"] = self.warnings
+        if self.unrecorded_audit:
+            extra["unrecorded_audit"] = self.unrecorded_audit
         return {
             "run_id": self.run_id,
             "runbook": self.runbook,
@@ -81,7 +88,7 @@ class RunResult:
             "error": self.error,
             "exit_code": self.exit_code,
             "journal": self.journal,
-        }
+        } | extra
 
 
 @dataclass
@@ -181,5 +188,11 @@ class EventBus:
         for handler in self.handlers:
             try:
                 handler.handle(event)
-            except Exception:  # an observer must not change the outcome of a run
-                log.warning("event handler %r failed", handler, exc_info=True)
+            except Exception as exc:
+                # An observer must not change the outcome of a run, except one whose record
+                # must exist before anything is sent (the journal, at the start).
+                if isinstance(event, getattr(handler, "must_succeed", ())):
+                    raise
+                # One line (a full disk is news, not a crash); the traceback only at -vv.
+                log.warning("%s: %s", type(handler).__name__, exc)
+                log.debug("event handler %r failed", handler, exc_info=True)

@@ -23,18 +23,21 @@ from hybridops.engine.events import (
     StepRecord,
     StepStarted,
 )
-from hybridops.gate.core import Gate, GateMode
-from hybridops.gate.redact import Redactor
 from hybridops.engine.templating import iter_references, render
 from hybridops.errors import (
     CheckFailed,
     ExitCode,
     HybridOpsError,
+    Interrupted,
+    LeaseLost,
     Refused,
     RemoteError,
+    StateStoreFailed,
     StepFailed,
     translate,
 )
+from hybridops.gate.core import Gate, GateMode, current_scope
+from hybridops.gate.redact import Redactor
 from hybridops.state.store import iso, utcnow
 from hybridops.steps.base import StepContext
 from hybridops.steps.registry import load_kinds, step_is_mutating
@@ -54,6 +57,29 @@ _STEP_IN_PATH = re.compile(r"\bsteps\.(\"?)([A-Za-z0-9_-]+)\1")
 # out after LOCK_TTL_S and the next run may take it over.
 LOCK_TTL_S = 120.0
 LOCK_HEARTBEAT_S = 30.0
+
+
+def holder_run(holder: str) -> str | None:
+    """The run id in a lock holder string (`user@host pid N run ID (arn)`)."""
+    match = re.search(r" run (\S+)", holder)
+    return match.group(1) if match else None
+
+
+def holder_alive(holder: str) -> bool | None:
+    """Whether the holder's process is alive: known on this host only (None elsewhere)."""
+    import os
+    import socket
+
+    match = re.match(r"\S+@(\S+) pid (\d+) ", holder)
+    if not match or match.group(1) != socket.gethostname():
+        return None
+    try:
+        os.kill(int(match.group(2)), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
 
 
 def new_run_id() -> str:
@@ -87,6 +113,15 @@ class _PlannedOutputs(dict[str, str]):
         return f"<planned: steps.{self.step}.outputs.{key}>"
 
 
+def _leaves(value: Any) -> list[str]:
+    """Every scalar inside a value, as text (a secret output may be a list or an object)."""
+    if isinstance(value, dict):
+        return [leaf for v in value.values() for leaf in _leaves(v)]
+    if isinstance(value, list):
+        return [leaf for v in value for leaf in _leaves(v)]
+    return [] if value is None or isinstance(value, bool) else [str(value)]
+
+
 def _truthy(value: Any) -> bool:
     if isinstance(value, str):
         return value.strip().lower() not in ("", "false", "0", "no", "off", "none", "null")
@@ -116,6 +151,8 @@ class Executor:
     bus: EventBus
     redactor: Redactor = field(default_factory=Redactor)
     interactive: bool = False
+    # Asked each time: a terminal can go away mid-run (SIGHUP), and then nobody can answer.
+    terminal: Callable[[], bool] | None = None
     ask: Callable[[str], str] | None = None
     run_id: str = field(default_factory=new_run_id)
     sleeper: Callable[[float], None] | None = None
@@ -138,6 +175,8 @@ class Executor:
         self._planned_steps: set[str] = set()
         self._run_over = threading.Event()
         self._heartbeat: threading.Thread | None = None
+        self._lease: tuple[Any, str, str] | None = None
+        self._lease_lost: str | None = None
 
     # -- the run --------------------------------------------------------------------------
     def run(self) -> RunResult:
@@ -174,6 +213,15 @@ class Executor:
                     self.bus.emit(StepFinished(self.run_id, record))
                     continue
                 error = self._run_step(step, record, index)
+                if error is None and self.services.gate.store_error is not None:
+                    # The change was made but its record could not be kept: stop here and undo.
+                    error = translate(self.services.gate.store_error)
+                    if record.status == "succeeded":
+                        completed.append((step, record))
+                if isinstance(error, StateStoreFailed) or self.services.gate.store_error:
+                    # What is left to write (undo records, lock release, journal) gets the
+                    # space the store kept for this moment.
+                    self._free_reserve()
                 if error is None:
                     if record.status == "succeeded":
                         completed.append((step, record))
@@ -186,17 +234,34 @@ class Executor:
                     rest.status = "not_run"
                 break
             if failure is not None:
-                self._compensate(completed)
-        except KeyboardInterrupt:
-            failure = translate(KeyboardInterrupt())
+                if isinstance(failure, LeaseLost):
+                    # Another run may hold the lock now: undoing could overwrite its change.
+                    self._leave_undone(completed, f"not undone: {failure.message}")
+                else:
+                    self._compensate(completed)
+        except KeyboardInterrupt as exc:  # Ctrl-C, SIGTERM, SIGHUP (see cli.main)
+            failure = translate(exc)
             for record in result.steps:
                 if record.status in ("pending", "running"):
                     record.status = "interrupted" if record.status == "running" else "not_run"
             self._offer_undo(completed)
         finally:
             self._run_over.set()
+            gate = self.services.gate
+            gate.close()
+            if self._check_lease in gate.guards:
+                gate.guards.remove(self._check_lease)
             if lock is not None and self.services.store is not None:
-                self.services.store.release_lock(*lock)
+                try:
+                    self.services.store.release_lock(*lock)
+                except Exception as exc:  # the lease runs out by itself; say so, go on
+                    result.warnings.append(f"lock {lock[0]!r} not released: {exc}")
+            if gate.unrecorded:
+                result.warnings.append(
+                    f"{len(gate.unrecorded)} audit record(s) could not be written to the state"
+                    f" store ({gate.store_error}): they are in this output's `unrecorded_audit`"
+                )
+                result.unrecorded_audit = list(gate.unrecorded)
             result.duration_s = time.monotonic() - started
             result.finished_at = iso(utcnow())
             result.calls = self._calls()
@@ -206,10 +271,13 @@ class Executor:
             else:
                 result.error = self.redactor(error_dict(failure))
                 result.exit_code = int(failure.exit_code)
-                result.status = {
-                    ExitCode.REFUSED: "refused",
-                    ExitCode.INTERRUPTED: "interrupted",
-                }.get(failure.exit_code, "failed")
+                result.status = (
+                    "interrupted"
+                    if isinstance(failure, Interrupted)
+                    else "refused"
+                    if isinstance(failure, Refused)
+                    else "failed"
+                )
             self.bus.emit(RunFinished(result))
         return result
 
@@ -236,8 +304,19 @@ class Executor:
         if (
             current is not None
             and self.resumed_from
-            and f" run {self.resumed_from} " in f"{current.holder} "
+            and holder_run(current.holder) == (self.resumed_from)
         ):
+            alive = holder_alive(current.holder)
+            if alive is not False:
+                # Its lease is live: that run may still be making changes. Two runs of one
+                # runbook at once is exactly what the lock is for.
+                why = "is still running" if alive else "may still be running (another host)"
+                raise Refused(
+                    f"run {self.resumed_from} {why}: it holds lock {name!r}"
+                    f" until {current.expires_at}",
+                    hint="let it finish or stop it first; a holder that is gone: "
+                    f"`hybridops lock release {name} --force`",
+                )
             # The run being resumed died holding the lock: its continuation takes it over.
             store.force_release(name)
             current = store.acquire_lock(name, holder, LOCK_TTL_S)
@@ -247,19 +326,52 @@ class Executor:
                 hint=f"wait for that run to finish (its lease expires at {current.expires_at});"
                 f" a holder that is gone: `hybridops lock release {name} --force`",
             )
+        self._lease = (store, name, holder)
+        self.services.gate.guards.append(self._check_lease)
         self._heartbeat = threading.Thread(
             target=self._renew, args=(store, name, holder), daemon=True, name="lock-heartbeat"
         )
         self._heartbeat.start()
         return name, holder
 
+    def _free_reserve(self) -> None:
+        store = self.services.store
+        if store is not None and store.release_reserve():
+            import logging
+
+            logging.getLogger(__name__).info("state store full: freed its reserve to finish")
+
     def _renew(self, store: Any, name: str, holder: str) -> None:
         """Renew the lease while the run lives (a thread; the run's end stops it)."""
         while not self._run_over.wait(LOCK_HEARTBEAT_S):
             try:
-                store.refresh_lock(name, holder, LOCK_TTL_S)
+                if not store.refresh_lock(name, holder, LOCK_TTL_S):
+                    self._lease_lost = f"lock {name!r} was taken over by another run"
+                    return
             except Exception:  # a missed heartbeat is retried; the lease has slack
                 continue
+
+    def _check_lease(self, call: Any) -> None:
+        """Before every change: this run must still hold its lock (renewed right here)."""
+        if self._lease is None:
+            return
+        store, name, holder = self._lease
+        if self._lease_lost is None:
+            try:
+                if not store.refresh_lock(name, holder, LOCK_TTL_S):
+                    self._lease_lost = f"lock {name!r} was taken over by another run"
+            except Exception:
+                # The store failed (full, read-only): the lease is still ours until it runs
+                # out. An undo goes ahead; anything else is not sent (the store's error).
+                scope = current_scope()
+                if scope is not None and scope.undo:
+                    return
+                raise
+        if self._lease_lost is not None:
+            raise LeaseLost(
+                f"{self._lease_lost}: stopped before {call.describe()}",
+                hint=f"see `hybridops lock list`; then resume with --resume {self.run_id}",
+            )
 
     def _calls(self) -> list[dict[str, Any]]:
         """Mutating calls of this run: planned (not sent) first, then sent, redacted."""
@@ -289,7 +401,7 @@ class Executor:
             mode=self.mode,
             scope=self.scope,
             emit=self.bus.emit,
-            interactive=self.interactive,
+            interactive=self.terminal() if self.terminal is not None else self.interactive,
             ask=self.ask,
             deadline=(time.monotonic() + timeout_s) if timeout_s else None,
             timeout_s=timeout_s,
@@ -410,6 +522,7 @@ class Executor:
             mutating_override=step.mutating,
             runbook=self.runbook.name,
             run_id=self.run_id,
+            secret_responses=bool(step.secret_outputs),
         ) as scope:
             result = kind.run(step, body, ctx)
         planned = self.mode.dry_run and any(c.mutating for c in scope.calls)
@@ -423,6 +536,9 @@ class Executor:
         # Output paths may carry ${{ }} references (e.g. a filter on a parameter).
         paths = render(step.outputs, self.scope)
         outputs = {name: jmespath.search(path, result) for name, path in paths.items()}
+        for name in step.secret_outputs:
+            for value in _leaves(outputs.get(name)):
+                self.redactor.add(value)
         self.outputs[step.name] = {"outputs": outputs}
         record.outputs = self.redactor(outputs)
         if step.expect:
@@ -448,11 +564,10 @@ class Executor:
             if not self.mode.assume_yes:
                 ctx = self._context(undoable[-1][0].name, None)
                 if not (ctx.interactive and ctx.ask is not None):
-                    for _step, record in undoable:
-                        record.compensation = {
-                            "status": "skipped",
-                            "reason": "interrupted; nobody to ask (undo with --yes)",
-                        }
+                    self._leave_undone(
+                        undoable,
+                        "interrupted with nobody to ask (and no --yes): undo by hand",
+                    )
                     return
                 names = ", ".join(s.name for s, _ in undoable)
                 answer = ctx.ask(f"Interrupted. Undo the changes made by {names}? [y/N] ")
@@ -461,6 +576,39 @@ class Executor:
             self._compensate(completed)
         except KeyboardInterrupt:  # a second Ctrl-C: stop undoing, report what was done
             return
+
+    def _leave_undone(self, completed: list[tuple[Step, StepRecord]], reason: str) -> None:
+        """Record, for each change left made, why and the command that undoes it."""
+        for step, record in reversed(completed):
+            if step.compensate is None:
+                continue
+            record.compensation = {"status": "skipped", "reason": reason}
+            command = self._undo_command(step)
+            if command:
+                record.compensation["undo"] = command
+            self.bus.emit(
+                CompensationFinished(
+                    self.run_id,
+                    step.name,
+                    "skipped",
+                    reason + (f"; undo with: {command}" if command else ""),
+                )
+            )
+
+    def _undo_command(self, step: Step) -> str | None:
+        """The compensation of a step as a command line to paste, secrets masked."""
+        from hybridops.shell.script import undo_command
+
+        assert step.compensate is not None
+        kind_name = step.compensate.kind
+        try:
+            body = render(
+                getattr(step.compensate, kind_name).model_dump(by_alias=True, exclude_none=True),
+                self.scope,
+            )
+            return self.redactor.text(undo_command(step.name, kind_name, body, self.env_scope))
+        except Exception:  # a command we cannot write must not hide the reason
+            return None
 
     def _compensation_declined(self, step: Step) -> str | None:
         """Why a conditional compensation is not run (None: run it)."""
@@ -516,6 +664,7 @@ class Executor:
                 with self.services.gate.scope(
                     f"{step.name}:compensate",
                     authorized=True,
+                    undo=True,
                     runbook=self.runbook.name,
                     run_id=self.run_id,
                 ):

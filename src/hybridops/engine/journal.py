@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import time
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,8 @@ from hybridops.engine.events import (
     StepFinished,
 )
 from hybridops.gate.redact import Redactor
+from hybridops.paths import make_private_dir, write_private
+from hybridops.state.errors import store_errors
 from hybridops.state.store import StateStore
 
 
@@ -25,6 +26,8 @@ class JournalWriter:
     # Between steps the journal is rewritten at most this often: a crash loses at most this much
     # of it, and a 50-step runbook no longer rewrites (and re-redacts) it 50 times.
     MIN_INTERVAL_S = 0.5
+    # No journal, no run: a run that cannot be recorded sends nothing.
+    must_succeed = (RunStarted,)
 
     def __init__(self, store: StateStore, redactor: Redactor) -> None:
         self.store = store
@@ -53,10 +56,10 @@ class JournalWriter:
     def _write(self, *, index: bool) -> None:
         assert self.result is not None and self.path is not None
         document: dict[str, Any] = self.redact(self.result.to_dict())
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(document, indent=2, default=str))
-        os.replace(tmp, self.path)
+        # Created 0600 in a 0700 dir; a full or read-only disk is one line, not a traceback.
+        with store_errors(self.path):
+            make_private_dir(self.path.parent)
+            write_private(self.path, json.dumps(document, indent=2, default=str))
         self._last = time.monotonic()
         if not index:
             return

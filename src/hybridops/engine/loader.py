@@ -93,9 +93,7 @@ def check_references(runbook: Runbook, data: Any, source: str) -> None:
                     raise _fail(source, data, loc, problem)
         for loc, expression in _jmespath_conditions(step, index):
             for chain in root_paths(expression):
-                problem = _reference_problem(
-                    runbook, seen, step.name, chain, loc[2], path=True
-                )
+                problem = _reference_problem(runbook, seen, step.name, chain, loc[2], path=True)
                 if problem:
                     raise _fail(source, data, loc, problem)
         problem = _lowered_class(step)
@@ -149,7 +147,7 @@ def root_paths(expression: str) -> list[tuple[str, ...]]:
     import jmespath
 
     chains: list[tuple[str, ...]] = []
-    _collect(jmespath.compile(expression).parsed, chains)
+    _collect(dict(jmespath.compile(expression).parsed), chains)
     return chains
 
 

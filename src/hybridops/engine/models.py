@@ -5,7 +5,15 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from hybridops.engine import matching
 from hybridops.engine.templating import TemplateError, iter_references
@@ -209,7 +217,26 @@ class Step(_Strict):
     sleep: Annotated[Sleep | None, BeforeValidator(_seconds)] = None
     action: Action | None = None
     outputs: dict[str, str] = Field(
-        default_factory=dict, description="output name -> JMESPath over the step result"
+        default_factory=dict,
+        description="output name -> JMESPath over the step result, or {path, secret: true}"
+        " for a value masked wherever it is shown",
+        json_schema_extra={
+            "additionalProperties": {
+                "anyOf": [
+                    {"type": "string"},
+                    {
+                        "type": "object",
+                        "properties": {"path": {"type": "string"}, "secret": {"type": "boolean"}},
+                        "required": ["path"],
+                        "additionalProperties": False,
+                    },
+                ]
+            }
+        },
+    )
+    secret_outputs: list[str] = Field(
+        default_factory=list,
+        description="outputs masked in output, journal and audit (`secret: true` on an output)",
     )
     expect: Expectations = Field(default_factory=dict)
     when: str | None = Field(
@@ -221,6 +248,32 @@ class Step(_Strict):
     on_failure: Literal["abort", "continue"] = "abort"
     compensate: Compensate | None = None
     mutating: bool | None = Field(None, description="override the read/mutate classification")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _output_forms(cls, data: Any) -> Any:
+        """`name: {path: P, secret: true}` -> `name: P`, with the name in secret_outputs."""
+        outputs = data.get("outputs") if isinstance(data, dict) else None
+        if not isinstance(outputs, dict) or not any(isinstance(v, dict) for v in outputs.values()):
+            return data
+        plain: dict[str, Any] = {}
+        secret = list(data.get("secret_outputs") or [])
+        for name, spec in outputs.items():
+            if isinstance(spec, dict):
+                unknown = set(spec) - {"path", "secret"}
+                if unknown or "path" not in spec:
+                    raise ValueError(
+                        f"output {name!r}: give a JMESPath string or {{path, secret}}"
+                        + (f" (unknown: {', '.join(sorted(map(str, unknown)))})" if unknown else "")
+                    )
+                if spec.get("secret") is True:
+                    secret.append(name)
+                elif spec.get("secret") not in (None, False):
+                    raise ValueError(f"output {name!r}: secret must be true or false")
+                plain[name] = spec["path"]
+            else:
+                plain[name] = spec
+        return {**data, "outputs": plain, "secret_outputs": secret}
 
     @field_validator("outputs")
     @classmethod
@@ -272,18 +325,59 @@ def _field(kind: str) -> str:
 ParamType = Literal["string", "integer", "number", "boolean", "list", "object"]
 
 
+class _UnquotedBool:
+    """Stands in for a boolean YAML read from unquoted text (`off`) where a string is meant."""
+
+    def __init__(self, text: str | None, value: bool) -> None:
+        self.text = text or str(value).lower()
+        self.value = value
+
+
+def _no_unquoted_bool(value: Any) -> Any:
+    if isinstance(value, _UnquotedBool):
+        raise ValueError(
+            f"{value.text} is read by YAML as the boolean {str(value.value).lower()}, not a"
+            f' string: quote it ("{value.text}")'
+        )
+    return value
+
+
+# Checked per value so that an error's location, and so its line, is the value itself.
+_StringValue = Annotated[Any, AfterValidator(_no_unquoted_bool)]
+
+
 class Parameter(_Strict):
     """A runbook parameter, given with `--param name=value`."""
 
     type: ParamType = "string"
-    default: Any = None
+    default: _StringValue = None
     required: bool = False
     description: str | None = None
     minimum: float | None = None
     maximum: float | None = None
-    enum: list[Any] | None = None
+    enum: list[_StringValue] | None = None
     pattern: str | None = None
     secret: bool = Field(False, description="never shown in output, journals or audit records")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _unquoted_booleans(cls, data: Any) -> Any:
+        # `default: off` on a string parameter is False to YAML and would quietly become the
+        # string "False". Only the loader saw the text `off`, so it is looked up here.
+        if not isinstance(data, dict) or data.get("type", "string") != "string":
+            return data
+        from hybridops.yamlsource import bool_text
+
+        marked = dict(data)  # the caller's mapping, with its line marks, stays as it was
+        if isinstance(data.get("default"), bool):
+            marked["default"] = _UnquotedBool(bool_text(data, "default"), data["default"])
+        enum = data.get("enum")
+        if isinstance(enum, list) and any(isinstance(v, bool) for v in enum):
+            marked["enum"] = [
+                _UnquotedBool(bool_text(enum, i), v) if isinstance(v, bool) else v
+                for i, v in enumerate(enum)
+            ]
+        return marked
 
     @model_validator(mode="after")
     def _consistent(self) -> Parameter:

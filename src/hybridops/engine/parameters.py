@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import math
 import re
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
 from hybridops.errors import ValidationError
+from hybridops.yamlsource import YamlProblem, parse_yaml_text
 
 if TYPE_CHECKING:
     from hybridops.engine.models import Parameter, Runbook
@@ -17,7 +17,12 @@ _FALSE = {"false", "no", "off", "0"}
 
 
 def coerce(name: str, spec: Parameter, value: Any) -> Any:
-    """Convert a value to the parameter's type and check constraints; raise ValueError."""
+    """Convert a value to the parameter's type and check constraints; raise ValueError.
+
+    A secret's value is never part of a message: errors end up on stderr, in `-o json` and in
+    tracebacks before the value is known to the redactor.
+    """
+    shown = "the value given" if spec.secret else repr(value)
     kind = spec.type
     if kind == "string":
         if isinstance(value, (dict, list)):
@@ -25,45 +30,72 @@ def coerce(name: str, spec: Parameter, value: Any) -> Any:
         value = str(value)
     elif kind == "integer":
         if isinstance(value, bool):
-            raise ValueError(f"parameter {name!r}: expected an integer, got {value!r}")
-        try:
-            as_float = float(value)
-        except (TypeError, ValueError):
-            raise ValueError(f"parameter {name!r}: expected an integer, got {value!r}") from None
-        if not as_float.is_integer():
-            raise ValueError(f"parameter {name!r}: expected an integer, got {value!r}")
-        value = int(as_float)
+            raise ValueError(f"parameter {name!r}: expected an integer, got {shown}")
+        value = _integer(name, value, shown)
     elif kind == "number":
         try:
             value = float(value)
-        except (TypeError, ValueError):
-            raise ValueError(f"parameter {name!r}: expected a number, got {value!r}") from None
+        except (TypeError, ValueError, OverflowError):
+            raise ValueError(f"parameter {name!r}: expected a number, got {shown}") from None
+        if not math.isfinite(value):
+            raise ValueError(f"parameter {name!r}: expected a finite number, got {shown}")
     elif kind == "boolean":
         if not isinstance(value, bool):
             text = str(value).strip().lower()
             if text not in _TRUE | _FALSE:
-                raise ValueError(f"parameter {name!r}: expected true or false, got {value!r}")
+                raise ValueError(f"parameter {name!r}: expected true or false, got {shown}")
             value = text in _TRUE
     elif kind in ("list", "object"):
         if isinstance(value, str):
             try:
-                value = yaml.safe_load(value)
-            except yaml.YAMLError:
-                raise ValueError(f"parameter {name!r}: not valid YAML/JSON") from None
+                # The same loader as runbook files: alias bombs and huge texts are refused.
+                value = parse_yaml_text(value)
+            except YamlProblem as exc:
+                # YAML's problems may quote the text (a tag, a duplicate key): not a secret's.
+                problem = "the value given is not valid YAML/JSON" if spec.secret else exc.problem
+                line = f" (line {exc.line})" if exc.line is not None and "\n" in value else ""
+                raise ValueError(f"parameter {name!r}: {problem}{line}") from None
             if kind == "list" and isinstance(value, str):
                 value = [v.strip() for v in value.split(",") if v.strip()]
         expected_type = list if kind == "list" else dict
         if not isinstance(value, expected_type):
             raise ValueError(f"parameter {name!r}: expected a {kind}")
+    shown = "the value given" if spec.secret else str(value)
     if spec.minimum is not None and isinstance(value, (int, float)) and value < spec.minimum:
-        raise ValueError(f"parameter {name!r}: {value} is below the minimum {spec.minimum:g}")
+        raise ValueError(f"parameter {name!r}: {shown} is below the minimum {spec.minimum:g}")
     if spec.maximum is not None and isinstance(value, (int, float)) and value > spec.maximum:
-        raise ValueError(f"parameter {name!r}: {value} is above the maximum {spec.maximum:g}")
+        raise ValueError(f"parameter {name!r}: {shown} is above the maximum {spec.maximum:g}")
+    shown = "the value given" if spec.secret else repr(value)
     if spec.enum is not None and value not in spec.enum:
-        raise ValueError(f"parameter {name!r}: {value!r} is not one of {spec.enum}")
+        raise ValueError(f"parameter {name!r}: {shown} is not one of {spec.enum}")
     if spec.pattern is not None and not re.fullmatch(spec.pattern, str(value)):
-        raise ValueError(f"parameter {name!r}: {value!r} does not match {spec.pattern!r}")
+        raise ValueError(f"parameter {name!r}: {shown} does not match {spec.pattern!r}")
     return value
+
+
+# Integers beyond what a 64-bit field (SQLite, JSON consumers, AWS Long) holds are refused
+# here rather than failing later, mid-run, in whatever first stores them.
+_INT_LIMIT = 2**63 - 1
+
+
+def _integer(name: str, value: Any, shown: str) -> int:
+    if isinstance(value, int):
+        number = value
+    else:
+        text = str(value).strip()
+        try:
+            number = int(text)
+        except ValueError:
+            try:
+                as_float = float(text)
+            except ValueError:
+                raise ValueError(f"parameter {name!r}: expected an integer, got {shown}") from None
+            if not as_float.is_integer():  # also false for inf and nan
+                raise ValueError(f"parameter {name!r}: expected an integer, got {shown}") from None
+            number = int(as_float)
+    if abs(number) > _INT_LIMIT:
+        raise ValueError(f"parameter {name!r}: {shown} is out of range (at most {_INT_LIMIT})")
+    return number
 
 
 def parse_assignments(items: list[str]) -> dict[str, str]:

@@ -38,6 +38,9 @@ def prepare(
     loaded = loader.load(name_or_path)
     env_scope = runtime.env.as_template_scope()
     check_environment_references(loaded, env_scope, runtime.env.name)
+    # Known before they are checked: a secret that fails its check must not reach the timeline.
+    for secret in parameters.secret_values(loaded.runbook, given):
+        runtime.redactor.add(secret)
     params = parameters.resolve(loaded.runbook, given, env_scope)
     for secret in parameters.secret_values(loaded.runbook, params):
         runtime.redactor.add(secret)
@@ -67,7 +70,9 @@ def execute(
     resumed_from: str | None = None,
 ) -> RunResult:
     """Run a prepared runbook with the journal and the given handlers observing it."""
-    bus = EventBus([JournalWriter(runtime.store, runtime.redactor), *(handlers or [])])
+    # A dry run writes nothing, not even its journal: the plan is printed, not kept.
+    journal = [] if runtime.mode.dry_run else [JournalWriter(runtime.store, runtime.redactor)]
+    bus = EventBus([*journal, *(handlers or [])])
     executor = Executor(
         runbook=loaded.runbook,
         params=params,
@@ -78,6 +83,7 @@ def execute(
         bus=bus,
         redactor=runtime.redactor,
         interactive=runtime.environment.interactive,
+        terminal=lambda: runtime.environment.interactive,
         ask=runtime.environment.ask,
         stop=runtime.stop,
         reuse=reuse or {},

@@ -53,6 +53,10 @@ class Scope:
     # A runbook's `mutating: true`: raises the class of every call in the scope, never lowers.
     mutating_override: bool | None = None
     authorized: bool = False
+    # Undoing a change already made: it is sent even when its audit record cannot be written.
+    undo: bool = False
+    # The step declares secret outputs: its responses are secrets until proven otherwise.
+    secret_responses: bool = False
     runbook: str | None = None
     run_id: str | None = None
     calls: list[Call] = field(default_factory=list)
@@ -61,6 +65,23 @@ class Scope:
 _SCOPE: contextvars.ContextVar[Scope | None] = contextvars.ContextVar(
     "hybridops_scope", default=None
 )
+
+
+# True while a call whose response carries secrets is on the wire in this context: -vv logs
+# of its raw body are withheld (botocore logs them before anyone could learn the values).
+_WITHHOLD_BODIES: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "hybridops_withhold_bodies", default=False
+)
+
+
+def withholding_bodies() -> bool:
+    """Whether raw response bodies must not be logged right now (this thread/context)."""
+    return _WITHHOLD_BODIES.get()
+
+
+def withhold_bodies(on: bool) -> None:
+    """Start or stop withholding raw bodies from the logs in this context."""
+    _WITHHOLD_BODIES.set(on)
 
 
 def current_scope() -> Scope | None:
@@ -95,6 +116,14 @@ class Gate:
         self.planned: list[Call] = []
         self.sent: list[Call] = []
         self._authorize_all = False
+        # Sent mutating calls with no outcome yet: completed as "interrupted" by `close`.
+        self._in_flight: dict[str, Call] = {}
+        # Checks run before any mutating call is sent (e.g. "this run still holds its lock").
+        self.guards: list[Callable[[Call], None]] = []
+        # Audit records the store could not take (it failed after a change was made): kept
+        # here so the run can still undo, and reported instead of lost.
+        self.unrecorded: list[dict[str, Any]] = []
+        self.store_error: BaseException | None = None
 
     # -- scopes -------------------------------------------------------------------------
     @contextlib.contextmanager
@@ -106,6 +135,8 @@ class Gate:
         authorized: bool = False,
         runbook: str | None = None,
         run_id: str | None = None,
+        undo: bool = False,
+        secret_responses: bool = False,
     ) -> Iterator[Scope]:
         """Attribute the calls made inside to a step; `authorized` skips the prompt."""
         parent = _SCOPE.get()
@@ -113,6 +144,8 @@ class Gate:
             name,
             mutating_override,
             authorized,
+            undo,
+            secret_responses,
             runbook or (parent.runbook if parent else None),
             run_id or (parent.run_id if parent else None),
         )
@@ -170,16 +203,36 @@ class Gate:
                     hint="confirm at the prompt, or pass --yes",
                 )
             scope.authorized = True
+        for guard in self.guards:
+            guard(call)
         call.audit_id = uuid.uuid4().hex[:12]
-        self._audit(call, "started")
+        # The intent is on disk before anything is sent; if it cannot be, nothing is sent
+        # (an undo is the exception: leaving the change made would be worse).
+        self._audit(call, "started", tolerate=scope.undo)
         with self._lock:
             self.sent.append(call)
+            self._in_flight[call.audit_id] = call
         return True
 
     def after(self, call: Call, *, ok: bool, error: str | None = None) -> None:
         """Record the outcome of a sent mutating call."""
         if call.mutating and call.audit_id:
-            self._audit(call, "succeeded" if ok else "failed", error=error)
+            with self._lock:
+                self._in_flight.pop(call.audit_id, None)
+            self._audit(call, "succeeded" if ok else "failed", error=error, tolerate=True)
+
+    def close(self, outcome: str = "interrupted") -> None:
+        """Complete the audit of calls sent but never answered (a signal, a crash of the step)."""
+        with self._lock:
+            pending = list(self._in_flight.values())
+            self._in_flight.clear()
+        for call in pending:
+            self._audit(
+                call,
+                outcome,
+                error="no answer before the run stopped: it may have been applied",
+                tolerate=True,
+            )
 
     # -- audit --------------------------------------------------------------------------
     def caller(self) -> str:
@@ -194,7 +247,10 @@ class Gate:
                     self._caller = f"unknown ({type(exc).__name__})"
         return self._caller
 
-    def _audit(self, call: Call, outcome: str, *, error: str | None = None) -> None:
+    def _audit(
+        self, call: Call, outcome: str, *, error: str | None = None, tolerate: bool = True
+    ) -> None:
+        """Write one audit record; `tolerate`: keep it in memory if the store cannot take it."""
         if self.store is None:
             return
         scope = _SCOPE.get()
@@ -220,4 +276,12 @@ class Gate:
             "params": self.redact(call.params),
             "error": self.redact(error) if error else None,
         }
-        self.store.append_audit(record)
+        try:
+            self.store.append_audit(record)
+        except Exception as exc:
+            if self.store_error is None:
+                self.store_error = exc
+            if not tolerate:
+                raise
+            with self._lock:
+                self.unrecorded.append(record)

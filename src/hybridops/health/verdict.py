@@ -269,8 +269,11 @@ def watch(
             return verdict
 
 
-def remember_known_good(store: Any, verdict: Verdict) -> str | None:
-    """A healthy verdict marks the deployed revision known-good (rollback prefers it)."""
+def remember_known_good(store: Any, verdict: Verdict, *, dry_run: bool = False) -> str | None:
+    """A healthy verdict marks the deployed revision known-good (rollback prefers it).
+
+    The revision is returned either way; a dry run does not store it.
+    """
     if verdict.status != "healthy":
         return None
     from hybridops.aws.ecs import family_and_revision
@@ -278,6 +281,7 @@ def remember_known_good(store: Any, verdict: Verdict) -> str | None:
     for check in verdict.checks:
         arn = check.facts.get("task_definition")
         if check.kind == "ecs" and arn:
-            store.record_known_good(family_and_revision(arn)[0], arn)
+            if not dry_run:
+                store.record_known_good(family_and_revision(arn)[0], arn)
             return arn
     return None

@@ -11,6 +11,7 @@ from hybridops.gate import Call, Gate
 if TYPE_CHECKING:
     import httpx
 
+
 def _gated_transport(inner: Any, gate: Gate) -> Any:
     import httpx
 

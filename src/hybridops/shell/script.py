@@ -172,9 +172,7 @@ def _compensation(ctx: ScriptContext, step: Step) -> None:
 
 
 def _compensation_step(step: Step, kind: str, body: dict[str, Any]) -> Step:
-    from hybridops.engine.models import Step as StepModel
-
-    return StepModel.model_validate({"name": f"{step.name}-undo", kind: body})
+    return _compensation_step_named(f"{step.name}-undo", kind, body)
 
 
 def _header(ctx: ScriptContext, runbook: Runbook, params: dict[str, Any] | None) -> list[str]:
@@ -262,3 +260,32 @@ def _lookup(scope: dict[str, Any], parts: tuple[str | int, ...]) -> Any:
         else:
             return None
     return node
+
+
+def undo_command(step_name: str, kind: str, body: dict[str, Any], env_scope: dict[str, Any]) -> str:
+    """A rendered compensation as one command line to paste (values filled in)."""
+    import shlex
+
+    from hybridops.steps.registry import load_kinds
+
+    ctx = ScriptContext(ShellWriter(), env_scope)
+    step = _compensation_step_named(f"{step_name}-undo", kind, body)
+    load_kinds()[kind].shell(step, body, ctx)
+    text = " ".join(
+        line.strip().removesuffix("\\").strip()
+        for line in ctx.writer.lines
+        if line.strip() and not line.lstrip().startswith("#")
+    )
+    for var, parts in ctx.origins.items():
+        value: Any = env_scope if parts[0] == "env" else None
+        for part in parts[1:]:
+            value = value.get(part) if isinstance(value, dict) else None
+        if value is not None:
+            text = text.replace(f'"${{{var}}}"', shlex.quote(str(value)))
+    return text
+
+
+def _compensation_step_named(name: str, kind: str, body: dict[str, Any]) -> Step:
+    from hybridops.engine.models import Step as StepModel
+
+    return StepModel.model_validate({"name": name, kind: body})

@@ -21,7 +21,14 @@ from pathlib import Path
 from typing import Any
 
 from hybridops.errors import ConfigError, HybridOpsError
-from hybridops.state.store import LockHolder, StateStore, iso, utcnow
+from hybridops.state.store import (
+    LockHolder,
+    StateStore,
+    holder_host_pid,
+    iso,
+    lease_abandoned,
+    utcnow,
+)
 
 CONDITION_FAILED = "ConditionalCheckFailedException"
 
@@ -160,7 +167,9 @@ class DynamoStore(StateStore):
 
     # -- locks ------------------------------------------------------------------------------
     def acquire_lock(self, name: str, holder: str, ttl_s: float) -> LockHolder | None:
-        """Conditional put: free, or the previous lease expired (a stale lease is taken over)."""
+        """Conditional put: free, or the previous lease abandoned (`lease_abandoned`)."""
+        import socket
+
         now = utcnow()
         expires = now.timestamp() + ttl_s
         doc = {
@@ -169,28 +178,51 @@ class DynamoStore(StateStore):
             "acquired_at": iso(now),
             "expires_at": iso(now.fromtimestamp(expires, now.tzinfo)),
         }
+        item = {
+            "PK": {"S": "LOCK"},
+            "SK": {"S": name},
+            "doc": {"S": json.dumps(doc)},
+            "holder": {"S": holder},
+            "host": {"S": (holder_host_pid(holder) or ("", 0))[0]},
+            "expires": {"N": f"{expires:.3f}"},
+            "ttl": {"N": str(int(expires) + 3600)},
+        }
         try:
+            # Free, or stale by one more lease length and held from another host: a holder on
+            # this host is judged by its process, below, never by the clock.
             self.client.put_item(
                 TableName=self.table,
-                Item={
-                    "PK": {"S": "LOCK"},
-                    "SK": {"S": name},
-                    "doc": {"S": json.dumps(doc)},
-                    "holder": {"S": holder},
-                    "expires": {"N": f"{expires:.3f}"},
-                    "ttl": {"N": str(int(expires) + 3600)},
+                Item=item,
+                ConditionExpression="attribute_not_exists(PK)"
+                " OR (expires < :stale AND (attribute_not_exists(host) OR host <> :me))",
+                ExpressionAttributeValues={
+                    ":stale": {"N": f"{now.timestamp() - max(ttl_s, 0.0):.3f}"},
+                    ":me": {"S": socket.gethostname()},
                 },
-                ConditionExpression="attribute_not_exists(PK) OR expires < :now",
-                ExpressionAttributeValues={":now": {"N": f"{now.timestamp():.3f}"}},
             )
+            return None
         except Exception as exc:
             if _code(exc) != CONDITION_FAILED:
                 raise
-            current = self.lock_holder(name)
-            if current is None:  # released between our write and our read: try once more
+        current = self._get("LOCK", name)
+        if current is None:  # released between our write and our read: try once more
+            return self.acquire_lock(name, holder, ttl_s)
+        held = self._doc(current)
+        expires_at = now.fromtimestamp(float(current["expires"]["N"]), now.tzinfo)
+        if lease_abandoned(held["holder"], expires_at, now, ttl_s):
+            try:  # take it over only if nobody else did meanwhile
+                self.client.put_item(
+                    TableName=self.table,
+                    Item=item,
+                    ConditionExpression="holder = :old",
+                    ExpressionAttributeValues={":old": {"S": held["holder"]}},
+                )
+                return None
+            except Exception as exc:
+                if _code(exc) != CONDITION_FAILED:
+                    raise
                 return self.acquire_lock(name, holder, ttl_s)
-            return current
-        return None
+        return LockHolder(name, held["holder"], held["acquired_at"], held["expires_at"])
 
     def refresh_lock(self, name: str, holder: str, ttl_s: float) -> bool:
         """Extend our lease (heartbeat); False if it is no longer ours."""

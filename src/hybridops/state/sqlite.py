@@ -1,17 +1,33 @@
-"""SQLite state store: WAL, busy timeout, one file per user by default."""
+"""SQLite state store: WAL, busy timeout, one file per user by default, owner-only modes."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
+import os
 import sqlite3
 import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from hybridops.errors import ConfigError
-from hybridops.state.store import LockHolder, StateStore, iso, utcnow
+from hybridops.paths import (
+    PRIVATE_FILE_MODE,
+    is_data_dir,
+    make_private_dir,
+    open_private,
+    tighten_mode,
+)
+from hybridops.state.errors import guarded
+from hybridops.state.store import (
+    LockHolder,
+    StateStore,
+    iso,
+    lease_abandoned,
+    parse_iso,
+    utcnow,
+)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS audit (
@@ -70,23 +86,85 @@ CREATE TABLE IF NOT EXISTS locks (
 """
 
 
+# Every public method maps SQLite/OS failures (full, read-only, locked, damaged) to one-line
+# hybridops errors (state/errors.py). A damaged file is caught when a query touches the bad
+# page, not on open: `PRAGMA quick_check` reads the whole file (~0.7 ms per MB, 40 ms for a
+# 60 MB store) on every command; `hybridops doctor` runs the full integrity check instead.
+@guarded
 class SqliteStore(StateStore):
     """State in one SQLite file; journals as JSON files beside it."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, busy_timeout_s: float = 10.0) -> None:
         self.path = path
         self.journal_dir = path.parent / "runs"
+        # A custom state.path may sit in a shared directory: only our own one is tightened.
+        make_private_dir(path.parent, tighten=is_data_dir(path.parent))
+        if self.journal_dir.is_dir():
+            make_private_dir(self.journal_dir)
+        # Created 0600 before SQLite opens it: SQLite gives -wal and -shm the same mode.
+        os.close(open_private(path, os.O_RDWR))
+        for suffix in ("-wal", "-shm", "-journal"):
+            tighten_mode(path.with_name(path.name + suffix), PRIVATE_FILE_MODE)
+        conn = sqlite3.connect(
+            str(path), timeout=busy_timeout_s, isolation_level=None, check_same_thread=False
+        )
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._conn = sqlite3.connect(
-                str(path), timeout=10.0, isolation_level=None, check_same_thread=False
-            )
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute("PRAGMA busy_timeout=10000")
-            self._conn.executescript(SCHEMA)
-        except (OSError, sqlite3.Error) as exc:
-            raise ConfigError(f"state store {path}: {exc}") from None
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute(f"PRAGMA busy_timeout={int(busy_timeout_s * 1000)}")
+            conn.executescript(SCHEMA)
+        except BaseException:
+            conn.close()
+            raise
+        self._conn = conn
         self._lock = threading.Lock()
+        self._keep_reserve()
+
+    # Space set aside on the store's file system: when the disk fills mid-run, freeing it lets
+    # the run still write what it must (the undo's audit records, the lock release, the final
+    # journal) instead of leaving a change made, locked and unrecorded.
+    RESERVE_BYTES = 256 * 1024
+
+    @property
+    def reserve_path(self) -> Path:
+        """The reserve file beside the database."""
+        return self.path.with_name(self.path.name + ".reserve")
+
+    def _keep_reserve(self) -> None:
+        if self.reserve_path.exists():
+            return
+        try:
+            fd = open_private(self.reserve_path, os.O_WRONLY)
+            try:
+                os.posix_fallocate(fd, 0, self.RESERVE_BYTES)
+            finally:
+                os.close(fd)
+        except OSError:  # no room for it now: the store works without one
+            with contextlib.suppress(OSError):
+                self.reserve_path.unlink()
+
+    def release_reserve(self) -> bool:
+        """Free the reserve (a full disk): room for the last records of this run."""
+        try:
+            self.reserve_path.unlink()
+        except OSError:
+            return False
+        return True
+
+    def _rollback(self) -> None:
+        # SQLite has already rolled back after some errors (a full disk): a second ROLLBACK
+        # would fail and hide the error that matters.
+        if self._conn.in_transaction:
+            self._conn.execute("ROLLBACK")
+
+    def integrity_check(self) -> list[str]:
+        """`PRAGMA integrity_check`: [] when the file is sound, else SQLite's findings."""
+        with self._lock:
+            try:
+                rows = self._conn.execute("PRAGMA integrity_check(20)").fetchall()
+            except sqlite3.DatabaseError as exc:  # too damaged to even walk
+                return [str(exc)]
+        problems = [str(r[0]) for r in rows]
+        return [] if problems == ["ok"] else problems
 
     def append_audit(self, record: dict[str, Any]) -> None:
         """Append one audit record."""
@@ -154,19 +232,22 @@ class SqliteStore(StateStore):
         return [(r[0], r[1]) for r in rows]
 
     def acquire_lock(self, name: str, holder: str, ttl_s: float) -> LockHolder | None:
-        """Take the lock in one IMMEDIATE transaction: other processes wait, then see it held."""
+        """Take the lock in one IMMEDIATE transaction: other processes wait, then see it held.
+
+        A lease still in the table is taken over only when it is abandoned (`lease_abandoned`).
+        """
         now = utcnow()
         with self._lock:
             conn = self._conn
             conn.execute("BEGIN IMMEDIATE")
             try:
-                conn.execute(
-                    "DELETE FROM locks WHERE name = ? AND expires_at < ?", (name, iso(now))
-                )
                 row = conn.execute(
                     "SELECT name, holder, acquired_at, expires_at FROM locks WHERE name = ?",
                     (name,),
                 ).fetchone()
+                if row is not None and lease_abandoned(row[1], parse_iso(row[3]), now, ttl_s):
+                    conn.execute("DELETE FROM locks WHERE name = ? AND holder = ?", (name, row[1]))
+                    row = None
                 if row is None:
                     conn.execute(
                         "INSERT INTO locks(name, holder, acquired_at, expires_at)"
@@ -175,7 +256,7 @@ class SqliteStore(StateStore):
                     )
                 conn.execute("COMMIT")
             except BaseException:
-                conn.execute("ROLLBACK")
+                self._rollback()
                 raise
         return None if row is None else LockHolder(*row)
 
@@ -263,7 +344,7 @@ class SqliteStore(StateStore):
                 )
                 conn.execute("COMMIT")
             except BaseException:
-                conn.execute("ROLLBACK")
+                self._rollback()
                 raise
         return record
 

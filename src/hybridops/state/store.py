@@ -20,6 +20,49 @@ def iso(moment: dt.datetime) -> str:
     return moment.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def holder_host_pid(holder: str) -> tuple[str, int] | None:
+    """The host and pid in a holder string (`user@host pid N run ID ...`), if it names them."""
+    import re
+
+    match = re.match(r"\S+@(\S+) pid (\d+)(?:\s|$)", holder)
+    return (match.group(1), int(match.group(2))) if match else None
+
+
+def holder_alive(holder: str) -> bool | None:
+    """Whether the holder's process is alive: known on this host only (None elsewhere)."""
+    import os
+    import socket
+
+    where = holder_host_pid(holder)
+    if where is None or where[0] != socket.gethostname():
+        return None
+    try:
+        os.kill(where[1], 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: alive
+        return True
+    return True
+
+
+def lease_abandoned(holder: str, expires_at: dt.datetime, now: dt.datetime, grace_s: float) -> bool:
+    """Whether a lease may be taken over, judged so that a wall-clock jump cannot steal it.
+
+    On this host the holder's process decides, not the clock: alive means held, gone means
+    free. Elsewhere the lease must be stale by one more lease length (a clock jump or skew of
+    up to that cannot steal a live lease; `lock release --force` is the way past it).
+    """
+    alive = holder_alive(holder)
+    if alive is not None:
+        return not alive
+    return now > expires_at + dt.timedelta(seconds=max(grace_s, 0.0))
+
+
+def parse_iso(text: str) -> dt.datetime:
+    """The inverse of `iso`."""
+    return dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=dt.timezone.utc)
+
+
 @dataclass(frozen=True)
 class LockHolder:
     """Who holds a lock, since when, until when (a crashed holder's lock expires)."""
@@ -34,6 +77,10 @@ class StateStore(abc.ABC):
     """Audit trail, run index and (later) incidents and locks."""
 
     journal_dir: Path
+
+    def release_reserve(self) -> bool:
+        """Free the space kept for the last records of a run on a full disk (True if freed)."""
+        return False
 
     @abc.abstractmethod
     def append_audit(self, record: dict[str, Any]) -> None:
