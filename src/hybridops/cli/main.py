@@ -29,7 +29,7 @@ HELP = """Executable, guarded runbooks for the hybrid routing service.
 
 Every change passes one gate: --dry-run plans it, --read-only refuses it, and without --yes
 you are asked first. Exit codes: 0 ok, 1 check/step failed, 2 bad input, 3 refused by a
-guardrail, 4 AWS/HTTP error, 5 timed out, 130 interrupted.
+guardrail, 4 AWS/HTTP error, 5 timed out, 130 interrupted (143 SIGTERM, 129 SIGHUP).
 """
 
 

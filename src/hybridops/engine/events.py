@@ -194,5 +194,5 @@ class EventBus:
                 if isinstance(event, getattr(handler, "must_succeed", ())):
                     raise
                 # One line (a full disk is news, not a crash); the traceback only at -vv.
-                log.warning("%s: %s", type(handler).__name__, exc)
+                log.warning("%s: %s", getattr(handler, "label", type(handler).__name__), exc)
                 log.debug("event handler %r failed", handler, exc_info=True)

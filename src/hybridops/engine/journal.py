@@ -28,6 +28,7 @@ class JournalWriter:
     MIN_INTERVAL_S = 0.5
     # No journal, no run: a run that cannot be recorded sends nothing.
     must_succeed = (RunStarted,)
+    label = "journal not written"
 
     def __init__(self, store: StateStore, redactor: Redactor) -> None:
         self.store = store
