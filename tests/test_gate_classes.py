@@ -179,3 +179,29 @@ def test_allow_list_is_short_and_documented() -> None:
 )
 def test_safe_http_methods(method: str, mutates: bool) -> None:
     assert http_mutates(method) is mutates
+
+
+def test_the_gate_sits_below_aws_http_and_engine() -> None:
+    """A security review reads one package: it imports nothing above it."""
+    import ast
+    from pathlib import Path
+
+    import hybridops.gate
+
+    allowed = ("hybridops.gate", "hybridops.errors", "hybridops.state")
+    for path in Path(hybridops.gate.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("hybridops"):
+                assert node.module.startswith(allowed), f"{path.name} imports {node.module}"
+            if isinstance(node, ast.Import):
+                for alias in node.names:
+                    assert not alias.name.startswith("hybridops") or alias.name.startswith(
+                        allowed
+                    ), f"{path.name} imports {alias.name}"
+    # ...and nothing else lists the safe methods or the read-only rules again.
+    src = Path(hybridops.gate.__file__).parent.parent
+    for path in src.rglob("*.py"):
+        if path.parent.name == "gate":
+            continue
+        text = path.read_text()
+        assert "READ_ONLY_PREFIXES" not in text and "SAFE_HTTP" not in text, path

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
@@ -45,3 +46,12 @@ def test_text_mode_usage_errors_leave_stdout_empty(cli: Cli) -> None:
     assert result.code == 2
     assert result.out == ""
     assert "No such command" in result.err
+
+
+def test_schema_to_a_file_still_prints_one_document(cli: Cli, tmp_path: Any) -> None:
+    out = tmp_path / "schema.json"
+    result = cli("-o", "json", "runbooks", "schema", "--out", str(out))
+    assert result.code == 0, result.err
+    assert json.loads(result.out) == {"status": "ok", "path": str(out)}
+    assert json.loads(out.read_text())["title"]
+    assert cli("runbooks", "schema", "--out", str(out)).out == f"{out}\n"

@@ -164,13 +164,19 @@ def schema(
     """Print the JSON Schema of the runbook format (for YAML editors)."""
     from hybridops.reference.schemas import as_text, runbook_schema
 
+    state = app_state(ctx)
     text = as_text(runbook_schema())
     if out is not None:
+        from hybridops.cli.render import emit_json
         from hybridops.paths import write_named_file
 
         write_named_file(out, text)
+        if state.json:  # the schema went to the file: stdout still carries one document
+            emit_json(state.environment, {"status": "ok", "path": str(out)})
+        else:
+            state.environment.stdout.write(f"{out}\n")
     else:
-        app_state(ctx).environment.stdout.write(text)
+        state.environment.stdout.write(text)  # the schema is itself the one JSON document
     return 0
 
 
