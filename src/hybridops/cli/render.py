@@ -18,14 +18,11 @@ from hybridops.engine.events import (
     StepStarted,
     WaitProgress,
 )
-from hybridops.errors import Refused
 
 if TYPE_CHECKING:
     from rich.console import Console
 
     from hybridops.context import Environment
-    from hybridops.gate.core import Call, Confirmer, Scope
-    from hybridops.gate.redact import Redactor
 
 STATUS_STYLE = {
     "succeeded": "green",
@@ -236,25 +233,6 @@ def print_run_result(console: Console, result: RunResult) -> None:
         console.print(f"[red]error:[/red] {result.error['message']}", highlight=False)
         if result.error.get("hint"):
             console.print(f"hint: {result.error['hint']}", markup=False, highlight=False)
-
-
-def make_confirmer(environment: Environment, redactor: Redactor) -> Confirmer:
-    """Ask on the terminal before a mutating call; refuse when nobody can answer."""
-
-    def confirm(call: Call, scope: Scope) -> bool:
-        if not environment.interactive:
-            raise Refused(
-                f"step {call.step!r} would call {call.describe()}: confirmation needed,"
-                " but there is no terminal to ask on",
-                hint="pass --yes to allow changes without a prompt",
-            )
-        params = json.dumps(redactor(call.params), default=str, separators=(",", ":"))
-        answer = environment.ask(
-            f"Step {call.step!r} will call {call.describe()} {params}\nProceed? [y/N] "
-        )
-        return answer.strip().lower() in ("y", "yes")
-
-    return confirm
 
 
 def print_error(environment: Environment, message: str, hint: str | None) -> None:

@@ -33,7 +33,7 @@ class AppState:
     def runtime(self) -> Runtime:
         """Build (once) the services the command needs."""
         if self._runtime is None:
-            from hybridops.cli.render import make_confirmer
+            from hybridops.cli.prompts import make_confirmer
             from hybridops.runtime import Runtime
 
             self._runtime = Runtime(self.options, self.environment)
