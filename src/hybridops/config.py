@@ -6,7 +6,7 @@ import ipaddress
 import json
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
@@ -441,6 +441,8 @@ class ResolvedEnvironment:
 
     name: str
     settings: EnvironmentConfig
+    # Where each resolved value came from (`--region`, `HYBRIDOPS_REGION`, the file, ...).
+    sources: dict[str, str] = field(default_factory=dict)
 
     def as_template_scope(self) -> dict[str, Any]:
         """The `env.*` namespace of runbook templates."""
@@ -450,37 +452,65 @@ class ResolvedEnvironment:
 
 
 def resolve_environment(loaded: LoadedConfig, overrides: Overrides) -> ResolvedEnvironment:
-    """Pick the environment and apply flags > HYBRIDOPS_* variables > file > defaults."""
+    """Pick the environment and apply the precedence documented in the README.
+
+    Flags > HYBRIDOPS_* variables > the environment in the file > (region only) AWS_REGION,
+    AWS_DEFAULT_REGION, the AWS profile's region > the built-in defaults.
+    """
     config = loaded.config
-    name = overrides.env or os.environ.get("HYBRIDOPS_ENV") or config.default_env
+    file = str(loaded.source) if loaded.source else "no config file"
+    sources: dict[str, str] = {}
+    if overrides.env:
+        name, sources["env"] = overrides.env, "--env"
+    elif os.environ.get("HYBRIDOPS_ENV"):
+        name, sources["env"] = os.environ["HYBRIDOPS_ENV"], "HYBRIDOPS_ENV"
+    else:
+        name = config.default_env
+        sources["env"] = f"default_env in {file}" if loaded.source else "default"
     if name in config.environments:
         settings = config.environments[name]
+        given = set(settings.model_fields_set)
+        origin = f"environments.{name} in {file}"
     elif name == "sandbox":
         settings = sandbox_environment()
+        given = set(settings.model_fields_set)
+        origin = f"the running sandbox ({paths.sandbox_record_path()})"
     elif not config.environments and name == "prod":
         settings = EnvironmentConfig()
+        given, origin = set(), "default"
     else:
         known = ", ".join(sorted({*config.environments, "sandbox"}))
         where = f" in {loaded.source}" if loaded.source else ""
         raise ConfigError(f"unknown environment {name!r}{where} (known: {known})")
+    for key in ("profile", "region", "secondary_region", "endpoint_url"):
+        sources[key] = origin if key in given else "default"
     updates: dict[str, Any] = {}
     for key in ("profile", "region", "endpoint_url"):
         flag = getattr(overrides, key)
         from_env = os.environ.get(f"HYBRIDOPS_{key.upper()}")
         if flag is not None:
-            updates[key] = flag
+            updates[key], sources[key] = flag, f"--{key.replace('_', '-')}"
         elif from_env:
-            updates[key] = from_env
+            updates[key], sources[key] = from_env, f"HYBRIDOPS_{key.upper()}"
+    if "region" not in updates and "region" not in given:
+        fallback = _aws_region(updates.get("profile") or settings.profile)
+        if fallback is not None:
+            updates["region"], sources["region"] = fallback
     if updates:
         try:
             settings = EnvironmentConfig.model_validate(settings.model_dump() | updates)
         except ValidationError as exc:
             problem = exc.errors(include_url=False)[0]
-            field = ".".join(str(p) for p in problem["loc"])
+            field_name = ".".join(str(p) for p in problem["loc"])
             message = str(problem["msg"]).removeprefix("Value error, ")
-            raise ConfigError(
-                f"--{field.replace('_', '-')} / HYBRIDOPS_{field.upper()}: {message}"
-            ) from None
+            source = sources.get(field_name, "")
+            if source.startswith(("--", "HYBRIDOPS_")):
+                where = f"--{field_name.replace('_', '-')} / HYBRIDOPS_{field_name.upper()}"
+            else:  # e.g. a region from AWS_REGION or the AWS profile
+                where = f"{field_name} from {source}"
+            raise ConfigError(f"{where}: {message}") from None
+    if not settings.profile and os.environ.get("AWS_PROFILE"):
+        sources["profile"] = "AWS_PROFILE (read by botocore)"
     aws_endpoint = os.environ.get("AWS_ENDPOINT_URL")
     if aws_endpoint and not settings.endpoint_url:
         # boto3 reads it itself, and would fail on a bad one with a bare ValueError.
@@ -488,7 +518,29 @@ def resolve_environment(loaded: LoadedConfig, overrides: Overrides) -> ResolvedE
             check_url(aws_endpoint, aws=True)
         except ValueError as exc:
             raise ConfigError(f"AWS_ENDPOINT_URL: {exc}") from None
-    return ResolvedEnvironment(name, settings)
+        sources["endpoint_url"] = "AWS_ENDPOINT_URL (read by botocore)"
+    return ResolvedEnvironment(name, settings, sources)
+
+
+def _aws_region(profile: str | None) -> tuple[str, str] | None:
+    """The region the AWS CLI would use when the environment names none, and where it is set."""
+    for variable in ("AWS_REGION", "AWS_DEFAULT_REGION"):
+        if os.environ.get(variable):
+            return os.environ[variable], variable
+    # The profile's `region` in the AWS config file, read without importing botocore.
+    import configparser
+
+    profile = profile or os.environ.get("AWS_PROFILE") or "default"
+    path = Path(os.environ.get("AWS_CONFIG_FILE") or "~/.aws/config").expanduser()
+    parser = configparser.RawConfigParser()
+    try:
+        parser.read(path)
+    except (configparser.Error, OSError, UnicodeDecodeError):
+        return None
+    section = "default" if profile == "default" else f"profile {profile}"
+    if parser.has_option(section, "region"):
+        return parser.get(section, "region"), f"profile {profile} in {path}"
+    return None
 
 
 def state_path(loaded: LoadedConfig) -> Path:

@@ -5,19 +5,76 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import getpass
+import re
 import socket
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from hybridops.config import IncidentsConfig
-from hybridops.errors import BadInput
+from hybridops.errors import BadInput, Refused
 from hybridops.state.store import StateStore, iso, utcnow
 
 STATUSES = ("investigating", "identified", "monitoring", "resolved")
+# The ids `open` gives: INC-YYYYMMDD-HHMMSS, suffixed -N when taken.
+ID_SHAPE = re.compile(r"INC-\d{8}-\d{6}(-\d+)?")
 
 
 def _at(text: str | None) -> dt.datetime | None:
     return dt.datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
+
+
+def looks_like_id(text: str) -> bool:
+    """Whether `text` has the shape of an id `open` gives (INC-YYYYMMDD-HHMMSS[-N])."""
+    return ID_SHAPE.fullmatch(text) is not None
+
+
+def when(text: str | None) -> str:
+    """A recorded time as a person reads it: `2026-11-29 06:15:00 UTC` (`-` when unset)."""
+    moment = _at(text)
+    return f"{moment.astimezone(dt.timezone.utc):%Y-%m-%d %H:%M:%S} UTC" if moment else "-"
+
+
+def took(seconds: float | None) -> str:
+    """A duration as a person reads it: `45 s` below two minutes, else `12.5 min`."""
+    if seconds is None:
+        return "-"
+    return f"{seconds:g} s" if seconds < 120 else f"{seconds / 60:.1f} min"
+
+
+def seconds_between(start: str | None, end: str | None) -> float | None:
+    """Seconds from one recorded time to another (None when either is unset)."""
+    first, last = _at(start), _at(end)
+    return round((last - first).total_seconds(), 1) if first and last else None
+
+
+def _title_key(title: str) -> str:
+    return " ".join(title.split()).casefold()
+
+
+def open_with_title(store: StateStore, title: str) -> dict[str, Any] | None:
+    """The most recent unresolved incident with this title (case and spacing ignored)."""
+    key = _title_key(title)
+    return next(
+        (
+            r
+            for r in store.list_incidents()
+            if r.get("status") != "resolved" and _title_key(str(r.get("title", ""))) == key
+        ),
+        None,
+    )
+
+
+def successor(store: StateStore, incident_id: str) -> dict[str, Any] | None:
+    """The incident made active when `incident_id` is resolved: the newest one still open."""
+    return next(
+        (
+            r
+            for r in store.list_incidents()  # newest first
+            if r["id"] != incident_id and r.get("status") != "resolved"
+        ),
+        None,
+    )
 
 
 def next_business_day(moment: dt.datetime, hour_utc: int) -> dt.datetime:
@@ -65,13 +122,24 @@ def open_incident(
     channel: str | None = None,
     now: Callable[[], dt.datetime] = utcnow,
     dry_run: bool = False,
+    force: bool = False,
 ) -> dict[str, Any]:
     """Create the incident (unique id), compute its deadlines, make it the active one.
 
-    In a dry run the record is returned as it would be created, and nothing is stored.
+    A second open incident with the same title is refused unless `force`: two ids for one
+    outage split its timeline. In a dry run the record is returned as it would be created,
+    and nothing is stored.
     """
     if not title.strip():
         raise BadInput("--title must not be empty")
+    same = open_with_title(store, title)
+    if same is not None and not force:
+        raise Refused(
+            f"{same['id']} is already open with this title"
+            f" ({same['severity']}, {same['status']}): {same['title']}",
+            hint=f"update that one (`hybridops incident note {same['id']} TEXT`),"
+            " or pass --force to open a second incident",
+        )
     started = now().replace(microsecond=0)
     respond, escalate = deadlines(severity, started, config)
     base = f"INC-{started:%Y%m%d-%H%M%S}"
@@ -93,6 +161,8 @@ def open_incident(
         "escalations": [],
         "opened_by": actor(),
     }
+    if same is not None:
+        record["same_title_as"] = same["id"]
     if dry_run:
         record["id"] = base  # the id a real open would try first
         return record
@@ -103,7 +173,10 @@ def open_incident(
     else:  # pragma: no cover - a thousand incidents in one second
         raise BadInput("could not allocate an incident id")
     store.set_active_incident(record["id"])
-    add_entry(store, record["id"], "opened", f"{severity} opened: {record['title']}", now=now)
+    text = f"{severity} opened: {record['title']}"
+    if same is not None:
+        text += f" (--force: {same['id']} is open with the same title)"
+    add_entry(store, record["id"], "opened", text, now=now)
     return record
 
 
@@ -117,9 +190,11 @@ def add_entry(
     outcome: str | None = None,
     mutating: bool | None = None,
     now: Callable[[], dt.datetime] = utcnow,
+    **fields: Any,
 ) -> dict[str, Any]:
-    """Append one timeline entry."""
+    """Append one timeline entry (`fields`: what a reader needs structured, e.g. `status`)."""
     entry: dict[str, Any] = {"at": iso(now()), "kind": kind, "text": text, "by": actor()}
+    entry.update(fields)
     if command is not None:
         entry["command"] = command
     if outcome is not None:
@@ -168,6 +243,30 @@ def _change(
     return updated
 
 
+def _direction(config: IncidentsConfig, old: str, new: str) -> str:
+    """`raised` or `lowered`: the severity matrix lists the most severe first (P0)."""
+    order = list(config.severities)
+    if old not in order:  # a severity the config no longer has
+        return "changed"
+    return "raised" if order.index(new) < order.index(old) else "lowered"
+
+
+@dataclass
+class Updated:
+    """What an update did: the record as it now is (or would be), and what changed, in words."""
+
+    record: dict[str, Any]
+    changes: list[str] = field(default_factory=list)  # as on the timeline, the note left out
+    said: list[str] = field(default_factory=list)  # severity/commander changes, for the message
+    was_active: bool = False
+    active_now: dict[str, Any] | None = None  # the incident made active by a resolve, if any
+
+    @property
+    def worth_telling(self) -> bool:
+        """A severity change or a commander handover: the channels hear of it."""
+        return bool(self.said)
+
+
 def update(
     store: StateStore,
     incident_id: str,
@@ -175,48 +274,164 @@ def update(
     status: str | None = None,
     note: str | None = None,
     next_update: dt.timedelta | None = None,
+    severity: str | None = None,
+    commander: str | None = None,
+    config: IncidentsConfig | None = None,
     now: Callable[[], dt.datetime] = utcnow,
     dry_run: bool = False,
 ) -> dict[str, Any]:
-    """Change status (acknowledging the incident), note, next update time.
+    """Change status, severity, commander; add a note; promise the next update (the record)."""
+    return change(
+        store,
+        incident_id,
+        status=status,
+        note=note,
+        next_update=next_update,
+        severity=severity,
+        commander=commander,
+        config=config,
+        now=now,
+        dry_run=dry_run,
+    ).record
 
-    In a dry run the record is returned as it would become, and nothing is stored.
-    """
+
+def change(
+    store: StateStore,
+    incident_id: str,
+    *,
+    status: str | None = None,
+    note: str | None = None,
+    next_update: dt.timedelta | None = None,
+    severity: str | None = None,
+    commander: str | None = None,
+    config: IncidentsConfig | None = None,
+    now: Callable[[], dt.datetime] = utcnow,
+    dry_run: bool = False,
+) -> Updated:
+    """Update an incident, each change on its timeline; a dry run stores nothing."""
+    # Any update acknowledges. A new severity restarts the respond-by and escalate-at clocks
+    # from now, by its own rule (a P2 raised to P0 after an hour is not instantly overdue).
+    # Resolving the active incident makes the newest still-open one active.
     if status is not None and status not in STATUSES:
         raise BadInput(f"--status {status!r}: expected one of {', '.join(STATUSES)}")
+    if commander is not None and not commander.strip():
+        raise BadInput("--commander must not be empty")
+    config = config or IncidentsConfig()
     moment = now()
+    at = iso(moment)
+    if severity is not None:
+        severity = severity.upper()
+        respond, escalate_at = deadlines(severity, moment.replace(microsecond=0), config)
+    who = actor()
     reopened: list[bool] = []
+    entries: list[tuple[str, str, dict[str, Any]]] = []
 
-    def change(record: dict[str, Any]) -> None:
+    def edit(record: dict[str, Any]) -> None:
         # Run inside the store's atomic update (maybe retried): it only edits the record.
         reopened.clear()
+        entries.clear()
         if record["status"] == "resolved" and status not in (None, "resolved"):
-            record["reopened_at"] = iso(moment)
+            record["reopened_at"] = at
             record["resolved_at"] = None
             reopened.append(True)
-        record["acknowledged_at"] = record.get("acknowledged_at") or iso(moment)
+        if not record.get("acknowledged_at"):
+            record["acknowledged_at"] = at
+            record["acknowledged_by"] = who
+        if severity is not None and severity != record["severity"]:
+            old = record["severity"]
+            verb = _direction(config, old, severity)
+            record["severity"] = severity
+            record["respond_by"] = iso(respond)
+            record["escalate_at"] = iso(escalate_at) if escalate_at else None
+            by = f"respond by {when(record['respond_by'])}"
+            by += f", escalate at {when(record['escalate_at'])}" if escalate_at else ""
+            entries.append(
+                ("severity", f"severity {verb} from {old} to {severity} ({by})", {"to": severity})
+            )
+        if commander is not None and commander.strip() != record.get("commander"):
+            name = commander.strip()
+            before = record.get("commander")
+            text = (
+                f"commander handed over from {before} to {name}"
+                if before
+                else f"commander set to {name}"
+            )
+            record["commander"] = name
+            entries.append(("commander", text, {"to": name}))
         if status is not None:
+            old = record["status"]
+            text = f"status stays {status}"
+            if old != status:
+                text = f"status changed from {old} to {status}"
             record["status"] = status
             if status == "monitoring" and not record.get("mitigated_at"):
-                record["mitigated_at"] = iso(moment)
+                record["mitigated_at"] = at
             if status == "resolved":
-                record["resolved_at"] = iso(moment)
-                record["mitigated_at"] = record.get("mitigated_at") or iso(moment)
+                # Resolving is not mitigating: the post-mortem counts only a change made.
+                record["resolved_at"] = at
+            entries.append(("status", text, {"status": status}))
         if next_update is not None:
             record["next_update_at"] = iso(moment + next_update)
+        if note:
+            entries.append(("note", note, {}))
 
-    record = _change(store, incident_id, change, dry_run=dry_run)
+    record = _change(store, incident_id, edit, dry_run=dry_run)
+    result = Updated(
+        record,
+        changes=[text for kind, text, _ in entries if kind != "note"],
+        said=[text for kind, text, _ in entries if kind in ("severity", "commander")],
+        was_active=store.active_incident() == incident_id,
+    )
+    if status == "resolved" and result.was_active:
+        result.active_now = successor(store, incident_id)
     if dry_run:
-        return record
+        return result
     if reopened:
         store.set_active_incident(incident_id)
-    if status is not None:
-        add_entry(store, incident_id, "status", f"status -> {status}", now=now)
-    if note:
-        add_entry(store, incident_id, "note", note, now=now)
-    if status == "resolved" and store.active_incident() == incident_id:
-        store.set_active_incident(None)
-    return record
+    for kind, text, fields in entries:
+        add_entry(store, incident_id, kind, text, now=lambda: moment, **fields)
+    if result.active_now is not None or (status == "resolved" and result.was_active):
+        nxt = result.active_now
+        store.set_active_incident(nxt["id"] if nxt else None)
+        if nxt is not None:
+            add_entry(
+                store,
+                nxt["id"],
+                "active",
+                f"became the active incident ({incident_id} was resolved)",
+                now=lambda: moment,
+            )
+    return result
+
+
+def acknowledge(
+    store: StateStore,
+    incident_id: str,
+    *,
+    now: Callable[[], dt.datetime] = utcnow,
+    dry_run: bool = False,
+) -> tuple[dict[str, Any], bool]:
+    """Acknowledge once, who and when on the timeline: (record, whether this call did it)."""
+    # Idempotent: the first acknowledgement stands and a second one writes nothing.
+    current = get(store, incident_id)
+    if current.get("acknowledged_at"):
+        return current, False
+    moment = now()
+    who = actor()
+    did: list[bool] = []
+
+    def edit(record: dict[str, Any]) -> None:
+        did.clear()
+        # Someone else may have acknowledged it since we read it: theirs stands.
+        if not record.get("acknowledged_at"):
+            record["acknowledged_at"] = iso(moment)
+            record["acknowledged_by"] = who
+            did.append(True)
+
+    record = _change(store, incident_id, edit, dry_run=dry_run)
+    if did and not dry_run:
+        add_entry(store, incident_id, "acknowledged", f"acknowledged by {who}", now=lambda: moment)
+    return record, bool(did)
 
 
 def escalate(
@@ -320,27 +535,39 @@ def overdue(record: dict[str, Any], now: dt.datetime) -> list[str]:
     return late
 
 
+def mitigation(timeline: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The first sign of mitigation on the timeline: a change made, or status monitoring."""
+    # A change made is a successful mutating command; `monitoring` is a person saying a fix is
+    # in place (maybe made outside hybridops). Resolving alone is neither.
+    for entry in timeline:  # oldest first: the first match is the earliest
+        if (
+            entry.get("kind") == "command"
+            and entry.get("outcome") == "ok"
+            and entry.get("mutating")
+        ):
+            return {"at": entry["at"], "by": "change", "command": entry.get("command")}
+        # Entries written before `status` was a field say it only in their text.
+        if entry.get("kind") == "status" and (
+            entry.get("status") == "monitoring"
+            or (entry.get("status") is None and entry.get("text") == "status -> monitoring")
+        ):
+            return {"at": entry["at"], "by": "status", "command": None}
+    return None
+
+
 def metrics(record: dict[str, Any], timeline: list[dict[str, Any]]) -> dict[str, float | None]:
-    """Minutes to acknowledge, mitigate and resolve, from the recorded times."""
+    """Minutes and seconds to acknowledge, mitigate (None: nothing did) and resolve."""
     started = _at(record["started_at"])
     assert started is not None
 
-    def seconds(key: str) -> float | None:
-        moment = _at(record.get(key))
+    def since_start(text: str | None) -> float | None:
+        moment = _at(text)
         return round((moment - started).total_seconds(), 1) if moment else None
 
-    mitigated = seconds("mitigated_at")
-    changes = [
-        e
-        for e in timeline
-        if e.get("kind") == "command" and e.get("outcome") == "ok" and e.get("mutating")
-    ]
-    if changes:
-        first = _at(changes[0]["at"])
-        assert first is not None
-        by_command = round((first - started).total_seconds(), 1)
-        mitigated = by_command if mitigated is None else min(mitigated, by_command)
-    acknowledged, resolved = seconds("acknowledged_at"), seconds("resolved_at")
+    mitigated_by = mitigation(timeline)
+    mitigated = since_start(mitigated_by["at"]) if mitigated_by else None
+    acknowledged = since_start(record.get("acknowledged_at"))
+    resolved = since_start(record.get("resolved_at"))
 
     def minutes(value: float | None) -> float | None:
         return None if value is None else round(value / 60, 1)
@@ -355,6 +582,10 @@ def metrics(record: dict[str, Any], timeline: list[dict[str, Any]]) -> dict[str,
     }
 
 
+def _by(who: str | None) -> str:
+    return f", by {who}" if who else ""
+
+
 def postmortem(
     record: dict[str, Any],
     timeline: list[dict[str, Any]],
@@ -362,12 +593,21 @@ def postmortem(
 ) -> str:
     """A blameless post-mortem draft in Markdown."""
     m = metrics(record, timeline)
-
-    def fmt(value: float | None) -> str:
-        if value is None:
-            return "-"
-        return f"{value:g} s" if value < 120 else f"{value / 60:.1f} min"
-
+    how = mitigation(timeline)
+    if how is None:
+        mitigate = "no change was made"
+    elif how["by"] == "change":
+        first = next(e for e in timeline if e["at"] == how["at"] and e.get("kind") == "command")
+        # A pipe would end the table cell.
+        mitigate = f"{took(m['time_to_mitigate_s'])} (first change: {first.get('text', '')})"
+        mitigate = mitigate.replace("|", "\\|")
+    else:
+        mitigate = f"{took(m['time_to_mitigate_s'])} (status set to monitoring)"
+    acknowledged = (
+        f"{when(record['acknowledged_at'])}{_by(record.get('acknowledged_by'))}"
+        if record.get("acknowledged_at")
+        else "not acknowledged"
+    )
     lines = [
         f"# Post-mortem: {record['id']} — {record['title']}",
         "",
@@ -376,8 +616,17 @@ def postmortem(
         "## Summary",
         "",
         f"- Severity: {record['severity']}; status: {record['status']}",
-        f"- Started: {record['started_at']}; resolved: {record.get('resolved_at') or '-'}",
+        f"- Started: {when(record['started_at'])}{_by(record.get('opened_by'))}",
+        f"- Acknowledged: {acknowledged}",
+        f"- Resolved: {when(record['resolved_at']) if record.get('resolved_at') else 'not yet'}",
         f"- Service: {record.get('service') or '-'}; commander: {record.get('commander') or '-'}",
+    ]
+    escalations = record.get("escalations") or []
+    if escalations:
+        lines.append(
+            "- Escalated to: " + "; ".join(f"{e['to']} at {when(e.get('at'))}" for e in escalations)
+        )
+    lines += [
         "",
         "## Impact",
         "",
@@ -391,17 +640,17 @@ def postmortem(
         "",
         "| metric | value |",
         "|---|---|",
-        f"| time to acknowledge | {fmt(m['time_to_acknowledge_s'])} |",
-        f"| time to mitigate | {fmt(m['time_to_mitigate_s'])} |",
-        f"| time to resolve | {fmt(m['time_to_resolve_s'])} |",
+        f"| time to acknowledge | {took(m['time_to_acknowledge_s'])} |",
+        f"| time to mitigate | {mitigate} |",
+        f"| time to resolve | {took(m['time_to_resolve_s'])} |",
         "",
-        "## Timeline (UTC, recorded by hybridops)",
+        "## Timeline (recorded by hybridops)",
         "",
     ]
     for entry in timeline:
         extra = f" — {entry['outcome']}" if entry.get("outcome") else ""
         command = f" `{entry['command']}`" if entry.get("command") else ""
-        head = f"- {entry.get('at')} [{entry.get('kind', '?')}] {entry.get('text', '')}"
+        head = f"- {when(entry.get('at'))} [{entry.get('kind', '?')}] {entry.get('text', '')}"
         lines.append(f"{head}{command}{extra}")
     lines += [
         "",

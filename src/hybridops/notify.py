@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from hybridops.errors import ConfigError
+from hybridops.incidents import when
 
 INITIAL = """[P{severity_level}] Hybrid Routing Incident - {title}
 
@@ -38,6 +39,18 @@ UPDATE = """[{severity}] {id} {status}: {title}
 Next Update: {next_update_at}
 """
 DEFAULT_TEMPLATES = {"initial": INITIAL, "update": UPDATE}
+# Kinds without a template of their own: an acknowledgement reads as an update (`ack.txt`
+# overrides it, else `update.txt`); PagerDuty is told to acknowledge instead of trigger.
+TEMPLATE_OF = {"ack": "update"}
+TIMES = (
+    "started_at",
+    "respond_by",
+    "escalate_at",
+    "acknowledged_at",
+    "mitigated_at",
+    "next_update_at",
+    "resolved_at",
+)
 PAGERDUTY_URL = "https://events.pagerduty.com/v2/enqueue"
 PAGERDUTY_SEVERITY = {"P0": "critical", "P1": "error", "P2": "warning", "P3": "info"}
 
@@ -49,10 +62,16 @@ class _Blank(dict[str, Any]):
 
 def render(kind: str, record: dict[str, Any], templates_dir: Path | None, **extra: Any) -> str:
     """The message for an incident from `kind`.txt in templates_dir, else the built-in one."""
-    text = DEFAULT_TEMPLATES[kind]
-    if templates_dir is not None and (templates_dir / f"{kind}.txt").is_file():
-        text = (templates_dir / f"{kind}.txt").read_text()
+    base = TEMPLATE_OF.get(kind, kind)
+    text = DEFAULT_TEMPLATES[base]
+    for name in dict.fromkeys((kind, base)):
+        if templates_dir is not None and (templates_dir / f"{name}.txt").is_file():
+            text = (templates_dir / f"{name}.txt").read_text()
+            break
     values = _Blank({k: v for k, v in record.items() if v not in (None, "", [])})
+    for key in TIMES:
+        if key in values:  # people read these messages: times as they read them
+            values[key] = when(values[key])
     values.update({k: v for k, v in extra.items() if v not in (None, "")})
     values["severity_level"] = str(record.get("severity", "P?")).lstrip("P")
     try:
@@ -63,10 +82,10 @@ def render(kind: str, record: dict[str, Any], templates_dir: Path | None, **extr
 
 @dataclass
 class Channel:
-    """Where a message goes: a name, and how to send it (raises on failure)."""
+    """Where a message goes: a name, and how to send it (text, record, kind; raises)."""
 
     name: str
-    send: Callable[[str, dict[str, Any]], None]
+    send: Callable[[str, dict[str, Any], str], None]
 
 
 def _secret(env_var: str | None, what: str, redact: Callable[[str], None]) -> str | None:
@@ -96,19 +115,21 @@ def channels(
 
     slack = _secret(settings.slack_webhook_url_env, "the Slack webhook", redact)
     if slack:
-        out.append(Channel("slack", lambda text, rec: checked(slack, {"text": text})))
+        out.append(Channel("slack", lambda text, rec, kind: checked(slack, {"text": text})))
     webhook = _secret(settings.webhook_url_env, "the webhook URL", redact)
     if webhook:
         out.append(
             Channel(
                 "webhook",
-                lambda text, rec: checked(webhook, {"text": text, "incident": _public(rec)}),
+                lambda text, rec, kind: checked(
+                    webhook, {"text": text, "kind": kind, "incident": _public(rec)}
+                ),
             )
         )
     if settings.sns_topic_arn:
         topic = settings.sns_topic_arn
 
-        def publish(text: str, rec: dict[str, Any]) -> None:
+        def publish(text: str, rec: dict[str, Any], kind: str) -> None:
             subject = text.splitlines()[0][:99] if text else rec["id"]
             sns().publish(TopicArn=topic, Subject=subject, Message=text)
 
@@ -117,14 +138,18 @@ def channels(
     if routing_key:
         url = settings.pagerduty_url or PAGERDUTY_URL
 
-        def page(text: str, rec: dict[str, Any]) -> None:
-            resolved = rec.get("status") == "resolved"
+        def page(text: str, rec: dict[str, Any], kind: str) -> None:
+            if rec.get("status") == "resolved":
+                action = "resolve"
+            else:
+                # Acknowledging stops PagerDuty paging the next person on its escalation.
+                action = "acknowledge" if kind == "ack" else "trigger"
             body: dict[str, Any] = {
                 "routing_key": routing_key,
-                "event_action": "resolve" if resolved else "trigger",
+                "event_action": action,
                 "dedup_key": rec["id"],
             }
-            if not resolved:
+            if action == "trigger":
                 body["payload"] = {
                     "summary": text.splitlines()[0][:1024],
                     "source": rec.get("service") or "hybrid-routing",
@@ -138,7 +163,17 @@ def channels(
 
 
 def _public(record: dict[str, Any]) -> dict[str, Any]:
-    keys = ("id", "severity", "title", "status", "started_at", "service", "impact", "commander")
+    keys = (
+        "id",
+        "severity",
+        "title",
+        "status",
+        "started_at",
+        "service",
+        "impact",
+        "commander",
+        "acknowledged_by",
+    )
     return {k: record.get(k) for k in keys}
 
 
@@ -147,6 +182,7 @@ def deliver(
     record: dict[str, Any],
     targets: list[Channel],
     *,
+    kind: str = "update",
     attempts: int = 2,
     sleep: Callable[[float], object] = lambda _s: None,
 ) -> list[dict[str, Any]]:
@@ -156,7 +192,7 @@ def deliver(
         error = None
         for attempt in range(attempts):
             try:
-                channel.send(message, record)
+                channel.send(message, record, kind)
                 error = None
                 break
             except Exception as exc:
@@ -249,7 +285,7 @@ def _deliver_and_keep(
     gate = runtime.gate
     # The operator's command is the authorisation: notifying needs no second prompt.
     with gate.scope(f"notify:{kind}", authorized=True, runbook="incident", run_id=record["id"]):
-        outcomes = deliver(message, record, targets)
+        outcomes = deliver(message, record, targets, kind=kind)
     for outcome in outcomes:
         outcome["error"] = runtime.redactor.text(outcome["error"]) if outcome["error"] else None
         outcome["kind"] = kind

@@ -11,6 +11,7 @@ if TYPE_CHECKING:
 
 def _side(runtime: Runtime, side: str) -> dict[str, Any]:
     from hybridops.errors import translate
+    from hybridops.health.access import raise_access_error
     from hybridops.health.probe import probe
     from hybridops.steps.actions.failover import side_settings
 
@@ -32,13 +33,22 @@ def _side(runtime: Runtime, side: str) -> dict[str, Any]:
         if services:
             out["running"] = services[0]["runningCount"]
             out["desired"] = services[0]["desiredCount"]
-    except Exception as exc:  # a region that is down must not hide the other one
+    except Exception as exc:  # a region that is down must not hide the other one...
+        # ...but credentials, a profile or the endpoint are not a region being down.
+        raise_access_error(exc, runtime.env.settings.profile)
         out["error"] = translate(exc).message
     return out
 
 
 def status(runtime: Runtime) -> dict[str, Any]:
     """The record, its layout, which side serves, and both sides' health and task counts."""
+    from hybridops.health.access import access_errors_raised
+
+    with access_errors_raised(runtime.env.settings.profile):
+        return _status(runtime)
+
+
+def _status(runtime: Runtime) -> dict[str, Any]:
     from hybridops.aws import route53
     from hybridops.errors import ConfigError
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -85,6 +86,45 @@ def resolve_revision(ecs: Any, family: str, to: str) -> dict[str, Any]:
         raise
 
 
+@dataclass
+class LandedRollback:
+    """A rollback hybridops made: the revision it deployed, when, in which run, how it ended."""
+
+    task_definition: str
+    at: dt.datetime
+    run_id: str | None = None
+    run_status: str | None = None
+
+
+# How far apart the audited UpdateService and the deployment's createdAt may be (clock skew).
+LANDED_SKEW_S = 60.0
+
+
+def _made_by(deployment: dict[str, Any], rollbacks: list[LandedRollback]) -> LandedRollback | None:
+    """The hybridops rollback that created this deployment, if one did."""
+    created = deployment.get("createdAt")
+    if created is None:
+        return None
+    started = _aware(created)
+    matches = [
+        r
+        for r in rollbacks
+        if r.task_definition == deployment.get("taskDefinition")
+        and abs((r.at - started).total_seconds()) <= LANDED_SKEW_S
+    ]
+    return max(matches, key=lambda r: r.at, default=None)
+
+
+def _aware(moment: Any) -> dt.datetime:
+    if isinstance(moment, dt.datetime):
+        return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
+    return dt.datetime.fromtimestamp(float(moment), dt.timezone.utc)
+
+
+def _rev(arn: str) -> str:
+    return arn.rsplit("/", 1)[-1]
+
+
 def rollback_target(
     ecs: Any,
     cluster: str,
@@ -92,6 +132,7 @@ def rollback_target(
     *,
     to: str | None = None,
     known_good: Callable[[str], set[str]] | None = None,
+    rollbacks_since: Callable[[dt.datetime], list[LandedRollback]] | None = None,
 ) -> RollbackTarget:
     """The last known-good revision (see the rules in the README), or `to` if given."""
     svc = describe_service(ecs, cluster, service)
@@ -103,8 +144,15 @@ def rollback_target(
         reason = "requested with --to"
     else:
         primary = deployments[0] if deployments else {}
+        landed = None
+        if rollbacks_since is not None and primary.get("createdAt") is not None:
+            since = _aware(primary["createdAt"]) - dt.timedelta(seconds=LANDED_SKEW_S)
+            landed = _made_by(primary, rollbacks_since(since))
         replaced = [d for d in deployments[1:] if d.get("status") == "ACTIVE"]
-        if primary.get("rolloutState") == "IN_PROGRESS" and replaced:
+        in_progress = primary.get("rolloutState") == "IN_PROGRESS"
+        if landed is not None:
+            _refuse_a_second_rollback(landed, in_progress, replaced)
+        if in_progress and replaced:
             chosen = resolve_revision(ecs, family, replaced[0]["taskDefinition"])
             reason = "the deployment in progress replaces it"
         else:
@@ -139,6 +187,30 @@ def rollback_target(
     current_def = resolve_revision(ecs, family, current)
     return RollbackTarget(
         current, chosen["taskDefinitionArn"], reason, task_definition_diff(current_def, chosen)
+    )
+
+
+def _refuse_a_second_rollback(
+    landed: LandedRollback, in_progress: bool, replaced: list[dict[str, Any]]
+) -> None:
+    """Refuse to undo, or go past, the rollback that made the PRIMARY deployment."""
+    at = landed.at.strftime("%H:%M:%S UTC")
+    run = f"run {landed.run_id}, " if landed.run_id else ""
+    revision = _rev(landed.task_definition)
+    if in_progress:
+        back_to = f" back to {_rev(replaced[0]['taskDefinition'])}" if replaced else ""
+        raise Refused(
+            f"a rollback to {revision} is in progress ({run}started {at}): rolling back now"
+            f" would go{back_to}, the revision it replaces",
+            hint="wait for it: `hybridops health --watch`; to choose a revision yourself,"
+            " give --to REV",
+        )
+    if landed.run_status in ("failed", "timed_out", "interrupted"):
+        return  # it landed but was not verified healthy: going further back is the next step
+    raise Refused(
+        f"{revision} is where the last rollback landed ({run}{at}): rolling back again would"
+        " go past that known-good revision",
+        hint="if it is bad too, name the revision to go to: --to REV",
     )
 
 

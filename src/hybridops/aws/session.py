@@ -121,6 +121,14 @@ class ClientFactory:
             self.gate.redact.add(frozen.secret_key)
             self.gate.redact.add(frozen.token)
 
+    def credential_source(self) -> tuple[str, str] | None:
+        """(how botocore found the credentials, the access key id), or None if it found none."""
+        credentials = self._boto_session().get_credentials()
+        if credentials is None:
+            return None
+        method = "sandbox (dummy keys)" if self.settings.sandbox else str(credentials.method)
+        return method, str(credentials.access_key or "")
+
     def caller_arn(self) -> str:
         """The caller identity ARN (STS, remembered per access key), for audit records."""
         from hybridops.aws.identity import cache_key, remembered_caller

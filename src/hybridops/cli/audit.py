@@ -7,12 +7,13 @@ from typing import Annotated
 import typer
 
 from hybridops.cli.state import app_state
+from hybridops.timeparse import SINCE_HELP
 
 
 def audit(
     ctx: typer.Context,
     since: Annotated[
-        str | None, typer.Option("--since", help="Only records since (1h, 30m, ISO time).")
+        str | None, typer.Option("--since", help=f"Only records since then. {SINCE_HELP}")
     ] = None,
     limit: Annotated[
         int, typer.Option("--limit", min=1, max=1_000_000, help="At most this many (newest).")
@@ -31,7 +32,7 @@ def audit(
     from rich.table import Table
 
     table = Table(box=None, header_style="bold", pad_edge=False)
-    for column in ("at", "outcome", "env", "runbook/step", "call", "who"):
+    for column in ("at (UTC)", "outcome", "env", "runbook/step", "call", "who"):
         table.add_column(column)
     for r in records:
         table.add_row(

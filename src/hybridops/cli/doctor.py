@@ -9,16 +9,30 @@ from hybridops.cli.state import app_state
 
 def doctor(ctx: typer.Context) -> int:
     """Check this machine is ready for an incident; every failing check says how to fix it."""
+    from hybridops.cli.config_cmd import print_settings
     from hybridops.cli.render import emit_json, styled
     from hybridops.doctor import run_checks, verdict
+    from hybridops.resolution import resolved_settings
 
     state = app_state(ctx)
-    findings = run_checks(state.runtime())
+    runtime = state.runtime()
+    # What is being checked comes first: the same header as `hybridops config`.
+    settings = resolved_settings(runtime)
+    findings = run_checks(runtime)
     status = verdict(findings)
     if state.json:
-        emit_json(state.environment, {"status": status, "checks": [f.as_dict() for f in findings]})
+        emit_json(
+            state.environment,
+            {
+                "status": status,
+                "settings": [s.as_dict() for s in settings],
+                "checks": [f.as_dict() for f in findings],
+            },
+        )
     else:
         console = state.out_console()
+        print_settings(console, settings)
+        console.print()
         for f in findings:
             console.print(f"{styled(f.status)} {f.name}: ", end="")
             console.print(f.detail, markup=False, highlight=False)

@@ -1,4 +1,4 @@
-"""`hybridops incident`: declare, update, escalate, resolve; timeline and post-mortem."""
+"""`hybridops incident`: declare, acknowledge, update, escalate, resolve; timeline, post-mortem."""
 
 from __future__ import annotations
 
@@ -14,7 +14,9 @@ from hybridops.cli.state import AppState, app_state
 if TYPE_CHECKING:
     from hybridops.state.store import StateStore
 
-app = group("Incident lifecycle: open, update, note, escalate, resolve, timeline, post-mortem.")
+app = group(
+    "Incident lifecycle: open, ack, update, note, escalate, resolve, timeline, post-mortem."
+)
 
 IdArgument = Annotated[
     str | None,
@@ -26,11 +28,13 @@ IdArgument = Annotated[
 
 
 def _id(state: AppState, given: str | None, *, latest: bool = False) -> str:
-    """The given id, else the active incident, else (if `latest`) the most recent one."""
+    """The given id, else --incident, else the active one, else (`latest`) the newest one."""
     from hybridops.errors import BadInput
 
     if given:
         return given
+    if state.options.incident:
+        return state.options.incident
     store = _store(state)
     active = store.active_incident()
     if active:
@@ -66,10 +70,11 @@ def _dry_run(state: AppState) -> bool:
 
 def _emit_planned(state: AppState, action: str, doc: dict[str, Any], text: str) -> None:
     """A dry run's report: `{"status": "planned", ...}`, or `dry run: would ...` as text."""
+    first, *details = text.split("\n")
     _emit(
         state,
         {"status": "planned", "dry_run": True, "action": action} | doc,
-        f"dry run: would {text} (nothing written, nothing sent)",
+        "\n".join([f"dry run: would {first} (nothing written, nothing sent)", *details]),
     )
 
 
@@ -93,6 +98,7 @@ def _summary(record: dict[str, Any]) -> dict[str, Any]:
         "respond_by",
         "escalate_at",
         "acknowledged_at",
+        "acknowledged_by",
         "resolved_at",
         "next_update_at",
         "commander",
@@ -117,13 +123,19 @@ def open_(
     channel: Annotated[
         str | None, typer.Option("--channel", help="Communication channel, e.g. #inc-router.")
     ] = None,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Open it even if an open incident has the same title."),
+    ] = False,
 ) -> int:
     """Declare an incident: id, deadlines from the severity matrix; it becomes the active one."""
     from hybridops.incidents import open_incident
 
     state = app_state(ctx)
+    store = _store(state)
+    before = _open_record(store, store.active_incident())
     record = open_incident(
-        _store(state),
+        store,
         _config(state),
         severity=severity.upper(),
         title=title,
@@ -132,6 +144,7 @@ def open_(
         commander=commander,
         channel=channel,
         dry_run=_dry_run(state),
+        force=force,
     )
     from hybridops.notify import send_for
 
@@ -142,7 +155,12 @@ def open_(
             state,
             "open",
             {"incident": _summary(record)} | _notice(sent),
-            f"open a {record['severity']} incident: {record['title']}; notify {_to(sent)}",
+            f"open a {record['severity']} incident: {record['title']}; notify {_to(sent)}"
+            + (
+                f"\n(--force: {record['same_title_as']} is open with the same title)"
+                if record.get("same_title_as")
+                else ""
+            ),
         )
         return 0
     doc = {
@@ -155,14 +173,42 @@ def open_(
         "notified": sent["notified"],
         "failed": sent["failed"],
     }
-    _emit(
-        state,
-        doc,
-        f"{record['id']} {record['severity']} opened: {record['title']}\n"
-        f"respond by {record['respond_by']}, escalate at {record['escalate_at'] or '-'}\n"
-        "every hybridops command now goes on its timeline",
-    )
+    lines = [
+        f"{record['id']} {record['severity']} opened: {record['title']}",
+        f"respond by {when(record['respond_by'])}, {_escalate_at(record)}",
+        "it is the active incident: every hybridops command now goes on its timeline",
+    ]
+    if record.get("same_title_as"):
+        lines.append(f"(--force: {record['same_title_as']} is still open with the same title)")
+    if before is not None:
+        lines.append(f"{_one_line(before)} stays open; it is no longer the active incident")
+    _emit(state, doc, "\n".join(lines))
     return 0
+
+
+def _escalate_at(record: dict[str, Any]) -> str:
+    """The escalation deadline in words."""
+    if not record.get("escalate_at"):
+        return "no escalation deadline"
+    return f"escalate at {when(record['escalate_at'])}"
+
+
+def _one_line(record: dict[str, Any]) -> str:
+    """`INC-… (P1, investigating: router slow)`: an incident named as a person reads it."""
+    return f"{record['id']} ({record['severity']}, {record['status']}: {record['title']})"
+
+
+def _open_record(store: StateStore, incident_id: str | None) -> dict[str, Any] | None:
+    """The incident, if there is one by that id and it is not resolved."""
+    record = store.get_incident(incident_id) if incident_id else None
+    return record if record and record.get("status") != "resolved" else None
+
+
+def when(text: str | None) -> str:
+    """A recorded time as a person reads it."""
+    from hybridops.incidents import when as human
+
+    return human(text)
 
 
 def _report_sending(state: AppState, sent: dict[str, Any]) -> None:
@@ -211,6 +257,55 @@ def notify(ctx: typer.Context, incident_id: IdArgument = None) -> int:
     return 1 if sent["failed"] else 0
 
 
+@app.command("ack")
+def ack(ctx: typer.Context, incident_id: IdArgument = None) -> int:
+    """Acknowledge the incident: who and when go on its timeline (once; again is a no-op)."""
+    from hybridops.incidents import acknowledge, seconds_between, took
+
+    state = app_state(ctx)
+    incident_id = _id(state, incident_id)
+    store = _store(state)
+    record, did = acknowledge(store, incident_id, dry_run=_dry_run(state))
+    after = took(seconds_between(record["started_at"], record["acknowledged_at"]))
+    who = record.get("acknowledged_by")
+    by = f" by {who}" if who else ""
+    doc: dict[str, Any] = {
+        "id": incident_id,
+        "changed": did,  # False: it was acknowledged already, nothing written
+        "acknowledged_at": record["acknowledged_at"],
+        "acknowledged_by": who,
+        "time_to_acknowledge_s": seconds_between(record["started_at"], record["acknowledged_at"]),
+    }
+    if not did:
+        # Idempotent: nothing written, nobody told again.
+        _emit(
+            state,
+            doc | {"notified": [], "failed": []},
+            f"{incident_id} was already acknowledged{by} at {when(record['acknowledged_at'])}"
+            f" ({after} after it started); nothing changed",
+        )
+        return 0
+    from hybridops.notify import send_for
+
+    sent = send_for(state.runtime(), record, "ack", note=f"acknowledged{by}")
+    _report_sending(state, sent)
+    if sent.get("dry_run"):
+        _emit_planned(
+            state,
+            "ack",
+            {"incident": _summary(record)} | _notice(sent),
+            f"acknowledge {_one_line(record)}{by}; notify {_to(sent)}",
+        )
+        return 0
+    _emit(
+        state,
+        doc | {"notified": sent["notified"], "failed": sent["failed"]},
+        f"{incident_id} acknowledged{by} at {when(record['acknowledged_at'])}"
+        f" ({after} after it started)",
+    )
+    return 0
+
+
 @app.command("update")
 def update(
     ctx: typer.Context,
@@ -223,54 +318,152 @@ def update(
     next_update: Annotated[
         str | None, typer.Option("--next-update", help="When the next update is due, e.g. 30m.")
     ] = None,
+    severity: Annotated[
+        str | None,
+        typer.Option(
+            "--severity",
+            "-s",
+            help="New severity (P0-P3): its deadlines restart now; the channels are told.",
+        ),
+    ] = None,
+    commander: Annotated[
+        str | None,
+        typer.Option("--commander", help="Hand over to a new commander; the channels are told."),
+    ] = None,
 ) -> int:
-    """Change the status (acknowledges the incident), add a note, promise the next update."""
-    from hybridops.incidents import update as update_incident
+    """Change status, severity or commander (acknowledges it), add a note, promise an update."""
+    from hybridops.incidents import change
     from hybridops.timeparse import parse_duration
 
     state = app_state(ctx)
     incident_id = _id(state, incident_id)
     delay = parse_duration(next_update, option="--next-update") if next_update else None
-    record = update_incident(
+    result = change(
         _store(state),
         incident_id,
         status=status,
         note=note,
         next_update=delay,
+        severity=severity,
+        commander=commander,
+        config=_config(state),
         dry_run=_dry_run(state),
     )
+    record = result.record
+    sent: dict[str, Any] = {"notified": [], "failed": []}
+    if result.worth_telling:
+        from hybridops.notify import send_for
+
+        told = "\n".join([*result.said, *([note] if note else [])])
+        sent = send_for(state.runtime(), record, "update", note=told)
+        _report_sending(state, sent)
+    details = list(result.changes)
+    if note:
+        details.append(f"note: {note}")
+    if delay is not None:
+        details.append(f"next update due {when(record['next_update_at'])}")
     if _dry_run(state):
+        notice = _notice(sent) if sent.get("dry_run") else {}
+        told_to = f"; notify {_to(sent)}" if sent.get("dry_run") else ""
         _emit_planned(
             state,
             "update",
-            {"incident": _summary(record)},
-            f"update {record['id']}: status {record['status']}",
+            {"incident": _summary(record), "changes": result.changes}
+            | _active_doc(result)
+            | notice,
+            "\n".join([f"update {_one_line(record)}{told_to}", *details, *_handover(result, True)]),
         )
         return 0
-    _emit(state, _summary(record), f"{record['id']} {record['status']}")
+    lines = [f"updated {_one_line(record)}", *details, *_handover(result)]
+    doc = _summary(record) | {
+        "changes": result.changes,
+        "notified": sent["notified"],
+        "failed": sent["failed"],
+    }
+    _emit(state, doc | _active_doc(result), "\n".join(lines))
     return 0
+
+
+def _handover(result: Any, planned: bool = False) -> list[str]:
+    """What a resolve did (or would do) to the active incident, in words."""
+    if result.record["status"] != "resolved" or not result.was_active:
+        return []
+    if result.active_now is None:
+        return [
+            "no incident would be open: none active"
+            if planned
+            else "no incident is open now: none is active"
+        ]
+    becomes = "would become" if planned else "is now"
+    return [f"{_one_line(result.active_now)} {becomes} the active incident"]
+
+
+def _active_doc(result: Any) -> dict[str, Any]:
+    """The JSON side of `_handover`: which incident is active after a resolve."""
+    if result.record["status"] != "resolved" or not result.was_active:
+        return {}
+    nxt = result.active_now
+    return {"active_incident": _summary(nxt) if nxt else None}
 
 
 @app.command("note")
 def note(
     ctx: typer.Context,
-    incident_id: Annotated[
-        str, typer.Argument(help="Incident id.", autocompletion=completion.incidents)
+    words: Annotated[
+        list[str],
+        typer.Argument(
+            metavar="[ID] TEXT",
+            help="The note (quoted), on the active incident or on the incident ID.",
+            autocompletion=completion.incidents,
+        ),
     ],
-    text: Annotated[str, typer.Argument(help="The note.")],
 ) -> int:
-    """Add a note to the timeline."""
+    """Add a note to the timeline: `note "text"` (the active incident) or `note ID "text"`."""
     from hybridops.incidents import update as update_incident
 
     state = app_state(ctx)
+    incident_id, text = _note_args(state, words)
     record = update_incident(_store(state), incident_id, note=text, dry_run=_dry_run(state))
     if _dry_run(state):
         _emit_planned(
-            state, "note", {"incident": _summary(record), "note": text}, f"note on {record['id']}"
+            state,
+            "note",
+            {"incident": _summary(record), "note": text},
+            f"note on {_one_line(record)}: {text}",
         )
         return 0
-    _emit(state, _summary(record), f"noted on {record['id']}")
+    _emit(state, _summary(record) | {"note": text}, f"noted on {_one_line(record)}: {text}")
     return 0
+
+
+def _note_args(state: AppState, words: list[str]) -> tuple[str, str]:
+    """(incident id, text) from `TEXT` or `ID TEXT`; anything else is refused, not guessed."""
+    # An id has the shape `open` gives, or is one the store holds (e.g. migrated ones).
+    from hybridops.errors import BadInput
+    from hybridops.incidents import looks_like_id
+
+    def is_id(word: str) -> bool:
+        return looks_like_id(word) or _store(state).get_incident(word) is not None
+
+    if len(words) == 1:
+        if is_id(words[0]):
+            raise BadInput(f'no note text after {words[0]}: `hybridops incident note ID "TEXT"`')
+        text = words[0]
+        incident_id = _id(state, None)
+    elif len(words) == 2 and is_id(words[0]):
+        incident_id, text = words
+    elif len(words) == 2:
+        raise BadInput(
+            f"{words[0]!r} is not an incident id: quote the note"
+            f' (`hybridops incident note "{" ".join(words)}"`) or give an id first'
+        )
+    else:
+        raise BadInput(
+            f'{len(words)} words: quote the note (`hybridops incident note [ID] "TEXT"`)'
+        )
+    if not text.strip():
+        raise BadInput("the note must not be empty")
+    return incident_id, text
 
 
 @app.command("escalate")
@@ -308,14 +501,20 @@ def resolve(
     incident_id: IdArgument = None,
     note: Annotated[str | None, typer.Option("--note", help="How it was resolved.")] = None,
 ) -> int:
-    """Resolve the incident (it stops being the active one)."""
-    from hybridops.incidents import update as update_incident
+    """Resolve the incident; if it was the active one, the newest still-open one becomes active."""
+    from hybridops.incidents import change, seconds_between, took
 
     state = app_state(ctx)
     incident_id = _id(state, incident_id)
-    record = update_incident(
-        _store(state), incident_id, status="resolved", note=note, dry_run=_dry_run(state)
+    result = change(
+        _store(state),
+        incident_id,
+        status="resolved",
+        note=note,
+        config=_config(state),
+        dry_run=_dry_run(state),
     )
+    record = result.record
     from hybridops.notify import send_for
 
     # Tell the channels too: PagerDuty closes its incident on the resolve event.
@@ -325,12 +524,17 @@ def resolve(
         _emit_planned(
             state,
             "resolve",
-            {"incident": _summary(record)} | _notice(sent),
-            f"resolve {record['id']}; notify {_to(sent)}",
+            {"incident": _summary(record)} | _active_doc(result) | _notice(sent),
+            "\n".join([f"resolve {record['id']}; notify {_to(sent)}", *_handover(result, True)]),
         )
         return 0
     doc = _summary(record) | {"notified": sent["notified"], "failed": sent["failed"]}
-    _emit(state, doc, f"{record['id']} resolved at {record['resolved_at']}")
+    after = took(seconds_between(record["started_at"], record["resolved_at"]))
+    lines = [
+        f"{_one_line(record)} resolved at {when(record['resolved_at'])} ({after} after it started)",
+        *_handover(result),
+    ]
+    _emit(state, doc | _active_doc(result), "\n".join(lines))
     return 0
 
 
@@ -381,11 +585,60 @@ def show(ctx: typer.Context, incident_id: IdArgument = None) -> int:
 
     state = app_state(ctx)
     incident_id = _id(state, incident_id, latest=True)
-    record = get(_store(state), incident_id)
-    doc = _summary(record) | {"overdue": overdue(record, utcnow())}
-    text = "\n".join(f"{k}: {v}" for k, v in doc.items() if v not in (None, []))
-    _emit(state, doc, text)
+    store = _store(state)
+    record = get(store, incident_id)
+    active = store.active_incident() == incident_id
+    doc = _summary(record) | {"overdue": overdue(record, utcnow()), "active": active}
+    _emit(state, doc, _describe(record, doc["overdue"], active))
     return 0
+
+
+def _describe(record: dict[str, Any], late: list[str], active: bool) -> str:
+    """An incident as a person reads it: one fact a line, names and times in words."""
+
+    def at_by(moment: str | None, who: str | None) -> str:
+        return when(moment) + (f" by {who}" if who else "")
+
+    rows: list[tuple[str, str | None]] = [
+        ("title", record["title"]),
+        ("severity", record["severity"]),
+        ("status", record["status"] + (" (the active incident)" if active else "")),
+        ("started", at_by(record["started_at"], record.get("opened_by"))),
+    ]
+    if record.get("acknowledged_at"):
+        rows.append(
+            ("acknowledged", at_by(record["acknowledged_at"], record.get("acknowledged_by")))
+        )
+    else:
+        rows.append(("acknowledged", f"not yet; respond by {when(record.get('respond_by'))}"))
+    resolved = record["status"] == "resolved"
+    # A resolved incident's deadlines are history, not something to act on.
+    if record.get("escalate_at") and not resolved and not record.get("escalations"):
+        rows.append(("escalate at", when(record["escalate_at"])))
+    rows += [
+        (
+            "escalated to",
+            "; ".join(
+                f"{e['to']} at {at_by(e.get('at'), e.get('by'))}"
+                for e in record.get("escalations") or []
+            ),
+        ),
+        ("commander", record.get("commander")),
+        ("service", record.get("service")),
+        ("impact", record.get("impact")),
+        ("channel", record.get("channel")),
+        (
+            "next update",
+            when(record["next_update_at"])
+            if record.get("next_update_at") and not resolved
+            else None,
+        ),
+        ("resolved", when(record["resolved_at"]) if record.get("resolved_at") else None),
+        ("OVERDUE", ", ".join(late)),
+    ]
+    shown = [(k, v) for k, v in rows if v]
+    width = max(len(k) for k, _ in shown) + 1
+    return "\n".join([record["id"], *(f"  {k + ':':<{width}} {v}" for k, v in shown)])
 
 
 @app.command("timeline")
@@ -396,14 +649,18 @@ def timeline(ctx: typer.Context, incident_id: IdArgument = None) -> int:
     state = app_state(ctx)
     incident_id = _id(state, incident_id, latest=True)
     store = _store(state)
-    get(store, incident_id)
+    record = get(store, incident_id)
     entries = store.timeline(incident_id)
-    text = "\n".join(
-        f"{e.get('at')} [{e.get('kind', '?')}] {e.get('text', '')}"
+    width = max((len(str(e.get("kind", "?"))) for e in entries), default=0)
+    lines = [
+        f"{when(e.get('at'))}  {e.get('kind', '?')!s:<{width}}  {e.get('text', '')}"
         + (f" — {e['outcome']}" if e.get("outcome") else "")
+        # Who, unless the text already says (`acknowledged by ...`).
+        + (f" ({e['by']})" if e.get("by") and str(e["by"]) not in str(e.get("text")) else "")
         for e in entries
-    )
-    _emit(state, {"id": incident_id, "entries": entries}, text or "no entries")
+    ]
+    text = "\n".join([_one_line(record), *(lines or ["no entries"])])
+    _emit(state, {"id": incident_id, "entries": entries}, text)
     return 0
 
 
@@ -421,7 +678,7 @@ def postmortem(
     import json
 
     from hybridops.errors import BadInput
-    from hybridops.incidents import get, metrics
+    from hybridops.incidents import get, metrics, mitigation
     from hybridops.incidents import postmortem as draft
 
     state = app_state(ctx)
@@ -434,6 +691,8 @@ def postmortem(
     document = {
         "incident": _summary(record),
         "metrics": metrics(record, entries),
+        # How time to mitigate was measured: a change made, the status monitoring, or nothing.
+        "mitigation": mitigation(entries),
         "timeline": entries,
     }
     if out is None:

@@ -9,6 +9,7 @@ import typer
 
 from hybridops.cli.apps import group
 from hybridops.cli.state import AppState, app_state
+from hybridops.timeparse import SINCE_HELP
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -44,9 +45,7 @@ FormatOption = Annotated[
 
 SinceOption = Annotated[
     str,
-    typer.Option(
-        "--since", help="Start: 10m, 2h30m, 'yesterday 18:00 [UTC]', ISO (naive = local time)."
-    ),
+    typer.Option("--since", help=SINCE_HELP),
 ]
 UntilOption = Annotated[
     str | None, typer.Option("--until", help="End, same grammar as --since (default: now).")
@@ -139,6 +138,18 @@ def search(
     request.groups = _groups(state, groups)
     env = state.environment
     err = state.err_console()
+    if not state.json:
+        from hybridops.timeparse import describe_moment
+
+        # The window as people check it, with its time zone named (input may have been local).
+        until_text = (
+            describe_moment(end) if until and end else ("now, following" if follow else "now")
+        )
+        err.print(
+            f"{', '.join(request.groups)}: {describe_moment(start)} → {until_text}",
+            markup=False,
+            highlight=False,
+        )
 
     def throttled(delay: float) -> None:
         err.print(f"throttled by CloudWatch Logs; retrying in {delay:g}s")

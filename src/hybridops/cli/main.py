@@ -160,6 +160,7 @@ COMMANDS: dict[str, tuple[str, str, bool]] = {
     "demo": ("demo", "demo", False),
     "drill": ("drill", "drill", False),
     "doctor": ("doctor", "doctor", False),
+    "config": ("config_cmd", "config", False),
     "reference": ("reference", "reference", False),
     "health": ("health", "health", False),
     "rollback": ("rollback", "rollback", False),
@@ -358,6 +359,7 @@ UNRECORDED = {
     "state",
     "lock",
     "doctor",
+    "config",
 }
 
 
@@ -543,6 +545,10 @@ def _handle(exc: BaseException, state: AppState) -> int:
             exc = cause if isinstance(cause, KeyboardInterrupt) else KeyboardInterrupt()
         else:
             return int(exc.exit_code)
+    elif type(exc).__name__ == "NoArgsIsHelpError":
+        # `hybridops` or `hybridops incident` alone: the help, as `--help` prints it.
+        env.stdout.write(str(exc.format_message()).rstrip() + "\n")  # type: ignore[attr-defined]
+        return ExitCode.OK
     elif hasattr(exc, "show") and hasattr(exc, "exit_code"):
         # A usage error: one line naming the option, then where to look (not click's usage
         # block, which pushes the actual problem to the last line).

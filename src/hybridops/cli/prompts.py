@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from hybridops.errors import Refused
@@ -13,20 +13,45 @@ if TYPE_CHECKING:
     from hybridops.gate.redact import Redactor
 
 
-def make_confirmer(environment: Environment, redactor: Redactor) -> Confirmer:
+def describe_call(call: Call, redactor: Redactor) -> str:
+    """The call in words a person judges at a glance: what, then each parameter on a line."""
+    from hybridops.plaintext import as_table
+
+    params = redactor(call.params) if isinstance(call.params, dict) else {}
+    lines = [f"step {call.step!r} will call {call.service}.{call.operation}"]
+    if params:
+        lines.append(as_table(params, indent="    "))
+    return "\n".join(lines)
+
+
+def make_confirmer(
+    environment: Environment,
+    redactor: Redactor,
+    where: Callable[[str | None], str] | None = None,
+    env_name: Callable[[], str] | None = None,
+) -> Confirmer:
     """Ask on the terminal before a mutating call; refuse when nobody can answer."""
 
     def confirm(call: Call, scope: Scope) -> bool:
+        name = env_name() if env_name is not None else ""
         if not environment.interactive:
+            if call.danger:
+                raise Refused(
+                    f"step {call.step!r} would call {call.describe()}: {call.danger};"
+                    " this must be confirmed by typing the environment name on a terminal",
+                    hint=f"run it on a terminal and type {name!r} when asked",
+                )
             raise Refused(
                 f"step {call.step!r} would call {call.describe()}: confirmation needed,"
                 " but there is no terminal to ask on",
                 hint="pass --yes to allow changes without a prompt",
             )
-        params = json.dumps(redactor(call.params), default=str, separators=(",", ":"))
-        answer = environment.ask(
-            f"Step {call.step!r} will call {call.describe()} {params}\nProceed? [y/N] "
-        )
+        header = f"In {where(call.region)}:" if where is not None else ""
+        text = "\n".join(line for line in (header, describe_call(call, redactor)) if line)
+        if call.danger:
+            answer = environment.ask(f"{text}\nDANGER: {call.danger}\nType {name!r} to continue: ")
+            return answer.strip() == name
+        answer = environment.ask(f"{text}\nProceed? [y/N] ")
         return answer.strip().lower() in ("y", "yes")
 
     return confirm

@@ -15,6 +15,7 @@ from hybridops.engine.events import (
     RunResult,
     RunStarted,
     StepFinished,
+    StepNote,
     StepStarted,
     WaitProgress,
 )
@@ -179,6 +180,10 @@ class RunProgress:
                 end="",
             )
             c.print(extra, markup=False, highlight=False)
+        elif isinstance(event, StepNote):
+            self._stop_status()
+            for line in event.text.splitlines():
+                c.print(f"    {line}", markup=False, highlight=False)
         elif isinstance(event, CompensationStarted):
             c.print(f"[yellow]↶ compensating {event.step}[/yellow]: ", end="")
             c.print(event.description, markup=False, highlight=False)
@@ -207,6 +212,9 @@ def print_run_result(console: Console, result: RunResult) -> None:
             f"{step.duration_s:.2f}s",
         )
     console.print(table)
+    if result.report:
+        print_report(console, result.report)
+        console.print()
     planned = [c for c in result.calls if not c["sent"]]
     if planned:
         console.print("[bold]planned calls (not sent):[/bold]")
@@ -233,6 +241,36 @@ def print_run_result(console: Console, result: RunResult) -> None:
         console.print(f"[red]error:[/red] {result.error['message']}", highlight=False)
         if result.error.get("hint"):
             console.print(f"hint: {result.error['hint']}", markup=False, highlight=False)
+
+
+def print_report(console: Console, report: list[dict[str, Any]]) -> None:
+    """A run's resolved `report:` for people: a title, then fields, a table or lines."""
+    from rich.padding import Padding
+    from rich.table import Table
+    from rich.text import Text
+
+    from hybridops.plaintext import scalar
+
+    for entry in report:
+        console.print()
+        console.print(Text(entry["title"], style="bold"))
+        fields = entry.get("fields") or {}
+        width = max((len(label) for label in fields), default=0) + 1
+        for label, value in fields.items():
+            console.print(f"  {label + ':':<{width}} {scalar(value)}", markup=False)
+        if entry.get("rows"):
+            table = Table(
+                box=None, header_style="bold", pad_edge=False, show_header=any(entry["columns"])
+            )
+            for column in entry["columns"]:
+                table.add_column(column)
+            for row in entry["rows"]:
+                table.add_row(*(Text(scalar(cell)) for cell in row))
+            console.print(Padding(table, (0, 0, 0, 2)))
+        for line in entry.get("lines") or []:
+            console.print(f"  {line}", markup=False)
+        if entry.get("note"):
+            console.print(f"  {entry['note']}", markup=False, style="dim")
 
 
 def print_error(environment: Environment, message: str, hint: str | None) -> None:

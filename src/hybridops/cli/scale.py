@@ -96,12 +96,15 @@ def check(
 ) -> int:
     """Evaluate the scale-up triggers; recommend (or --apply) ECS +2 and Lambda +50."""
     from hybridops.cli.render import emit_json, styled
+    from hybridops.health.access import access_errors_raised
     from hybridops.health.scaling import evaluate
 
     state = app_state(ctx)
     runtime = state.runtime()
     settings = runtime.env.settings
-    triggers = evaluate(settings, runtime.clients.client("cloudwatch"))
+    # Credentials, a profile or the endpoint end the command with their fix, not a verdict.
+    with access_errors_raised(settings.profile):
+        triggers = evaluate(settings, runtime.clients.client("cloudwatch"))
     fired = [t for t in triggers if t.fired]
     recommendation = (
         {"service_by": settings.scaling.ecs_step, "lambda_by": settings.scaling.lambda_step}

@@ -37,7 +37,13 @@ class AppState:
             from hybridops.runtime import Runtime
 
             self._runtime = Runtime(self.options, self.environment)
-            self._runtime.confirmer = make_confirmer(self.environment, self._runtime.redactor)
+            runtime = self._runtime
+            runtime.confirmer = make_confirmer(
+                self.environment,
+                runtime.redactor,
+                where=lambda region: runtime.gate.where(region),
+                env_name=lambda: runtime.env.name,
+            )
         return self._runtime
 
     def err_console(self) -> Console:

@@ -65,6 +65,8 @@ class RunResult:
     journal: str | None = None
     warnings: list[str] = field(default_factory=list)
     unrecorded_audit: list[dict[str, Any]] = field(default_factory=list)
+    # The runbook's `report:` resolved at the end of the run, secrets masked (engine.report).
+    report: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON document for `run --output json` and the journal."""
@@ -73,6 +75,8 @@ class RunResult:
             extra["warnings"] = self.warnings
         if self.unrecorded_audit:
             extra["unrecorded_audit"] = self.unrecorded_audit
+        if self.report:
+            extra["report"] = self.report
         return {
             "run_id": self.run_id,
             "runbook": self.runbook,
@@ -108,6 +112,15 @@ class StepStarted:
     index: int
     total: int
     description: str
+
+
+@dataclass
+class StepNote:
+    """Something a step says to the operator (what was confirmed by --yes, what would be asked)."""
+
+    run_id: str
+    step: str
+    text: str
 
 
 @dataclass
@@ -158,6 +171,7 @@ class RunFinished:
 Event = (
     RunStarted
     | StepStarted
+    | StepNote
     | StepFinished
     | WaitProgress
     | CompensationStarted

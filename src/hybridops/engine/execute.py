@@ -122,12 +122,6 @@ def _leaves(value: Any) -> list[str]:
     return [] if value is None or isinstance(value, bool) else [str(value)]
 
 
-def _truthy(value: Any) -> bool:
-    if isinstance(value, str):
-        return value.strip().lower() not in ("", "false", "0", "no", "off", "none", "null")
-    return bool(value)
-
-
 @dataclass
 class Services:
     """What the executor calls out through."""
@@ -411,11 +405,7 @@ class Executor:
         )
 
     def _should_run(self, step: Step) -> bool:
-        if step.when is None:
-            return True
-        if "${{" in step.when:
-            return _truthy(render(step.when, self.scope))
-        return _truthy(matching.compile_path(step.when).search(self.scope))
+        return step.when is None or matching.holds(step.when, self.scope)
 
     def _run_step(self, step: Step, record: StepRecord, index: int) -> HybridOpsError | None:
         kind = self.kinds[step.kind]
@@ -617,11 +607,7 @@ class Executor:
         if condition is None:
             return None
         try:
-            automatic = (
-                _truthy(render(condition, self.scope))
-                if "${{" in condition
-                else _truthy(matching.compile_path(condition).search(self.scope))
-            )
+            automatic = matching.holds(condition, self.scope)
         except HybridOpsError as exc:
             return f"when: {exc.message}"
         if automatic:

@@ -139,6 +139,12 @@ def _jmespath_conditions(step: Any, index: int) -> list[tuple[list[Any], str]]:
         found.append((["steps", index, "compensate"], step.compensate.when))
     if step.assert_ is not None:
         found.extend((["steps", index, "assert"], key) for key in step.assert_.that)
+    if (
+        step.confirm is not None
+        and step.confirm.typed_when
+        and "${{" not in step.confirm.typed_when
+    ):
+        found.append((["steps", index, "confirm"], step.confirm.typed_when))
     return found
 
 

@@ -111,3 +111,19 @@ def evaluate(data: Any, expectations: dict[str, Any]) -> list[Mismatch]:
         if not matches(actual, expected):
             failures.append(Mismatch(path, expected, actual))
     return failures
+
+
+def truthy(value: Any) -> bool:
+    """A condition's value as true/false ("false", "0", "no", "off", "" and null are false)."""
+    if isinstance(value, str):
+        return value.strip().lower() not in ("", "false", "0", "no", "off", "none", "null")
+    return bool(value)
+
+
+def holds(condition: str, scope: dict[str, Any]) -> bool:
+    """Whether a `when:`-style condition holds: a ${{ }} template or JMESPath over the scope."""
+    if "${{" in condition:
+        from hybridops.engine.templating import render
+
+        return truthy(render(condition, scope))
+    return truthy(compile_path(condition).search(scope))

@@ -140,8 +140,32 @@ class Assert(_Strict):
 class Confirm(_Strict):
     """Ask the operator before going on; `typed` demands the exact text be typed."""
 
-    message: str
-    typed: str | None = None
+    message: str = Field(description="the change in words, with its blast radius")
+    table: str | None = Field(
+        None,
+        description="a ${{ }} value shown under the message as a small table: a list of rows, a"
+        " mapping, or a from/to diff (one row per changed leaf)",
+    )
+    region: str | None = Field(
+        None, description="where the change lands (primary, secondary or a region) for the header"
+    )
+    typed: str | None = Field(None, description="the exact text to type (e.g. ${{ run.env }})")
+    typed_when: str | None = Field(
+        None,
+        description="JMESPath over {params, steps, env, run}: demand `typed` only when it holds"
+        " (e.g. a change that removes all capacity); without it, `typed` is always demanded",
+    )
+    danger: str | None = Field(
+        None, description="what the change breaks, shown when typed confirmation is demanded"
+    )
+
+    @model_validator(mode="after")
+    def _typed(self) -> Confirm:
+        if (self.typed_when or self.danger) and not self.typed:
+            raise ValueError("typed_when and danger need `typed` (the text to type)")
+        if self.typed_when and "${{" not in self.typed_when:
+            matching.compile_path(self.typed_when)
+        return self
 
 
 def _seconds(value: Any) -> Any:
@@ -397,6 +421,63 @@ class Parameter(_Strict):
         return self
 
 
+def _check_value(value: str) -> str:
+    """A report value: a `${{ }}` template, or else a JMESPath over {params, steps, env, run}."""
+    _check_templates(value)
+    if "${{" not in value:
+        matching.compile_path(value)
+    return value
+
+
+ReportValue = Annotated[str, AfterValidator(_check_value)]
+ReportText = Annotated[str, AfterValidator(_check_templates)]
+
+
+class ReportEntry(_Strict):
+    """One part of a runbook's report: a title and exactly one of fields, table or lines.
+
+    Values are JMESPath over {params, steps, env, run} (as `when`) or `${{ }}` templates; what
+    is unknown (a step that did not run) is left out.
+    """
+
+    title: ReportText = Field(min_length=1, max_length=200, description="the heading")
+    fields: dict[str, ReportValue] | None = Field(
+        None, description="label -> value, shown as `label: value` lines"
+    )
+    table: ReportValue | None = Field(
+        None,
+        description="a list of records shown as a table with `columns`; without them, records"
+        " get a column per key, a mapping two columns, a from/to diff what/from/to",
+    )
+    columns: dict[str, str] = Field(
+        default_factory=dict, description="table: header -> JMESPath over each record"
+    )
+    lines: ReportValue | None = Field(None, description="a list, shown one item a line")
+    format: Literal["text", "log"] = Field(
+        "text",
+        description="lines: `log` prints {timestamp, group, stream, message} events as"
+        " `logs search` does",
+    )
+    empty: ReportText | None = Field(
+        None, description="shown when the table or lines are empty (default: the entry is left out)"
+    )
+
+    @model_validator(mode="after")
+    def _one(self) -> ReportEntry:
+        given = [k for k in ("fields", "table", "lines") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError("a report entry needs exactly one of: fields, table, lines")
+        if self.fields is not None and not self.fields:
+            raise ValueError("fields needs at least one `label: value`")
+        if self.columns and self.table is None:
+            raise ValueError("columns apply to a table only")
+        for path in self.columns.values():
+            matching.compile_path(path)
+        if self.format != "text" and self.lines is None:
+            raise ValueError("format applies to lines only")
+        return self
+
+
 class Runbook(_Strict):
     """A runbook: name, parameters and ordered steps."""
 
@@ -416,6 +497,11 @@ class Runbook(_Strict):
     )
     parameters: dict[str, Parameter] = Field(default_factory=dict)
     steps: list[Step] = Field(min_length=1)
+    report: list[ReportEntry] = Field(
+        default_factory=list,
+        description="What the run found, for people: printed after the steps (and under"
+        " `report` with -o json), secrets masked",
+    )
 
     @field_validator("parameters")
     @classmethod

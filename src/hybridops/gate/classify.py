@@ -9,6 +9,8 @@ it (`mutating: false` on a writing call is a validation error).
 
 from __future__ import annotations
 
+from typing import Any
+
 READ_ONLY_PREFIXES = (
     "Describe",
     "List",
@@ -59,6 +61,21 @@ def aws_mutates(service: str, operation: str) -> bool:
 def http_mutates(method: str) -> bool:
     """Whether an HTTP request may change something (anything but GET/HEAD/OPTIONS)."""
     return method.upper() not in SAFE_HTTP_METHODS
+
+
+def removes_all_capacity(service: str, operation: str, params: Any) -> str | None:
+    """What a call breaks when it takes away all serving capacity (None: it does not).
+
+    Such a call needs the environment's name typed on a terminal, `--yes` or not (a runbook's
+    typed `confirm:` step counts), as failing over to an unhealthy side does.
+    """
+    if not isinstance(params, dict):
+        return None
+    if service == "ecs" and operation == "update_service" and params.get("desiredCount") == 0:
+        return f"service {params.get('service', '?')} will run no task: nothing will serve"
+    if service == "ecs" and operation == "delete_service":
+        return f"service {params.get('service', '?')} will be deleted: nothing will serve"
+    return None
 
 
 def effective(operation_mutates: bool, declared: bool | None) -> bool:

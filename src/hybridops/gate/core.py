@@ -13,7 +13,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hybridops.errors import Refused
-from hybridops.gate.classify import aws_mutates, effective, http_mutates
+from hybridops.gate.classify import (
+    aws_mutates,
+    effective,
+    http_mutates,
+    removes_all_capacity,
+)
 from hybridops.gate.redact import Redactor
 from hybridops.state.store import StateStore, iso, utcnow
 
@@ -38,6 +43,8 @@ class Call:
     region: str | None = None
     step: str | None = None
     audit_id: str | None = None
+    # What the call breaks if it removes all capacity (then it is confirmed by typing).
+    danger: str | None = None
 
     def describe(self) -> str:
         """`ecs.update_service (eu-central-1)`."""
@@ -195,7 +202,14 @@ class Gate:
         if scope is None:
             self._audit(call, "refused", error="mutating call outside a gate scope")
             raise Refused(f"refusing {call.describe()}: mutating call outside a runbook step")
-        if not (scope.authorized or self._authorize_all or self.mode.assume_yes):
+        # A call that removes all capacity is confirmed by typing, --yes or not.
+        danger = (
+            None
+            if scope.authorized or self._authorize_all
+            else removes_all_capacity(call.service, call.operation, call.params)
+        )
+        call.danger = danger
+        if danger or not (scope.authorized or self._authorize_all or self.mode.assume_yes):
             if self.confirmer is None or not self.confirmer(call, scope):
                 self._audit(call, "refused", error="not confirmed")
                 raise Refused(
@@ -233,6 +247,14 @@ class Gate:
                 error="no answer before the run stopped: it may have been applied",
                 tolerate=True,
             )
+
+    def where(self, region: str | None) -> str:
+        """`sandbox (123456789012, eu-central-1)`: what a confirmation names first."""
+        arn = self.caller()
+        parts = arn.split(":")
+        account = parts[4] if arn.startswith("arn:") and len(parts) > 4 else "account unknown"
+        inside = ", ".join(p for p in (account, region) if p)
+        return f"{self.env_name or 'this environment'} ({inside})"
 
     # -- audit --------------------------------------------------------------------------
     def caller(self) -> str:

@@ -64,9 +64,11 @@ def checks(
     health_url: str | None,
     component: str,
     timeout_s: float = 5.0,
+    profile: str | None = None,
 ) -> list[Check]:
     """Model, permission and the client component's health endpoint, each a Check."""
     from hybridops.errors import translate
+    from hybridops.health.access import raise_access_error
 
     out: list[Check] = []
     for name, kind, run in (
@@ -79,7 +81,9 @@ def checks(
     ):
         try:
             out.append(run())
-        except Exception as exc:  # one failing API must not hide the others
+        except Exception as exc:  # one failing API must not hide the others...
+            # ...but credentials, a profile or the endpoint are not a Bedrock outage.
+            raise_access_error(exc, profile)
             out.append(Check(name, kind, "fail", translate(exc).message))
     if health_url:
         url = f"{health_url.rstrip('/')}/health/component/{component}"
@@ -104,6 +108,7 @@ def with_bedrock(
         health_url=target.health_url,
         component=settings.bedrock.component,
         timeout_s=timeout_s,
+        profile=target.profile,
     )
     every = (verdict.checks if verdict else []) + [
         c

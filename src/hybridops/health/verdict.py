@@ -27,6 +27,8 @@ class Target:
     target_group_arn: str | None
     alarm_prefix: str = "hybrid-router"
     route53: bool = True
+    # The AWS profile in use: named in the fix when its credentials do not work.
+    profile: str | None = None
 
 
 @dataclass
@@ -89,7 +91,7 @@ def http_targets(target: Target, only: list[str] | None) -> list[tuple[str, str]
 
 
 def ecs_check(ecs: Any, cluster: str, service: str, now: dt.datetime) -> Check:
-    """running == desired, one COMPLETED deployment, no recent failure events."""
+    """running == desired, one COMPLETED deployment, no failure events of the current deployment."""
     response = ecs.describe_services(cluster=cluster, services=[service])
     services = [s for s in response.get("services", []) if s.get("status") != "INACTIVE"]
     if not services:
@@ -97,6 +99,9 @@ def ecs_check(ecs: Any, cluster: str, service: str, now: dt.datetime) -> Check:
     svc = services[0]
     running, desired = svc.get("runningCount", 0), svc.get("desiredCount", 0)
     deployments = svc.get("deployments", [])
+    primary = next((d for d in deployments if d.get("status") == "PRIMARY"), None)
+    if primary is None and deployments:
+        primary = deployments[0]
     problems: list[str] = []
     status = "pass"
     if desired == 0:
@@ -113,19 +118,90 @@ def ecs_check(ecs: Any, cluster: str, service: str, now: dt.datetime) -> Check:
             status = "fail"
         elif status == "pass":
             status = "warn"
-    recent = [
-        e["message"]
-        for e in svc.get("events", [])[:20]
-        if (now - _aware(e["createdAt"])).total_seconds() < 600
-        and any(word in e["message"].lower() for word in FAILURE_WORDS)
-    ]
-    if recent:
-        problems.append(f"{len(recent)} failure events in 10 min, latest: {recent[0]}")
+    failures = FailureEvents.of(svc, primary, now)
+    if failures.counted:
+        problems.append(
+            f"{len(failures.counted)} failure events {failures.since}, latest:"
+            f" {failures.counted[0]}"
+        )
         status = "fail"
-    detail = "; ".join(problems) or f"running {running}/{desired}, deployment COMPLETED"
+    deployment = _deployment_name(primary)
+    detail = "; ".join(problems) or f"running {running}/{desired}, {deployment} COMPLETED"
+    if failures.earlier and not failures.counted:
+        # Said, not hidden: they belong to the deployment this one replaced.
+        detail += (
+            f"; {len(failures.earlier)} earlier failure events (before {failures.boundary})"
+            " not counted"
+        )
     return Check(
         "ecs service", "ecs", status, detail, facts={"task_definition": svc["taskDefinition"]}
     )
+
+
+STEADY = "has reached a steady state"
+
+
+@dataclass
+class FailureEvents:
+    """Recent ECS failure events, split at the start of what runs now."""
+
+    counted: list[str]
+    earlier: list[str]
+    since: str
+    boundary: str
+
+    @classmethod
+    def of(
+        cls, svc: dict[str, Any], primary: dict[str, Any] | None, now: dt.datetime
+    ) -> FailureEvents:
+        """Failure events of the last 10 min, since PRIMARY started or the last steady state."""
+        # A replaced (or rolled back) deployment's failures say nothing about the one that runs
+        # now: counting them kept `health` red for 10 minutes after a verified rollback.
+        events = [
+            (_aware(e["createdAt"]), str(e.get("message", "")))
+            for e in svc.get("events", [])[:50]
+            if e.get("createdAt") is not None
+        ]
+        recent = [(at, m) for at, m in events if (now - at).total_seconds() < 600]
+        cutoff: dt.datetime | None = None
+        since = "in 10 min"
+        boundary = ""
+        if primary is not None and primary.get("createdAt") is not None:
+            cutoff = _aware(primary["createdAt"])
+            name = _deployment_name(primary)
+            since = f"since {name} started {_ago(now, cutoff)}"
+            boundary = f"{name} started"
+        steady = max((at for at, m in events if STEADY in m), default=None)
+        if steady is not None and (cutoff is None or steady > cutoff):
+            cutoff = steady
+            since = f"since the steady state {_ago(now, steady)}"
+            boundary = "the last steady state"
+        failed = [(at, m) for at, m in recent if _is_failure(m)]
+        counted = [m for at, m in failed if cutoff is None or at >= cutoff]
+        earlier = [m for at, m in failed if cutoff is not None and at < cutoff]
+        return cls(counted, earlier, since, boundary)
+
+
+def _is_failure(message: str) -> bool:
+    lowered = message.lower()
+    return STEADY not in lowered and any(word in lowered for word in FAILURE_WORDS)
+
+
+def _deployment_name(deployment: dict[str, Any] | None) -> str:
+    """`deployment ecs-svc/123 (hybrid-router:3)` — which deployment a detail is about."""
+    if not deployment:
+        return "deployment"
+    revision = str(deployment.get("taskDefinition", "?")).rsplit("/", 1)[-1]
+    return f"deployment {deployment.get('id', '?')} ({revision})"
+
+
+def _ago(now: dt.datetime, then: dt.datetime) -> str:
+    seconds = max(0, int((now - then).total_seconds()))
+    if seconds < 120:
+        return f"{seconds}s ago"
+    if seconds < 7200:
+        return f"{seconds // 60} min ago"
+    return f"{seconds // 3600} h ago"
 
 
 def _aware(moment: Any) -> dt.datetime:
@@ -217,11 +293,14 @@ def collect(
 
     def guarded(name: str, fn: Callable[[], Check]) -> Check:
         from hybridops.errors import translate
+        from hybridops.health.access import raise_access_error
 
         started = dt.datetime.now()
         try:
             check = fn()
-        except Exception as exc:  # one failing API must not hide the other checks
+        except Exception as exc:  # one failing API must not hide the other checks...
+            # ...but credentials, a profile or the endpoint are not an outage of anything.
+            raise_access_error(exc, target.profile)
             check = Check(name, name.split()[0], "fail", translate(exc).message)
         check.latency_ms = round((dt.datetime.now() - started).total_seconds() * 1000, 1)
         return check
@@ -243,6 +322,7 @@ def target_for(settings: Any, *, secondary: bool = False) -> Target:
             settings.backup_cluster,
             settings.backup_service,
             settings.secondary_target_group_arn,
+            profile=settings.profile,
         )
     return Target(
         settings.region,
@@ -251,6 +331,7 @@ def target_for(settings: Any, *, secondary: bool = False) -> Target:
         settings.cluster,
         settings.service,
         settings.target_group_arn,
+        profile=settings.profile,
     )
 
 

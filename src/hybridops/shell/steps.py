@@ -199,11 +199,28 @@ def confirm_lines(step: Step, body: dict[str, Any], ctx: ScriptContext) -> None:
     w = ctx.writer
     message = " ".join(str(body["message"]).split())
     typed = body.get("typed")
-    if typed:
+    condition = body.get("typed_when")
+
+    def typed_lines() -> None:
+        danger = " ".join(str(body.get("danger") or "").split())
         answer = w.temp("ANSWER")
-        prompt = f"{message} Type {typed} to continue: "
+        prompt = f"{message}{' DANGER: ' + danger if danger else ''} Type {typed} to continue: "
         w.line(f"read -r -p {word(prompt)} {answer}")
         w.line(f'[ "${answer}" = {word(typed)} ] || fail 3 "not confirmed"')
+
+    if typed and condition:
+        # Typed only when the change is dangerous (e.g. it removes all capacity).
+        w.line(f"if {ctx.condition(condition)}; then")
+        w.indent += 1
+        typed_lines()
+        w.indent -= 1
+        w.line("else")
+        w.indent += 1
+        w.line(f'ask {word(message)} || fail 3 "not confirmed"')
+        w.indent -= 1
+        w.line("fi")
+    elif typed:
+        typed_lines()
     else:
         w.line(f'ask {word(message)} || fail 3 "not confirmed"')
 

@@ -291,25 +291,48 @@ class ConfirmKind:
         return False
 
     def describe(self, step: Step, body: dict[str, Any]) -> str:
-        return f"confirm: {body['message']}"
+        # The message itself is shown once: in the prompt, or as a note when nobody is asked.
+        return "confirm before changing anything"
 
     def run(self, step: Step, body: dict[str, Any], ctx: StepContext) -> Any:
+        from hybridops.engine.events import StepNote
+        from hybridops.engine.matching import holds
+        from hybridops.plaintext import as_table
+
         typed = body.get("typed")
+        demand_typed = bool(typed) and (
+            body.get("typed_when") is None or holds(body["typed_when"], ctx.scope)
+        )
+        region = ctx.clients.region_for(body.get("region"))
+        lines = [f"In {ctx.gate.where(region)}:", " ".join(str(body["message"]).split())]
+        if body.get("table") not in (None, "", [], {}):
+            lines.append(as_table(body["table"]))
+        if demand_typed and body.get("danger"):
+            lines.append(f"DANGER: {' '.join(str(body['danger']).split())}")
+        text = "\n".join(line for line in lines if line)
+
+        def note(prefix: str) -> None:
+            ctx.emit(StepNote(ctx.run_id, step.name, f"{prefix}\n{text}"))
+
         if ctx.mode.dry_run:
+            note("would ask:")
             return {"confirmed": None}
-        if ctx.mode.assume_yes and not typed:
+        if ctx.mode.assume_yes and not demand_typed:
+            note("confirmed by --yes:")
             ctx.gate.authorize_all()
             return {"confirmed": True}
         if not ctx.interactive or ctx.ask is None:
             raise Refused(
                 f"step {step.name!r} needs confirmation and there is no terminal to ask on",
-                hint="typed confirmations need a terminal" if typed else "pass --yes",
+                hint=f"this change must be confirmed by typing {typed!r} on a terminal"
+                if demand_typed
+                else "pass --yes",
             )
-        if typed:
-            answer = ctx.ask(f"{body['message']}\nType {typed!r} to continue: ")
+        if demand_typed:
+            answer = ctx.ask(f"{text}\nType {typed!r} to continue: ")
             ok = answer.strip() == typed
         else:
-            answer = ctx.ask(f"{body['message']} [y/N] ")
+            answer = ctx.ask(f"{text}\nProceed? [y/N] ")
             ok = answer.strip().lower() in ("y", "yes")
         if not ok:
             raise Refused(f"step {step.name!r}: not confirmed")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
@@ -36,9 +38,61 @@ def rollback_target(inputs: RollbackInputs, ctx: StepContext) -> dict[str, Any]:
     client = ctx.clients.client("ecs", inputs.region)
     known_good = ctx.store.known_good if ctx.store is not None else None
     target = ecs.rollback_target(
-        client, inputs.cluster, inputs.service, to=inputs.to or None, known_good=known_good
+        client,
+        inputs.cluster,
+        inputs.service,
+        to=inputs.to or None,
+        known_good=known_good,
+        rollbacks_since=_rollbacks_of(ctx, inputs) if ctx.store is not None else None,
     )
     return target.as_dict()
+
+
+ROLLBACK_RUNBOOK = "rollback-service"
+
+
+def _rollbacks_of(
+    ctx: StepContext, inputs: RollbackInputs
+) -> Callable[[dt.datetime], list[ecs.LandedRollback]]:
+    """The rollbacks hybridops made to this service since a moment, from the audit trail."""
+    store = ctx.store
+    assert store is not None
+    region = ctx.clients.region_for(inputs.region)
+
+    def since(moment: dt.datetime) -> list[ecs.LandedRollback]:
+        from hybridops.state.store import parse_iso
+
+        records = [
+            a
+            for a in store.list_audit(since=moment)
+            if a.get("runbook") == ROLLBACK_RUNBOOK
+            and a.get("run_id") != ctx.run_id
+            and (a.get("service"), a.get("operation"), a.get("outcome"))
+            == ("ecs", "update_service", "succeeded")
+            and a.get("region") in (None, region)
+            and _same(a.get("params", {}).get("service"), inputs.service)
+            and _same(a.get("params", {}).get("cluster"), inputs.cluster)
+        ]
+        if not records:
+            return []
+        # The audit knows the change; the run index knows how the run ended.
+        statuses = {r["run_id"]: r.get("status") for r in store.list_runs(limit=200)}
+        return [
+            ecs.LandedRollback(
+                str(a["params"].get("taskDefinition")),
+                parse_iso(a["at"]),
+                a.get("run_id"),
+                statuses.get(a.get("run_id")),
+            )
+            for a in records
+        ]
+
+    return since
+
+
+def _same(named: object, wanted: str) -> bool:
+    """A cluster or service given by name or ARN."""
+    return isinstance(named, str) and named.rsplit("/", 1)[-1] == wanted.rsplit("/", 1)[-1]
 
 
 class WaitDeploymentInputs(ServiceRef):

@@ -1,0 +1,39 @@
+"""`hybridops config`: the resolved configuration and where each value came from."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+from hybridops.cli.state import app_state
+
+if TYPE_CHECKING:
+    from hybridops.resolution import Setting
+
+
+def config(ctx: typer.Context) -> int:
+    """Show the resolved configuration and where each value came from (like `aws configure list`).
+
+    Examples:
+      hybridops config
+      hybridops --env prod --region us-east-1 config
+    """
+    from hybridops.cli.render import emit_json
+    from hybridops.resolution import resolved_settings
+
+    state = app_state(ctx)
+    rows = resolved_settings(state.runtime())
+    if state.json:
+        emit_json(state.environment, {"settings": [r.as_dict() for r in rows]})
+        return 0
+    print_settings(state.out_console(), rows)
+    return 0
+
+
+def print_settings(console: Any, rows: list[Setting]) -> None:
+    """Aligned name / value / source lines, whole on a pipe."""
+    from hybridops.plaintext import table
+
+    text = table(["", "value", "from"], [[r.name, r.value, r.source] for r in rows], indent="")
+    console.print(text, markup=False, highlight=False, soft_wrap=True)
