@@ -191,7 +191,12 @@ def test_sigint_on_a_terminal_asks_before_undoing(flip: tuple[Any, Path], answer
     if answer == "y":
         assert compensation["status"] == "succeeded" and value == "original"
     else:
-        assert compensation is None and value == "changed"
+        # Left as the operator said, with the command that undoes it for later.
+        assert value == "changed"
+        assert compensation["status"] == "skipped"
+        assert compensation["undo"].endswith(
+            "--name /flag --value original --type String --overwrite"
+        )
 
 
 RESUMABLE = """name: three

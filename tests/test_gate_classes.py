@@ -162,6 +162,14 @@ def test_a_scope_cannot_lower_a_call_even_from_python() -> None:
         ("ssm", "put_parameter", True),
         ("ssm", "get_parameter", False),
         ("iam", "assume_role", True),  # the allow-list is per service
+        ("route53", "test_dns_answer", False),
+        # Names that start like a read but write (found by review):
+        ("apigateway", "test_invoke_method", True),
+        ("codecommit", "test_repository_triggers", True),
+        ("license-manager", "checkout_license", True),
+        ("license-manager", "checkout_borrow_license", True),
+        ("lambda", "checkpoint_durable_execution", True),
+        ("elasticbeanstalk", "check_dns_availability", False),
     ],
 )
 def test_allow_list_is_per_operation(service: str, operation: str, mutates: bool) -> None:

@@ -135,3 +135,47 @@ def test_resuming_a_run_that_is_still_alive_is_refused(
     # The live run was left alone until it stopped, then undid its change itself.
     assert ssm.get_parameter(Name="/a")["Parameter"]["Value"] == "original"
     assert ssm.get_parameter(Name="/b")["Parameter"]["Value"] == "original"
+
+
+COPY_SECRET = """name: copy-secret
+steps:
+  - name: read
+    aws: {service: ssm, operation: get_parameter, params: {Name: /src, WithDecryption: true}}
+    outputs: {val: {path: Parameter.Value, secret: true}}
+  - name: hold
+    wait:
+      aws: {service: ssm, operation: get_parameter, params: {Name: /go}}
+      until: {Parameter.Value: go}
+      interval_s: 0.1
+      timeout_s: 60
+  - name: copy
+    aws:
+      service: ssm
+      operation: put_parameter
+      params: {Name: /dst, Value: "${{ steps.read.outputs.val }}", Type: SecureString}
+"""
+
+
+def test_a_resume_reads_secret_outputs_again_never_writes_the_mask(
+    cli: Cli, moto: MotoServer, write_config: Any, tmp_path: Path
+) -> None:
+    write_config(moto.url)
+    ssm = moto.client("ssm")
+    ssm.put_parameter(Name="/src", Value="RealDbPassw0rd!", Type="SecureString")
+    ssm.put_parameter(Name="/go", Value="wait", Type="String")
+    book = tmp_path / "copy.yaml"
+    book.write_text(COPY_SECRET)
+    proc = _start("--yes", "-o", "json", "run", str(book))
+    try:
+        run_id = _wait_for(proc, "run copy-secret").split()[-1]
+        _wait_for(proc, "hold")
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    ssm.put_parameter(Name="/go", Value="go", Type="String", Overwrite=True)
+    resumed = cli("--yes", "-o", "json", "run", str(book), "--resume", run_id)
+    assert resumed.code == 0, resumed.err
+    assert [s["status"] for s in resumed.json()["steps"]] == ["succeeded"] * 3
+    value = ssm.get_parameter(Name="/dst", WithDecryption=True)["Parameter"]["Value"]
+    assert value == "RealDbPassw0rd!"

@@ -9,7 +9,7 @@ import select
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,18 +21,24 @@ from tests.conftest import Cli, HttpServer
 CLUSTER, SERVICE = "hybrid-routing-cluster", "hybrid-router-service"
 
 
-def terminal(argv: list[str], *, until_exit_s: float = 120.0) -> tuple[int, str]:
+def terminal(
+    argv: list[str], *, columns: int = 160, until_exit_s: float = 120.0
+) -> tuple[int, str]:
     """Run hybridops on a real pseudo-terminal (stdout and stderr); its code and what it showed."""
+    import fcntl
     import pty
+    import struct
+    import termios
 
     master, slave = pty.openpty()
-    env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 50, columns, 0, 0))
+    env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "COLUMNS", "LINES")}
     proc = subprocess.Popen(
         [sys.executable, "-m", "hybridops", *argv],
         stdin=slave,
         stdout=slave,
         stderr=slave,
-        env={**env, "TERM": "xterm-256color", "COLUMNS": "160"},
+        env={**env, "TERM": "xterm-256color"},
     )
     os.close(slave)
     seen: list[bytes] = []
@@ -109,7 +115,7 @@ def test_health_is_green_right_after_a_verified_rollback(cli: Cli, sandbox_env: 
     assert "pass" in ecs
     assert "(hybrid-router:2) COMPLETED" in ecs
     # The replaced deployment's failures are said, not counted.
-    assert "earlier failure events" in ecs and "not counted" in ecs
+    assert "not counted: " in ecs and "failure event" in ecs
     assert green.out.splitlines()[-1] in ("healthy · eu-central-1", "degraded · eu-central-1")
     doc = cli("-o", "json", "health").json()
     check = next(c for c in doc["checks"] if c["name"] == "ecs service")
@@ -380,4 +386,129 @@ def test_an_access_problem_on_a_terminal_is_the_fix_not_a_verdict(
     assert code == 4, text
     assert "The SSO session associated with this profile has expired" in text
     assert "aws sso login --profile oncall" in text
-    assert "unhealthy" not in text and "check" not in text.split("error:")[0]
+    assert "unhealthy" not in text and "ecs service" not in text  # no verdict, no table
+
+
+# -- 3. a cold backup is standing by, not down ---------------------------------------------------
+
+
+@pytest.fixture
+def estate(
+    shared_sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Sandbox]:
+    """The shared sandbox as `--env sandbox` and for the `sandbox` commands."""
+    record = tmp_path / "sandbox.json"
+    shared_sandbox.write_record(record, os.getpid())
+    monkeypatch.setenv("HYBRIDOPS_SANDBOX_FILE", str(record))
+    shared_sandbox.reset()
+    yield shared_sandbox
+    shared_sandbox.reset()
+
+
+def test_sandbox_break_and_reset_say_standby_for_the_cold_backup(cli: Cli, estate: Sandbox) -> None:
+    broken = cli("sandbox", "break", "bad-deploy")
+    assert broken.code == 0
+    assert broken.err.strip() == (
+        "scenario bad-deploy injected: eu-central-1: unhealthy (hybrid-router:3, 2/2 running,"
+        " rollout IN_PROGRESS, serving) · us-west-2: standby (desired 0)"
+    )
+    status = cli("sandbox", "status")
+    assert "  estate           eu-central-1: unhealthy" in status.out
+    assert "us-west-2: standby (desired 0)" in status.out
+    doc = cli("-o", "json", "sandbox", "break", "region-outage").json()
+    assert doc["standby"] == ["us-west-2"]
+    reset = cli("sandbox", "reset")
+    assert reset.err.strip() == (
+        "sandbox reset: eu-central-1: healthy (hybrid-router:2, 2/2 running, serving)"
+        " · us-west-2: standby (desired 0)"
+    )
+
+
+def test_failover_status_says_standby_until_the_backup_serves(cli: Cli, estate: Sandbox) -> None:
+    before = cli("--env", "sandbox", "failover", "status")
+    assert before.code == 0
+    backup = next(line for line in before.out.splitlines() if line.startswith("  secondary"))
+    assert backup.split() == ["secondary", "us-west-2", "-", "standby", "(desired", "0)"]
+    assert cli("--env", "sandbox", "-o", "json", "failover", "status").json()["secondary"][
+        "standby"
+    ]
+    estate.break_("region-outage")
+    moved = cli("--env", "sandbox", "--yes", "run", "regional-failover", "-p", "interval_s=0.05")
+    assert moved.code == 0, moved.err
+    after = cli("--env", "sandbox", "failover", "status")
+    backup = next(line for line in after.out.splitlines() if line.startswith("  secondary"))
+    assert "standby" not in backup and "healthy" in backup
+    assert "secondary (us-west-2)" in after.out.splitlines()[0]
+
+
+# -- 5. the demo: the errors it investigates, commands that can be pasted ------------------------
+
+
+def _demo_sections(text: str) -> dict[str, str]:
+    """The demo's output split at its step rules (────── title ──────)."""
+    import re
+
+    sections: dict[str, str] = {}
+    title = "start"
+    for line in text.splitlines():
+        rule = re.match(r"^─+ (.+?) ─+$", line.strip())
+        if rule:
+            title = rule.group(1)
+            continue
+        sections[title] = sections.get(title, "") + line + "\n"
+    return sections
+
+
+def test_the_demo_on_a_terminal_shows_the_errors_and_pasteable_commands() -> None:
+    # moto's state is per process: the demo's sandbox gets a process of its own.
+    # 100 columns: the longest command is wider, and must still paste as one line.
+    code, shown = terminal(["demo"], columns=100, until_exit_s=300)
+    text = plain(shown)
+    assert code == 0, text[-3000:]
+    sections = _demo_sections(text)
+    investigate = sections["Investigate: recent ERROR logs"]
+    assert "$ hybridops --env sandbox logs search --since 10m --grep ERROR --limit 5" in investigate
+    errors = [line for line in investigate.splitlines() if "upstream error" in line]
+    assert 1 <= len(errors) <= 5
+    assert all('"level":"ERROR"' in line for line in errors)
+    declare = next(title for title in sections if title.startswith("Declare a P0 incident"))
+    assert (
+        "$ hybridops --env sandbox incident open --severity P0 --title"
+        " 'Hybrid router down after deploy' --impact 'routing requests fail in eu-central-1'"
+        " --commander on-call"
+    ) in sections[declare]
+    page = sections["Page: the hybrid router is down — health is red"]
+    assert "unhealthy · eu-central-1" in page
+    verify = sections["Verify: health is green again"]
+    assert "hybrid-router:2" in verify and "COMPLETED" in verify and "unhealthy" not in verify
+    last = text.strip().splitlines()
+    estate_line = next(line for line in last if line.startswith("estate: "))
+    assert estate_line == (
+        "estate: eu-central-1: healthy (hybrid-router:2, 2/2 running, serving)"
+        " · us-west-2: standby (desired 0)"
+    )
+
+
+def test_the_demo_through_a_pipe_echoes_each_command_shell_quoted() -> None:
+    import shlex
+
+    out = subprocess.run(
+        [sys.executable, "-m", "hybridops", "demo"], capture_output=True, text=True, timeout=300
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    echoed = [line[2:] for line in out.stderr.splitlines() if line.startswith("$ ")]
+    assert len(echoed) == 9
+    for command in echoed:
+        words = shlex.split(command)  # pasteable: a shell reads back the words that ran
+        assert words[:3] == ["hybridops", "--env", "sandbox"]
+        assert shlex.join(words) == command
+    resolve = shlex.split(echoed[7])[3:]
+    assert resolve == [
+        "incident",
+        "resolve",
+        "--note",
+        "rolled back to the last known-good revision",
+    ]
+    assert "upstream error: health check failed" in out.stdout  # the investigated errors
+    assert "{'" not in out.stderr  # no Python reprs
+    assert out.stderr.strip().splitlines()[-2].endswith("· us-west-2: standby (desired 0)")

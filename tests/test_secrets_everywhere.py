@@ -176,3 +176,103 @@ def test_a_malformed_output_declaration_is_exit_2(cli: Cli, write_runbook: Any, 
     result = cli("runbooks", "validate", str(book))
     assert result.code == 2
     assert "output 'v'" in result.err
+
+
+LONG_SECRET = "ghp_R3alLooking0GitHubTokenValue1234567890abcd"
+
+
+def test_a_long_secret_is_masked_before_a_line_is_shortened(
+    cli: Cli, moto: MotoServer, write_config: Any, write_runbook: Any
+) -> None:
+    """The step line is cut to fit: cut first and a secret's head would show."""
+    topic = moto.client("sns").create_topic(Name="t")["TopicArn"]
+    write_config(moto.url)
+    book = write_runbook(
+        "name: pub\nparameters:\n  s: {type: string, secret: true}\n  t: {type: string}\n"
+        "steps:\n  - name: pub\n    aws: {service: sns, operation: publish,"
+        ' params: {TopicArn: "${{ params.t }}", Message: "${{ params.s }}"}}\n'
+    )
+    for flags in (["--yes"], ["--dry-run"]):
+        result = cli(*flags, "run", str(book), "-p", f"s={LONG_SECRET}", "-p", f"t={topic}")
+        assert result.code == 0, result.err
+        assert LONG_SECRET[:12] not in result.err + result.out
+
+
+def test_secret_numbers_and_list_elements_are_masked(
+    cli: Cli, moto: MotoServer, write_config: Any, write_runbook: Any, tmp_path: Path
+) -> None:
+    write_config(moto.url)
+    book = write_runbook(
+        "name: n\nparameters:\n  pin: {type: integer, secret: true}\n"
+        "  keys: {type: list, secret: true}\nsteps:\n  - name: put\n"
+        "    aws: {service: ssm, operation: put_parameter, params: {Name: /k, Type: String,"
+        ' Value: "${{ params.keys }} ${{ params.pin }}"}}\n'
+    )
+    result = cli(
+        "--yes",
+        "-o",
+        "json",
+        "run",
+        str(book),
+        "-p",
+        "pin=987654321",
+        "-p",
+        "keys=[kA1zzqq, kB2zzqq]",
+    )
+    assert result.code == 0, result.err
+    assert result.json()["params"]["pin"] == "***"
+    assert leaks([result.out, result.err], tmp_path / "home", "987654321", "kA1zzqq") == []
+
+
+@pytest.mark.parametrize("secret", ["sp aceZQ1|23", "it'sZQ123\"xy"])
+def test_mixed_encodings_and_reprs_are_masked(
+    cli: Cli,
+    http_server: Any,
+    write_config: Any,
+    write_runbook: Any,
+    tmp_path: Path,
+    secret: str,
+) -> None:
+    """httpx encodes some characters of a URL and not others; botocore logs Python reprs."""
+    hook = http_server(lambda m, p, b: (200, {}))
+    write_config(health_url=hook.url)
+    book = write_runbook(
+        "name: h\nparameters:\n  s: {type: string, secret: true}\nsteps:\n  - name: get\n"
+        '    http: {url: "${{ env.health_url }}/x?q=${{ params.s }}"}\n'
+    )
+    result = cli("-vv", "-o", "json", "run", str(book), "-p", f"s={secret}")
+    assert result.code == 0, result.err
+    assert hook.requests, "the request was sent"
+    sent_path = hook.requests[0][1]
+    corpus = [result.out, result.err]
+    assert not any(sent_path.split("q=")[1] in text for text in corpus)
+    assert leaks(corpus, tmp_path / "home", secret) == []
+
+
+def test_a_rejected_command_line_reaches_the_timeline_without_its_values(
+    cli: Cli, moto: MotoServer, write_config: Any, write_runbook: Any, tmp_path: Path
+) -> None:
+    write_config(moto.url)
+    rid = cli("-o", "json", "incident", "open", "-s", "P2", "-t", "leak check").json()["id"]
+    book = write_runbook(
+        "name: s\nparameters:\n  token: {type: string, secret: true}\n"
+        "steps:\n  - name: a\n    aws: {service: ecs, operation: list_clusters}\n"
+    )
+    # A misspelled name: the runbook never said the value is secret.
+    assert cli("run", str(book), "-p", "toke=MisspeltS3cretValue").code == 2
+    assert cli("run", "nope.yaml", "-p", "token=MissingFileS3cret").code == 2
+    assert cli("run", str(book), "-p", "api_key=NamedLikeAS3cret", "-p", "token=x1").code == 2
+    entries = cli("-o", "json", "incident", "timeline", rid).json()["entries"]
+    commands = [e["command"] for e in entries if e["kind"] == "command"]
+    assert len(commands) == 3
+    assert (
+        leaks(
+            [json.dumps(entries)],
+            tmp_path / "home",
+            "MisspeltS3cretValue",
+            "MissingFileS3cret",
+            "NamedLikeAS3cret",
+        )
+        == []
+    )
+    assert commands[0].endswith("-p toke=***")

@@ -247,3 +247,107 @@ def test_a_signal_in_any_command_keeps_one_json_document(
     assert doc["status"] == "interrupted"
     assert doc["error"]["exit_code"] == code
     assert "Traceback" not in err
+
+
+def _pty_run(book: Path, *extra: str) -> tuple[subprocess.Popen[bytes], int]:
+    import pty
+
+    master, slave = pty.openpty()
+    env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "hybridops", "-o", "json", *extra, "run", str(book)],
+        stdin=slave,
+        stdout=subprocess.PIPE,
+        stderr=slave,
+        env={**env, "TERM": "dumb"},
+    )
+    os.close(slave)
+    return proc, master
+
+
+def test_sighup_at_the_undo_question_leaves_the_undo_command(
+    flip: tuple[Any, Path], tmp_path: Path
+) -> None:
+    from tests.test_faults import _read_until
+
+    ssm, book = flip
+    proc, master = _pty_run(book)
+    seen: list[str] = []
+    try:
+        _read_until(master, "Proceed? [y/N]", seen)
+        os.write(master, b"y\n")
+        _read_until(master, "wait-forever", seen)
+        proc.send_signal(signal.SIGTERM)
+        _read_until(master, "Undo the changes made by set? [y/N]", seen)
+        proc.send_signal(signal.SIGHUP)  # the terminal closed at the question
+        out, _ = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+        os.close(master)
+    assert proc.returncode == 143  # the first signal's code stands
+    doc = json.loads(out)
+    comp = {s["name"]: s for s in doc["steps"]}["set"]["compensation"]
+    assert comp["status"] == "skipped"
+    assert "--name /flag --value original" in comp["undo"]
+    assert ssm.get_parameter(Name="/flag")["Parameter"]["Value"] == "changed"
+    assert _locks(tmp_path) == []
+
+
+def test_end_of_input_at_a_prompt_is_no(flip: tuple[Any, Path], tmp_path: Path) -> None:
+    """Ctrl-D at "Proceed?" declines (exit 3); nothing is sent."""
+    ssm, book = flip
+    proc, master = _pty_run(book)
+    from tests.test_faults import _read_until
+
+    seen: list[str] = []
+    try:
+        _read_until(master, "Proceed? [y/N]", seen)
+        os.write(master, b"\x04")  # Ctrl-D
+        out, _ = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+        os.close(master)
+    assert proc.returncode == 3
+    assert json.loads(out)["status"] == "refused"
+    assert ssm.get_parameter(Name="/flag")["Parameter"]["Value"] == "original"
+
+
+def test_a_second_signal_while_undoing_leaves_the_undo_command(
+    moto: MotoServer, write_config: Any, http_server: Any, tmp_path: Path
+) -> None:
+    arrived, release = threading.Event(), threading.Event()
+
+    def slow_undo(method: str, path: str, body: bytes) -> tuple[int, Any]:
+        if path.startswith("/undo"):
+            arrived.set()
+            release.wait(30)
+        return 200, {"ok": True}
+
+    server = http_server(slow_undo)
+    write_config(moto.url, health_url=server.url)
+    book = tmp_path / "undo.yaml"
+    book.write_text(
+        "name: undo\nsteps:\n"
+        "  - name: change\n    http: {method: POST, url: '${{ env.health_url }}/do'}\n"
+        "    compensate:\n      http: {method: POST, url: '${{ env.health_url }}/undo',"
+        " timeout_s: 30}\n"
+        "  - name: hold\n    wait:\n      http: {url: '${{ env.health_url }}/never'}\n"
+        "      until: {status: 599}\n      interval_s: 0.1\n      timeout_s: 60\n"
+    )
+    proc = _start("--yes", "-o", "json", "run", str(book))
+    try:
+        _signal_when(proc, "hold", signal.SIGTERM)
+        assert arrived.wait(30)  # undoing: its request hangs
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        release.set()
+    assert proc.returncode == 143, err
+    comp = {s["name"]: s for s in json.loads(out)["steps"]}["change"]["compensation"]
+    assert comp["status"] == "skipped"
+    assert "interrupted again" in comp["reason"]
+    assert "/undo" in comp["undo"]
+    store = _store(tmp_path)
+    records = store.list_audit()
+    store.close()
+    assert all(r["run_id"] for r in records)  # completed records keep their run

@@ -37,6 +37,10 @@ steps:
         ("parms.force", "parms.force: no such name"),
         ("params.force && steps.first.outputs.arnz[0]", "declares no output 'arnz'"),
         ("env.regoin == 'x'", "env.regoin"),
+        # Found by review: JMESPath reads `!params.force` as `(!params).force` (always false).
+        ("!params.force", "params alone names no value"),
+        ("params | force", "params alone names no value"),
+        ("@ | params.forse", "params.forse: no such parameter"),
     ],
 )
 def test_a_bad_reference_in_when_is_exit_2_at_its_line(

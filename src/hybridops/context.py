@@ -51,14 +51,17 @@ class Environment:
         return bool(self.stdin_isatty and self.stderr_isatty)
 
     def ask(self, question: str) -> str:
-        """Ask the operator a question on stderr and read one line."""
+        """Ask the operator a question on stderr and read one line ("" at end of input)."""
         if self.prompt is not None:
             return self.prompt(question)
         self.stderr.write(question)
         self.stderr.flush()
         line = self.stdin.readline()
         if not line:
-            raise EOFError
+            # End of input (Ctrl-D, a closed pipe) answers nothing: every question reads it
+            # as "no", which is the safe answer to all of them.
+            self.stderr.write("\n")
+            return ""
         return line.strip()
 
     def colour(self, *, stderr: bool = True) -> bool:

@@ -36,10 +36,15 @@ def when(text: str | None) -> str:
 
 
 def took(seconds: float | None) -> str:
-    """A duration as a person reads it: `45 s` below two minutes, else `12.5 min`."""
+    """A duration as a person reads it: `45 s`, `12.5 min`, from two hours `3 h 05 min`."""
     if seconds is None:
         return "-"
-    return f"{seconds:g} s" if seconds < 120 else f"{seconds / 60:.1f} min"
+    if seconds < 120:
+        return f"{seconds:g} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.1f} min"
+    hours, rest = divmod(round(seconds / 60), 60)
+    return f"{hours} h {rest:02d} min"
 
 
 def seconds_between(start: str | None, end: str | None) -> float | None:

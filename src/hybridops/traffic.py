@@ -59,6 +59,9 @@ def _status(runtime: Runtime) -> dict[str, Any]:
     with ThreadPoolExecutor(max_workers=2) as pool:
         primary, secondary = pool.map(lambda side: _side(runtime, side), ("primary", "secondary"))
     serving_region = {"primary": env.region, "secondary": env.secondary_region}.get(layout.serving)
+    for side, info in (("primary", primary), ("secondary", secondary)):
+        # Cold by design: a side scaled to 0 that does not serve is standing by, not down.
+        info["standby"] = info.get("desired") == 0 and layout.serving != side
     return {
         "record": env.record_name,
         "mode": layout.mode,

@@ -41,7 +41,7 @@ def audit(
             r.get("env") or "",
             f"{r.get('runbook') or '-'}/{r.get('step') or '-'}",
             f"{r['service']}.{r['operation']}",
-            f"{r.get('user')} ({r.get('caller_arn')})",
+            (r.get("user") or "-") + (f" ({r['caller_arn']})" if r.get("caller_arn") else ""),
         )
     console = state.out_console()
     if records:

@@ -91,7 +91,7 @@ def status(ctx: typer.Context, target: TargetOption = "bedrock") -> int:
     for change in doc["history"][:5]:
         console.print(
             f"  v{change['version']} {change['at']} {change['value']}"
-            f" {change['description'] or ''}",
+            f" {change['description'] or ''}".rstrip(),
             markup=False,
         )
     return 0

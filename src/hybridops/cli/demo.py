@@ -31,9 +31,8 @@ def demo(
 
     def run_step(step: DemoStep) -> int:
         console.rule(f"[bold]{step.title}[/bold]")
-        console.print(
-            f"$ hybridops --env sandbox {' '.join(step.argv)}", markup=False, highlight=False
-        )
+        # soft_wrap: a long command wraps on screen but stays one line when pasted.
+        console.print(f"$ {step.shell}", markup=False, highlight=False, soft_wrap=True)
         return main(step.argv, state.environment)
 
     ok, steps, final = run_demo(run_step, rollback_to=rollback_to)
@@ -46,8 +45,10 @@ def demo(
             else f" (exit {step.exit_code}, expected {step.expect_exit})"
         )
         console.print(f"{mark} {step.title}{got}", markup=False, highlight=False)
+    from hybridops.sandbox.summary import describe_estate
+
     console.print(
-        f"estate: {final['health']} running {final['services']}", markup=False, highlight=False
+        f"estate: {describe_estate(final)}", markup=False, highlight=False, soft_wrap=True
     )
     if ok:
         console.print("[green]demo finished: the estate really recovered[/green]")

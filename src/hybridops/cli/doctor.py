@@ -16,9 +16,10 @@ def doctor(ctx: typer.Context) -> int:
 
     state = app_state(ctx)
     runtime = state.runtime()
-    # What is being checked comes first: the same header as `hybridops config`.
-    settings = resolved_settings(runtime)
+    # The checks look at the state dir before anything opens (and tightens) it; the header
+    # (the same as `hybridops config`) is printed first all the same.
     findings = run_checks(runtime)
+    settings = resolved_settings(runtime)
     status = verdict(findings)
     if state.json:
         emit_json(

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import os
+import time
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from hybridops.cli.state import app_state
+from hybridops.cli.state import AppState, app_state
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from hybridops.sandbox.drill import DrillReport
 
 
 def drill(
@@ -29,6 +36,7 @@ def drill(
     from hybridops.timeparse import parse_duration
 
     state = app_state(ctx)
+    _refuse_other_environments(state, scenario)
     limit = parse_duration(timeout, option="--timeout").total_seconds()
     console = state.err_console()
     console.print(
@@ -36,42 +44,130 @@ def drill(
         " with `hybridops --env sandbox ...`; this report appears when health is green again.",
         highlight=False,
     )
-    last: list[str] = []
-
-    def progress(text: str) -> None:
-        if not last or last[-1] != text.split(" — ", 1)[-1]:
-            last.append(text.split(" — ", 1)[-1])
-            console.print(f"  … {text}", markup=False, highlight=False)
-
     runtime = state.runtime()
-    report = run_drill(
-        paths.sandbox_record_path(),
-        runtime.store,
-        scenario,
-        interval_s=interval,
-        timeout_s=limit,
-        progress=progress,
-    )
+    with _Waiting(state, scenario) as waiting:
+        report = run_drill(
+            paths.sandbox_record_path(),
+            runtime.store,
+            scenario,
+            interval_s=interval,
+            timeout_s=limit,
+            progress=waiting.update,
+        )
     if state.json:
         emit_json(state.environment, report.as_dict())
         return 0
-    out = state.out_console()
-    out.print(f"[bold]drill report — {scenario}[/bold] ({report.drill_id})")
+    _print_report(state.out_console(), report)
+    return 0
+
+
+def _refuse_other_environments(state: AppState, scenario: str) -> None:
+    """A drill breaks things on purpose: only ever the sandbox, whatever else is named."""
+    from hybridops.errors import BadInput
+
+    named = state.options.env or os.environ.get("HYBRIDOPS_ENV")
+    if not named or named == "sandbox":
+        return
+    from hybridops.config import Overrides, load_config, resolve_environment
+
+    loaded = load_config(state.options.config)
+    if not resolve_environment(loaded, Overrides(env=named)).settings.sandbox:
+        raise BadInput(
+            f"drill injects faults into the sandbox only: environment {named!r} is not a sandbox",
+            hint=f"hybridops --env sandbox drill {scenario}",
+        )
+
+
+class _Waiting:
+    """What the drill shows while it waits: a live line whose clock moves, or a line per change."""
+
+    def __init__(self, state: AppState, scenario: str) -> None:
+        self.scenario = scenario
+        self.started = time.monotonic()
+        self.estate = "injecting the fault"
+        self.console = state.err_console()
+        self.live: Any = None
+        self.printed: str | None = None
+        # A terminal gets a status line refreshed every second; a pipe gets whole lines.
+        self.terminal = state.environment.stderr_isatty and not state.options.quiet
+
+    def __enter__(self) -> _Waiting:
+        if self.terminal:
+            from rich.live import Live
+
+            self.live = Live(
+                self,
+                console=self.console,
+                refresh_per_second=2,
+                transient=True,
+                redirect_stdout=False,
+                redirect_stderr=False,
+            )
+            self.live.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.live is not None:
+            self.live.stop()
+
+    def line(self) -> str:
+        """The status line: scenario, elapsed time, the estate in words."""
+        elapsed = int(time.monotonic() - self.started)
+        return f"drill {self.scenario}: {elapsed // 60}:{elapsed % 60:02d} — {self.estate}"
+
+    def __rich__(self) -> Any:
+        from rich.text import Text
+
+        # Rendered on every refresh, so the clock moves between the drill's polls.
+        return Text(f"… {self.line()} — waiting for you to mend it", overflow="ellipsis")
+
+    def update(self, sandbox_state: dict[str, Any]) -> None:
+        """A new poll of the sandbox."""
+        from hybridops.sandbox.summary import describe_estate
+
+        self.estate = describe_estate(sandbox_state)
+        if self.terminal:
+            return
+        if self.estate != self.printed:
+            self.printed = self.estate
+            self.console.print(f"  … {self.line()}", markup=False, highlight=False)
+
+
+def _print_report(out: Console, report: DrillReport) -> None:
+    """The report as a person reads it: times, then what was run and changed."""
+    out.print(f"[bold]drill report — {report.scenario}[/bold] ({report.drill_id})")
     for label, value in (
         ("time to detect", report.time_to_detect_s),
         ("time to mitigate", report.time_to_mitigate_s),
         ("time to recover", report.time_to_recover_s),
     ):
         out.print(f"  {label:<17} {'-' if value is None else f'{value:.1f}s'}", highlight=False)
-    out.print("  commands used:")
-    for command in report.commands:
+    first = report.first_request
+    if first:
         out.print(
-            f"    {command['at'][11:19]}  {command['runbook']:<22} {command['status']}",
+            f"  first command    {_clock(first['at'])}  {first['request']}"
+            f" ({report.requests_seen} requests from hybridops in all)",
+            markup=False,
+            highlight=False,
+        )
+    else:
+        out.print("  first command    - (no hybridops command reached the sandbox)")
+    out.print("  runs (final status; times UTC):")
+    for command in report.commands or [{"at": "", "runbook": "none", "status": ""}]:
+        out.print(
+            f"    {_clock(command['at'])}  {command['runbook']:<22} {command['status']}",
+            markup=False,
             highlight=False,
         )
     out.print("  changes made:")
-    for change in report.changes:
+    for change in report.changes or [{"at": "", "call": "none", "outcome": ""}]:
         out.print(
-            f"    {change['at'][11:19]}  {change['call']:<28} {change['outcome']}", highlight=False
+            f"    {_clock(change['at'])}  {change['call']:<28} {change['outcome']}",
+            markup=False,
+            highlight=False,
         )
-    return 0
+
+
+def _clock(moment: str) -> str:
+    """HH:MM:SS of an ISO time (UTC), or blanks."""
+    return moment[11:19] if moment else " " * 8

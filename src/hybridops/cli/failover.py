@@ -121,6 +121,11 @@ def status(ctx: typer.Context) -> int:
     )
     for side in ("primary", "secondary"):
         info = doc[side]
+        if info.get("standby"):
+            console.print(
+                f"  {side:<9} {info['region']:<14} - standby (desired 0)", highlight=False
+            )
+            continue
         health = info.get("health")
         verdict = {"healthy": "pass", "degraded": "warn", "unhealthy": "fail"}.get(health or "", "")
         tasks = (

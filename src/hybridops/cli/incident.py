@@ -195,7 +195,9 @@ def _escalate_at(record: dict[str, Any]) -> str:
 
 def _one_line(record: dict[str, Any]) -> str:
     """`INC-… (P1, investigating: router slow)`: an incident named as a person reads it."""
-    return f"{record['id']} ({record['severity']}, {record['status']}: {record['title']})"
+    # .get: records migrated from older versions (or another tool) may lack a field.
+    severity, status = record.get("severity", "?"), record.get("status", "?")
+    return f"{record['id']} ({severity}, {status}: {record.get('title', '')})"
 
 
 def _open_record(store: StateStore, incident_id: str | None) -> dict[str, Any] | None:
@@ -259,7 +261,12 @@ def notify(ctx: typer.Context, incident_id: IdArgument = None) -> int:
 
 @app.command("ack")
 def ack(ctx: typer.Context, incident_id: IdArgument = None) -> int:
-    """Acknowledge the incident: who and when go on its timeline (once; again is a no-op)."""
+    """Acknowledge the incident: who and when go on its timeline (once; again is a no-op).
+
+    Examples:
+      hybridops incident ack
+      hybridops incident ack INC-20261129-061500
+    """
     from hybridops.incidents import acknowledge, seconds_between, took
 
     state = app_state(ctx)
@@ -331,7 +338,12 @@ def update(
         typer.Option("--commander", help="Hand over to a new commander; the channels are told."),
     ] = None,
 ) -> int:
-    """Change status, severity or commander (acknowledges it), add a note, promise an update."""
+    """Change status, severity or commander (acknowledges it), add a note, promise an update.
+
+    Examples:
+      hybridops incident update --severity P0 --commander lee
+      hybridops incident update --status monitoring --note "rolled back" --next-update 30m
+    """
     from hybridops.incidents import change
     from hybridops.timeparse import parse_duration
 
@@ -418,7 +430,12 @@ def note(
         ),
     ],
 ) -> int:
-    """Add a note to the timeline: `note "text"` (the active incident) or `note ID "text"`."""
+    """Add a note to the timeline: `note "text"` (the active incident) or `note ID "text"`.
+
+    Examples:
+      hybridops incident note "cache cluster saturated"
+      hybridops incident note INC-20261129-061500 "replica lag back to 0"
+    """
     from hybridops.incidents import update as update_incident
 
     state = app_state(ctx)

@@ -158,9 +158,7 @@ def search(
         render = json_line
     else:
         chosen = [f.strip() for f in fields.split(",") if f.strip()] if fields else None
-        render = LineFormatter(
-            colour=bool(env.stdout_isatty and not env.no_color), fields=chosen
-        ).line
+        render = LineFormatter(colour=env.colour(stderr=False), fields=chosen).line
     out = env.stdout
     shown = 0
     batch: list[str] = []

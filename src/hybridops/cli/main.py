@@ -376,6 +376,31 @@ def command_words(args: list[str]) -> list[str]:
     return words
 
 
+def _masked_params(args: list[str], code: int) -> list[str]:
+    """`-p NAME=VALUE` with the value masked when it may be a secret nobody declared yet.
+
+    A runbook that did not load (a typo in NAME, a missing file: exit 2) never told the
+    redactor which parameters are secret; names that look secret are masked always.
+    """
+    from hybridops.gate.redact import MASK, SECRET_KEY_RE
+
+    out, masking = [], False
+    for token in args:
+        if masking:
+            name, sep, _value = token.partition("=")
+            if sep and (code == ExitCode.BAD_INPUT or SECRET_KEY_RE.search(name)):
+                token = f"{name}={MASK}"
+            masking = False
+        elif token in ("-p", "--param"):
+            masking = True
+        elif token.startswith("--param="):
+            name, sep, _value = token.removeprefix("--param=").partition("=")
+            if sep and (code == ExitCode.BAD_INPUT or SECRET_KEY_RE.search(name)):
+                token = f"--param={name}={MASK}"
+        out.append(token)
+    return out
+
+
 def _record_on_timeline(state: AppState, args: list[str], code: int) -> None:
     """Every command run during an incident goes on its timeline, with its outcome."""
     runtime = state._runtime
@@ -400,7 +425,7 @@ def _record_on_timeline(state: AppState, args: list[str], code: int) -> None:
             incident_id,
             "command",
             " ".join(words[:2]),
-            command=runtime.redactor.text("hybridops " + " ".join(args)),
+            command=runtime.redactor.text("hybridops " + " ".join(_masked_params(args, code))),
             outcome=outcome,
             # A change actually made (not planned): the post-mortem's time to mitigate.
             mutating=bool(gate and gate.sent),
@@ -539,13 +564,12 @@ def _handle(exc: BaseException, state: AppState) -> int:
     if isinstance(exc, _CarriedInterrupt):
         exc = exc.interrupt
     # Typer/click usage errors and exits (duck-typed: typer vendors its own click).
-    if hasattr(exc, "exit_code") and type(exc).__name__ in ("Exit", "Abort"):
-        if type(exc).__name__ == "Abort":  # click's word for Ctrl-C (or our SIGTERM/SIGHUP)
-            cause = exc.__cause__ or exc.__context__
-            exc = cause if isinstance(cause, KeyboardInterrupt) else KeyboardInterrupt()
-        else:
-            return int(exc.exit_code)
-    elif type(exc).__name__ == "NoArgsIsHelpError":
+    if type(exc).__name__ == "Abort":  # click's word for Ctrl-C (or our SIGTERM/SIGHUP)
+        cause = exc.__cause__ or exc.__context__
+        exc = cause if isinstance(cause, KeyboardInterrupt) else KeyboardInterrupt()
+    if hasattr(exc, "exit_code") and type(exc).__name__ == "Exit":
+        return int(exc.exit_code)
+    if type(exc).__name__ == "NoArgsIsHelpError":
         # `hybridops` or `hybridops incident` alone: the help, as `--help` prints it.
         env.stdout.write(str(exc.format_message()).rstrip() + "\n")  # type: ignore[attr-defined]
         return ExitCode.OK

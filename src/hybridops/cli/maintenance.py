@@ -17,11 +17,15 @@ def _print_differences(state: AppState, differences: list[dict[str, Any]]) -> No
     if not differences:
         out.print("pre/post: no differences", markup=False)
         return
+    from hybridops.plaintext import scalar
+
     out.print("pre/post:", markup=False)
     for d in differences:
         flag = "REGRESSION" if d["regression"] else "changed"
         note = f" ({d['note']})" if d.get("note") else ""
-        out.print(f"  {flag:<10} {d['what']}: {d['before']} -> {d['after']}{note}", markup=False)
+        # Record values are lists, a missing reading is None: words, not Python reprs.
+        change = f"{scalar(d['before'])} -> {scalar(d['after'])}"
+        out.print(f"  {flag:<10} {d['what']}: {change}{note}", markup=False)
 
 
 @app.command("start")

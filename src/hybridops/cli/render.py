@@ -227,6 +227,10 @@ def print_run_result(console: Console, result: RunResult) -> None:
             )
     for step in result.steps:
         comp = step.compensation or {}
+        if comp.get("status") == "succeeded":
+            # The report above shows what the run found and changed; this change was undone.
+            console.print("[yellow]undone:[/yellow] ", end="")
+            console.print(f"{step.name} — {comp.get('call') or 'compensated'}", markup=False)
         if comp.get("status") in ("skipped", "failed"):
             why = comp.get("reason") or comp.get("error") or ""
             console.print("[yellow]left changed:[/yellow] ", end="")
@@ -266,7 +270,7 @@ def print_report(console: Console, report: list[dict[str, Any]]) -> None:
                 table.add_column(column)
             for row in entry["rows"]:
                 table.add_row(*(Text(scalar(cell)) for cell in row))
-            console.print(Padding(table, (0, 0, 0, 2)))
+            console.print(Padding(table, (0, 0, 0, 2), expand=False))
         for line in entry.get("lines") or []:
             console.print(f"  {line}", markup=False)
         if entry.get("note"):

@@ -93,6 +93,10 @@ def show(
         "parameters": {k: v.model_dump(exclude_none=True) for k, v in book.parameters.items()},
         "steps": steps,
     }
+    if book.report:
+        doc["report"] = [
+            e.model_dump(exclude_none=True, exclude_defaults=True) for e in book.report
+        ]
     if state.json:
         emit_json(state.environment, doc)
         return 0
@@ -103,16 +107,29 @@ def show(
         out.print("[bold]parameters[/bold]")
         for name, spec in book.parameters.items():
             req = " (required)" if spec.required else ""
-            default = f" = {spec.default!r}" if spec.default is not None else ""
-            out.print(
-                f"  {name}: {spec.type}{default}{req}  {spec.description or ''}", markup=False
-            )
+            default = f" = {_word(spec.default)}" if spec.default is not None else ""
+            line = f"  {name}: {spec.type}{default}{req}  {spec.description or ''}"
+            out.print(line.rstrip(), markup=False)
     out.print("[bold]steps[/bold]")
     for i, row in enumerate(steps, 1):
         flag = " [yellow](changes)[/yellow]" if row["mutating"] else ""
         out.print(f"  {i}. {row['name']}{flag}")
         out.print(f"     {row['describe']}", markup=False, highlight=False)
+    if book.report:
+        out.print("[bold]report[/bold] (shown after the steps)")
+        for entry in book.report:
+            shows = ", ".join(entry.fields or entry.columns) or (
+                "log events" if entry.format == "log" else "a table" if entry.table else "lines"
+            )
+            out.print(f"  {entry.title}: {shows}", markup=False, highlight=False)
     return 0
+
+
+def _word(value: Any) -> str:
+    """A default as it is typed with -p: text as is, anything else as JSON (true, [1, 2])."""
+    import json
+
+    return value if isinstance(value, str) else json.dumps(value)
 
 
 @app.command("validate")

@@ -28,6 +28,12 @@ def _describe(state: Any, info: dict[str, Any]) -> None:
     console.print(f"  health (backup)  {info['secondary_health_url']}", highlight=False)
     if info.get("scenario"):
         console.print(f"  scenario         {info['scenario']}", highlight=False)
+    if isinstance(info.get("state"), dict):
+        from hybridops.sandbox.summary import describe_estate
+
+        console.print(
+            f"  estate           {describe_estate(info['state'])}", markup=False, highlight=False
+        )
     console.print("  use it with: hybridops --env sandbox ...")
 
 
@@ -135,8 +141,12 @@ def break_(
     if state.json:
         emit_json(state.environment, result)
     else:
+        from rich.markup import escape
+
+        from hybridops.sandbox.summary import describe_estate
+
         state.err_console().print(
-            f"scenario [bold]{scenario}[/bold] injected; health: {result['health']}",
+            f"scenario [bold]{escape(scenario)}[/bold] injected: {escape(describe_estate(result))}",
             highlight=False,
         )
     return 0
@@ -154,5 +164,9 @@ def reset(ctx: typer.Context) -> int:
     if state.json:
         emit_json(state.environment, result)
     else:
-        state.err_console().print(f"sandbox reset; health: {result['health']}", highlight=False)
+        from hybridops.sandbox.summary import describe_estate
+
+        state.err_console().print(
+            f"sandbox reset: {describe_estate(result)}", markup=False, highlight=False
+        )
     return 0

@@ -91,7 +91,12 @@ def check(ctx: typer.Context) -> int:
     else:
         store.list_runs(limit=1)
         doc = {"backend": "sqlite", "path": str(getattr(store, "path", ""))}
-    _emit(state, doc | {"ok": True}, f"state store ok: {doc}")
+    from hybridops.plaintext import scalar
+
+    facts = ", ".join(
+        f"{k.replace('_', ' ')} {scalar(v)}" for k, v in doc.items() if k != "backend"
+    )
+    _emit(state, doc | {"ok": True}, f"state store ok ({doc['backend']}): {facts}")
     return 0
 
 

@@ -437,7 +437,7 @@ class Executor:
                         record,
                         index,
                         len(self.runbook.steps),
-                        self.redactor.text(kind.describe(step, body)),
+                        self.redactor.text(kind.describe(step, self.redactor(body))),
                     )
                 )
                 try:
@@ -562,10 +562,22 @@ class Executor:
                 names = ", ".join(s.name for s, _ in undoable)
                 answer = ctx.ask(f"Interrupted. Undo the changes made by {names}? [y/N] ")
                 if answer.strip().lower() not in ("y", "yes"):
+                    self._leave_undone(undoable, "left changed at the operator's word")
                     return
             self._compensate(completed)
-        except KeyboardInterrupt:  # a second Ctrl-C: stop undoing, report what was done
-            return
+        except (KeyboardInterrupt, EOFError):
+            # A second signal, or the terminal gone at the question: stop undoing, and leave
+            # what is still changed with its undo command instead of silence.
+            still_changed = [
+                (s, r)
+                for s, r in undoable
+                if (r.compensation or {}).get("status") not in ("succeeded", "skipped")
+            ]
+            self._leave_undone(
+                still_changed,
+                "interrupted again before it was undone (an undo in flight may be partly"
+                " applied): check, then undo by hand",
+            )
 
     def _leave_undone(self, completed: list[tuple[Step, StepRecord]], reason: str) -> None:
         """Record, for each change left made, why and the command that undoes it."""
@@ -626,8 +638,8 @@ class Executor:
         if self.mode.dry_run:
             return
         for step, record in reversed(completed):
-            if step.compensate is None:
-                continue
+            if step.compensate is None or (record.compensation or {}).get("status") == "succeeded":
+                continue  # nothing to undo, or already undone (a second pass after a signal)
             kind_name = step.compensate.kind
             kind = self.kinds[kind_name]
             description = f"{kind_name} compensation of {step.name}"
@@ -643,7 +655,7 @@ class Executor:
                     ),
                     self.scope,
                 )
-                description = self.redactor.text(kind.describe(step, body))
+                description = self.redactor.text(kind.describe(step, self.redactor(body)))
                 self.bus.emit(CompensationStarted(self.run_id, step.name, description))
                 ctx = self._context(step.name, step.timeout_s)
                 # The operator authorised the step; undoing it needs no second prompt.

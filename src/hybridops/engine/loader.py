@@ -197,7 +197,9 @@ def _collect(node: dict[str, Any], chains: list[tuple[str, ...]]) -> None:
         chains.append(tuple(spine))
         return
     children = [c for c in node.get("children", []) if isinstance(c, dict)]
-    if node["type"] in _LEFT_AT_ROOT:
+    if node["type"] == "pipe" and children and children[0]["type"] in ("current", "identity"):
+        children = children[1:]  # `@ | x`: x reads the top of the document too
+    elif node["type"] in _LEFT_AT_ROOT:
         children = children[:1]
     elif node["type"] in ("expref", "literal", "current", "identity"):
         children = []
@@ -258,7 +260,12 @@ def _path_problem(
     if root not in ("params", "steps", "env", "run"):
         return f"{text}: no such name (use params., steps., env. or run.)"
     if len(ref) == 1:
-        return None
+        # Always truthy (a whole namespace), or the sign of `!params.x`, which JMESPath reads
+        # as `(!params).x`: always false.
+        return (
+            f"{text} alone names no value: use {text}.NAME (and `!({text}.NAME)` to negate:"
+            f" `!{text}.NAME` reads as `(!{text}).NAME`)"
+        )
     if root == "steps":
         name = ref[1]
         if name == current and key != "compensate":

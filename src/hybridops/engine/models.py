@@ -461,6 +461,9 @@ class ReportEntry(_Strict):
     empty: ReportText | None = Field(
         None, description="shown when the table or lines are empty (default: the entry is left out)"
     )
+    when: ReportValue | None = Field(
+        None, description="JMESPath or ${{ }} over {params, steps, env, run}: shown when truthy"
+    )
 
     @model_validator(mode="after")
     def _one(self) -> ReportEntry:

@@ -143,8 +143,27 @@ def resolve(runbook: Runbook, given: dict[str, Any], env_scope: dict[str, Any]) 
 
 def secret_values(runbook: Runbook, params: dict[str, Any]) -> list[str]:
     """Values of parameters marked secret, for redaction."""
-    return [
-        str(params[name])
-        for name, spec in runbook.parameters.items()
-        if spec.secret and params.get(name) not in (None, "")
-    ]
+    values: list[str] = []
+    for name, spec in runbook.parameters.items():
+        if spec.secret and params.get(name) not in (None, ""):
+            values.extend(_scalars(params[name]))
+    return values
+
+
+def _scalars(value: Any) -> list[str]:
+    """Every scalar of a value as text: each element of a secret list is a secret too."""
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _scalars(v)]
+    if isinstance(value, (list, tuple)):
+        return [s for v in value for s in _scalars(v)]
+    text = str(value)
+    if isinstance(value, str) and value.lstrip()[:1] in ("[", "{"):
+        # Still the -p text (before coercion): its elements are the secrets.
+        from hybridops.yamlsource import YamlProblem, parse_yaml_text
+
+        try:
+            parsed = parse_yaml_text(value)
+        except YamlProblem:
+            return [text]
+        return [text, *_scalars(parsed)] if isinstance(parsed, (list, dict)) else [text]
+    return [text]

@@ -59,6 +59,8 @@ def _expressions(entry: ReportEntry) -> list[tuple[list[Any], str]]:
         found.append((["table"], entry.table))
     if entry.lines is not None:
         found.append((["lines"], entry.lines))
+    if entry.when is not None:
+        found.append((["when"], entry.when))
     # Title and empty text are plain text unless they hold ${{ }}.
     return [(loc, v) for loc, v in found if loc[0] not in ("title", "empty") or "${{" in v]
 
@@ -123,6 +125,8 @@ def resolve_report(
 
 
 def _resolve(entry: ReportEntry, scope: Mapping[str, Any]) -> dict[str, Any] | None:
+    if entry.when is not None and not matching.truthy(_value(entry.when, scope)):
+        return None
     title = _text(entry.title, scope)
     if entry.fields is not None:
         fields = {label: _value(value, scope) for label, value in entry.fields.items()}

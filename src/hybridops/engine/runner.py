@@ -115,6 +115,15 @@ def resume_plan(
     reuse: dict[str, dict[str, Any]] = {}
     in_flight: list[str] = []
     for step in journal.get("steps", []):
+        if step.get("status") == "succeeded" and _masked(step.get("outputs")):
+            # Its outputs were secrets, kept only as "***": they cannot be reused. A read is
+            # simply run again; a change is not repeated behind the operator's back.
+            if step.get("mutating"):
+                raise BadInput(
+                    f"run {run_id}: step {step['name']!r} made a change whose outputs were"
+                    " secret (not kept): it cannot be resumed; start a new run"
+                )
+            continue
         if step.get("status") == "succeeded":
             reuse[step["name"]] = step.get("outputs") or {}
         elif step.get("status") in ("running", "interrupted") and step.get("mutating"):
@@ -133,6 +142,17 @@ def resume_plan(
             reuse.pop(step_name, None)
     params = journal.get("params") or {}
     return params, reuse, in_flight
+
+
+def _masked(value: Any) -> bool:
+    """Whether a recorded value holds a masked secret anywhere inside."""
+    from hybridops.gate.redact import MASK
+
+    if isinstance(value, dict):
+        return any(_masked(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_masked(v) for v in value)
+    return isinstance(value, str) and MASK in value
 
 
 def masked_parameters(params: dict[str, Any]) -> list[str]:

@@ -19,19 +19,24 @@ READ_ONLY_PREFIXES = (
     "Lookup",
     "Search",
     "Simulate",
-    "Test",
     "Validate",
     "Check",
 )
+# Not "Test": TestInvokeMethod (API Gateway) calls the backend and TestRepositoryTriggers
+# (CodeCommit) fires the triggers. The Test* calls that only read are on the allow-list.
 
 # (service, API operation) pairs that read although their names do not say so. Keep this list
 # short and justified: every entry is a call a dry run and --read-only will send.
 READ_ONLY_ALLOW_LIST: dict[tuple[str, str], str] = {
     ("logs", "StartQuery"): "starts a Logs Insights query: it reads log data",
     ("logs", "StopQuery"): "cancels such a read (one of ours that timed out)",
+    ("logs", "TestMetricFilter"): "matches a pattern against sample lines it is given",
     ("sts", "AssumeRole"): "returns temporary credentials; changes no resource",
-    ("sts", "GetCallerIdentity"): "who am I",
+    ("route53", "TestDNSAnswer"): "asks Route 53 what it would answer",
+    ("events", "TestEventPattern"): "matches a pattern against an event it is given",
 }
+
+_ALLOWED = frozenset((service, op.lower()) for service, op in READ_ONLY_ALLOW_LIST)
 
 SAFE_HTTP_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -46,11 +51,16 @@ def to_api_name(operation: str) -> str:
 def is_read_only(operation: str, service: str | None = None) -> bool:
     """True for operations that only read: Describe*/List*/Get*/... and the allow-list."""
     api = to_api_name(operation)
-    if api.startswith(READ_ONLY_PREFIXES):
-        return True
+    # A whole word: Checkout* (license-manager) and Checkpoint* (lambda) write.
+    for prefix in READ_ONLY_PREFIXES:
+        rest = api[len(prefix) :]
+        if api.startswith(prefix) and (not rest or rest[0].isupper()):
+            return True
+    # Compared case-blind: boto3's names lose the acronyms' case (TestDNSAnswer: test_dns_answer).
+    key = api.lower()
     if service is not None:
-        return (service, api) in READ_ONLY_ALLOW_LIST
-    return any(op == api for _, op in READ_ONLY_ALLOW_LIST)
+        return (service, key) in _ALLOWED
+    return any(op == key for _, op in _ALLOWED)
 
 
 def aws_mutates(service: str, operation: str) -> bool:

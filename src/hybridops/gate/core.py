@@ -45,6 +45,9 @@ class Call:
     audit_id: str | None = None
     # What the call breaks if it removes all capacity (then it is confirmed by typing).
     danger: str | None = None
+    # The run it belongs to, kept on the call: its audit may be completed after the scope ended.
+    runbook: str | None = None
+    run_id: str | None = None
 
     def describe(self) -> str:
         """`ecs.update_service (eu-central-1)`."""
@@ -186,6 +189,7 @@ class Gate:
         call.step = scope.name if scope else None
         if scope is not None:
             scope.calls.append(call)
+            call.runbook, call.run_id = scope.runbook, scope.run_id
         if not call.mutating:
             return True
         if self.mode.read_only:
@@ -289,8 +293,8 @@ class Gate:
             "user": user,
             "host": socket.gethostname(),
             "env": self.env_name,
-            "runbook": scope.runbook if scope else None,
-            "run_id": scope.run_id if scope else None,
+            "runbook": call.runbook or (scope.runbook if scope else None),
+            "run_id": call.run_id or (scope.run_id if scope else None),
             "step": call.step,
             "service": call.service,
             "operation": call.operation,

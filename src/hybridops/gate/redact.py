@@ -46,6 +46,7 @@ def encoded_forms(value: str) -> set[str]:
     forms.add(quote(value, safe="!$&'()*+,;=:@/?"))
     forms.add(json.dumps(value)[1:-1])  # JSON-escaped: quotes, backslashes, control characters
     forms.add(json.dumps(value, ensure_ascii=False)[1:-1])
+    forms.add(repr(value)[1:-1])  # inside a logged Python dict (botocore's -vv lines)
     return forms
 
 
@@ -98,16 +99,29 @@ class Redactor:
 
     def __init__(self, values: Iterable[str] = ()) -> None:
         self._values: list[str] = []
+        self._originals: set[str] = set()
         for value in values:
             self.add(value)
 
-    def add(self, value: str | None) -> None:
-        """Remember a secret value (and its encoded forms) to mask wherever it appears."""
-        # Very short values would mask ordinary text; they are not credible secrets anyway.
-        if not value or len(value) < 4:
+    def add(self, value: Any) -> None:
+        """Remember a secret (every scalar inside it, and their encoded forms) to mask."""
+        if isinstance(value, dict):
+            for item in value.values():
+                self.add(item)
             return
+        if isinstance(value, (list, tuple)):
+            for item in value:
+                self.add(item)
+            return
+        if value is None or isinstance(value, bool):
+            return
+        text = str(value)
+        # Very short values would mask ordinary text; they are not credible secrets anyway.
+        if len(text) < 4:
+            return
+        self._originals.add(text)
         added = False
-        for form in encoded_forms(value):
+        for form in encoded_forms(text):
             if form not in self._values:
                 self._values.append(form)
                 added = True
@@ -116,6 +130,14 @@ class Redactor:
 
     def text(self, value: str) -> str:
         """Mask secrets inside one string."""
+        if "%" in value and self._originals:
+            # However a client percent-encoded it (httpx leaves some characters as they are,
+            # encodes others): decode, and if a secret shows, mask the decoded text.
+            from urllib.parse import unquote
+
+            decoded = unquote(value)
+            if decoded != value and any(secret in decoded for secret in self._originals):
+                value = decoded
         for secret in self._values:
             if secret in value:
                 value = value.replace(secret, MASK)
@@ -144,6 +166,9 @@ class Redactor:
             return out
         if isinstance(obj, (list, tuple)):
             return [self(v) for v in obj]
+        if isinstance(obj, (int, float)) and not isinstance(obj, bool):
+            # A secret number (a PIN, an account id declared secret) is masked like text.
+            return MASK if str(obj) in self._originals else obj
         return obj
 
 

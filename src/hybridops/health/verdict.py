@@ -121,18 +121,14 @@ def ecs_check(ecs: Any, cluster: str, service: str, now: dt.datetime) -> Check:
     failures = FailureEvents.of(svc, primary, now)
     if failures.counted:
         problems.append(
-            f"{len(failures.counted)} failure events {failures.since}, latest:"
-            f" {failures.counted[0]}"
+            f"{_events(len(failures.counted))} {failures.since}, latest: {failures.counted[0]}"
         )
         status = "fail"
     deployment = _deployment_name(primary)
     detail = "; ".join(problems) or f"running {running}/{desired}, {deployment} COMPLETED"
     if failures.earlier and not failures.counted:
         # Said, not hidden: they belong to the deployment this one replaced.
-        detail += (
-            f"; {len(failures.earlier)} earlier failure events (before {failures.boundary})"
-            " not counted"
-        )
+        detail += f"; not counted: {_events(len(failures.earlier))} before {failures.boundary}"
     return Check(
         "ecs service", "ecs", status, detail, facts={"task_definition": svc["taskDefinition"]}
     )
@@ -180,6 +176,10 @@ class FailureEvents:
         counted = [m for at, m in failed if cutoff is None or at >= cutoff]
         earlier = [m for at, m in failed if cutoff is not None and at < cutoff]
         return cls(counted, earlier, since, boundary)
+
+
+def _events(count: int) -> str:
+    return f"{count} failure event{'' if count == 1 else 's'}"
 
 
 def _is_failure(message: str) -> bool:

@@ -180,6 +180,16 @@ def runbook_page(loaded: LoadedRunbook, source: str) -> str:
     for number, step in enumerate(book.steps, 1):
         first, *rest = _step_words(step, kinds)
         out += [f"{number}. {first}", *rest]
+    if book.report:
+        out += [
+            "",
+            "## What it shows",
+            "",
+            "After the steps, the text output shows what the run found (`-o json` carries the"
+            " same under `report`, secrets masked); what a step did not find out is left out:",
+            "",
+            *_report_words(book),
+        ]
     script = runbook_script(book, DOCS_ENV, _docs_scope(), None, source=source)
     out += [
         "",
@@ -196,6 +206,34 @@ def runbook_page(loaded: LoadedRunbook, source: str) -> str:
         "",
     ]
     return "\n".join(out)
+
+
+def _placeholders(text: str) -> str:
+    """`${{ params.service }}` -> `SERVICE`: a title as the reader will see it, roughly."""
+    from hybridops.engine.templating import TEMPLATE_RE
+
+    return TEMPLATE_RE.sub(lambda m: m.group(1).strip().rsplit(".", 1)[-1].upper(), text)
+
+
+def _report_words(book: Runbook) -> list[str]:
+    """One bullet per report entry: its title and what it shows."""
+    lines = []
+    for entry in book.report:
+        if entry.fields is not None:
+            what = ", ".join(entry.fields)
+        elif entry.table is not None:
+            columns = ", ".join(entry.columns)
+            what = f"a table ({columns})" if columns else "a table"
+        elif entry.format == "log":
+            what = "one line per event, as `hybridops logs search` prints it"
+        else:
+            what = "one line per item"
+        if entry.empty:
+            what += f"; when there is none: {_cell(_placeholders(entry.empty))}"
+        if entry.when:
+            what += f"; only when {_code(entry.when)}"
+        lines.append(f"- **{_cell(_placeholders(entry.title))}**: {what}")
+    return lines
 
 
 def index_page(books: list[LoadedRunbook]) -> str:

@@ -22,6 +22,13 @@ class DemoStep:
     exit_code: int | None = None
 
     @property
+    def shell(self) -> str:
+        """The command as it can be pasted into a shell."""
+        import shlex
+
+        return shlex.join(["hybridops", "--env", "sandbox", *self.argv])
+
+    @property
     def ok(self) -> bool:
         """Whether the command ended as the procedure expects."""
         return self.exit_code == self.expect_exit
@@ -37,7 +44,7 @@ def demo_steps(rollback_to: str | None = None) -> list[DemoStep]:
             "A bad deploy reaches production (scenario bad-deploy)",
             ["sandbox", "break", "bad-deploy"],
         ),
-        DemoStep("Page: the hybrid router is down — health is red", ["run", "service-status"], 1),
+        DemoStep("Page: the hybrid router is down — health is red", ["health"], 1),
         DemoStep(
             "Declare a P0 incident (every command from now on goes on its timeline)",
             [
@@ -53,10 +60,13 @@ def demo_steps(rollback_to: str | None = None) -> list[DemoStep]:
                 "on-call",
             ],
         ),
-        DemoStep("Investigate: recent ERROR logs", ["run", "recent-errors", "--param", "limit=5"]),
+        DemoStep(
+            "Investigate: recent ERROR logs",
+            ["logs", "search", "--since", "10m", "--grep", "ERROR", "--limit", "5"],
+        ),
         DemoStep("Plan the rollback (dry run: nothing is changed)", ["--dry-run", *rollback[1:]]),
         DemoStep("Roll back to the last known-good revision and wait", rollback),
-        DemoStep("Verify: health is green again", ["run", "service-status"]),
+        DemoStep("Verify: health is green again", ["health"]),
         DemoStep(
             "Resolve the incident",
             ["incident", "resolve", "--note", "rolled back to the last known-good revision"],

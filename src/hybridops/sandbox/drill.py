@@ -27,9 +27,13 @@ class DrillReport:
     time_to_detect_s: float | None = None
     time_to_mitigate_s: float | None = None
     time_to_recover_s: float | None = None
+    # The runbook runs since the fault, each with its final status.
     commands: list[dict[str, Any]] = field(default_factory=list)
     changes: list[dict[str, Any]] = field(default_factory=list)
     final_state: dict[str, Any] = field(default_factory=dict)
+    # The first request any hybridops command made of the drilled estate: detection.
+    first_request: dict[str, Any] | None = None
+    requests_seen: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         """JSON shape."""
@@ -47,16 +51,15 @@ def green(state: dict[str, Any], mitigated: bool) -> bool:
 
 
 def build_report(
-    store: StateStore, scenario: str, drill_id: str, started: dt.datetime
+    store: StateStore,
+    scenario: str,
+    drill_id: str,
+    started: dt.datetime,
+    operator: dict[str, Any] | None = None,
 ) -> DrillReport:
-    """Derive detection and mitigation times from what the engineer ran."""
+    """Derive detection and mitigation times from what the engineer ran and asked."""
     report = DrillReport(scenario, drill_id, iso(started))
-    runs = [
-        r
-        for r in store.list_runs(limit=500)
-        if r["started_at"] >= iso(started) and r["run_id"] != drill_id
-    ]
-    runs.sort(key=lambda r: r["started_at"])
+    runs = _runs_since(store, started, drill_id)
     report.commands = [
         {
             "at": r["started_at"],
@@ -77,16 +80,35 @@ def build_report(
         for a in audit
         if a["outcome"] != "started"
     ]
-    if runs:
-        report.detected_at = runs[0]["started_at"]
-        report.time_to_detect_s = round(
-            (_parse(runs[0]["started_at"]) - started).total_seconds(), 1
-        )
+    # Any command counts (health, logs search, alarms list...), not only runbook runs: the
+    # sandbox saw every request hybridops made of it.
+    first = (operator or {}).get("first")
+    report.requests_seen = int((operator or {}).get("requests") or 0)
+    if first and _parse(first["at"]) >= started - dt.timedelta(seconds=1):
+        report.first_request = dict(first)
+    detections = [_parse(r["started_at"]) for r in runs[:1]]
+    if report.first_request is not None:
+        detections.append(_parse(report.first_request["at"]))
+    if detections:
+        detected = min(detections)
+        report.detected_at = iso(detected)
+        report.time_to_detect_s = round(max(0.0, (detected - started).total_seconds()), 1)
     done = [a for a in audit if a["outcome"] == "succeeded"]
     if done:
         report.mitigated_at = done[0]["at"]
         report.time_to_mitigate_s = round((_parse(done[0]["at"]) - started).total_seconds(), 1)
     return report
+
+
+def _runs_since(store: StateStore, started: dt.datetime, drill_id: str) -> list[dict[str, Any]]:
+    """The engineer's runs since the drill started, oldest first."""
+    runs = [
+        r
+        for r in store.list_runs(limit=500)
+        if r["started_at"] >= iso(started) and r["run_id"] != drill_id
+    ]
+    runs.sort(key=lambda r: r["started_at"])
+    return runs
 
 
 def _record(
@@ -120,7 +142,8 @@ def run_drill(
     *,
     interval_s: float = 2.0,
     timeout_s: float = 3600.0,
-    progress: Callable[[str], None] | None = None,
+    settle_s: float = 30.0,
+    progress: Callable[[dict[str, Any]], None] | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> DrillReport:
     """Reset the sandbox, inject `scenario`, wait until the engineer has recovered the estate."""
@@ -138,13 +161,18 @@ def run_drill(
         if green(state, mitigated):
             break
         if progress is not None:
-            elapsed = (utcnow() - started).total_seconds()
-            progress(f"drill {scenario}: {elapsed:.0f}s — health {state.get('health')}")
+            progress(state)
         if time.monotonic() + interval_s > deadline:
             raise TimedOut(f"drill {scenario}: not recovered within {timeout_s:.0f}s")
         sleep(interval_s)
     recovered = utcnow()
-    report = build_report(store, scenario, drill_id, started)
+    # The run that mended it may still be verifying: its final status belongs in the report.
+    settle_until = min(deadline, time.monotonic() + settle_s)
+    while any(r["status"] == "running" for r in _runs_since(store, started, drill_id)):
+        if time.monotonic() + interval_s > settle_until:
+            break
+        sleep(interval_s)
+    report = build_report(store, scenario, drill_id, started, state.get("operator"))
     report.recovered_at = iso(recovered)
     report.time_to_recover_s = round((recovered - started).total_seconds(), 1)
     report.final_state = state

@@ -14,12 +14,21 @@ StatusSource = Callable[[str | None], tuple[int, dict[str, Any]]]
 class HealthServer:
     """Serves /health and /health/component/NAME on 127.0.0.1 from a status source."""
 
-    def __init__(self, source: StatusSource, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        source: StatusSource,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        on_request: Callable[[str, str], None] | None = None,
+    ) -> None:
         self.source = source
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 path = self.path.split("?", 1)[0].rstrip("/")
+                if on_request is not None:  # a drill times detection from the first probe
+                    on_request(path, self.headers.get("user-agent", ""))
                 if path == "/health":
                     status, body = source(None)
                 elif path.startswith("/health/component/"):

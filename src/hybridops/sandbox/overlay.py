@@ -124,6 +124,10 @@ class Overlay:
         if "HTTP_X_HYBRIDOPS_INTERNAL" not in environ:
             with self.lock:
                 self.requests[label] += 1
+            if self.sandbox is not None:
+                self.sandbox.note_request(
+                    f"{service or 'aws'} {label}", environ.get("HTTP_USER_AGENT", "")
+                )
         handled = self._overlay(service, region, label, environ, body)
         if handled is not None:
             status, headers, payload = handled

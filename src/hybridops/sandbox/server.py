@@ -7,6 +7,7 @@ import logging
 import os
 import random
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -69,6 +70,11 @@ class Sandbox:
         self.secondary_health: HealthServer | None = None
         self.record_path: Path | None = None
         self._reset_lock = threading.Lock()
+        # What hybridops asked of the estate since the last reset: (epoch seconds, request).
+        self.first_operator_request: tuple[float, str] | None = None
+        self.latest_operator_request: tuple[float, str] | None = None
+        self.operator_request_count = 0
+        self._requests_lock = threading.Lock()
 
     # -- lifecycle ------------------------------------------------------------------------
     @property
@@ -96,10 +102,19 @@ class Sandbox:
         assert self.overlay is not None
         # Real ECS shows the new deployment as soon as UpdateService returns.
         self.overlay.after_request = self._after_request
-        self.primary_health = HealthServer(lambda c: self.health_status(PRIMARY, c))
-        self.secondary_health = HealthServer(lambda c: self.health_status(SECONDARY, c))
+        self.primary_health = HealthServer(
+            lambda c: self.health_status(PRIMARY, c),
+            on_request=lambda path, agent: self.note_request(f"GET {path} ({PRIMARY})", agent),
+        )
+        self.secondary_health = HealthServer(
+            lambda c: self.health_status(SECONDARY, c),
+            on_request=lambda path, agent: self.note_request(f"GET {path} ({SECONDARY})", agent),
+        )
         # The public name: answered by whichever region Route 53 sends traffic to.
-        self.public_health = HealthServer(lambda c: self.health_status(self.public_region(), c))
+        self.public_health = HealthServer(
+            lambda c: self.health_status(self.public_region(), c),
+            on_request=lambda path, agent: self.note_request(f"GET {path} (public name)", agent),
+        )
         self.primary_health.start()
         self.secondary_health.start()
         self.public_health.start()
@@ -119,6 +134,17 @@ class Sandbox:
                 service = str(request.get("service", "")).rsplit("/", 1)[-1]
                 self.controller.redeploy(f"{region}:{cluster}:{service}")
         self.controller.tick()
+
+    def note_request(self, request: str, user_agent: str) -> None:
+        """Remember a request hybridops made (any command: a drill's time to detect)."""
+        if "hybridops/" not in user_agent:
+            return  # the sandbox's own clients, curl, the aws CLI: not the engineer's hybridops
+        now = time.time()
+        with self._requests_lock:
+            self.latest_operator_request = (now, request)
+            self.operator_request_count += 1
+            if self.first_operator_request is None:
+                self.first_operator_request = (now, request)
 
     def stop(self) -> None:
         """Stop everything."""
@@ -157,6 +183,9 @@ class Sandbox:
             raise KeyError(f"unknown scenario {name!r} (known: {', '.join(SCENARIOS)})")
         scenario.inject(self)
         self.scenario = name
+        # Its symptoms show at once, as in production: the next command sees them.
+        self.controller.tick()
+        self.controller.emit_logs()
         self._rewrite_record()
 
     def reset(self) -> None:
@@ -173,6 +202,10 @@ class Sandbox:
                     self.controller.forget()
                     self.faults.clear()
                     self.scenario = None
+                    with self._requests_lock:
+                        self.latest_operator_request = None
+                        self.first_operator_request = None
+                        self.operator_request_count = 0
                     if self.overlay is not None:
                         self.overlay.provisioned.clear()
                 self.estate = seed(self.endpoint_url, log_hours=1)
@@ -423,8 +456,31 @@ class Sandbox:
                 region: self.health_status(region, None)[1]["status"]
                 for region in (PRIMARY, SECONDARY)
             },
+            # Cold by design (desired 0, not serving): its health endpoint's 503 is no outage.
+            "standby": sorted(
+                region
+                for region, info in services.items()
+                if info["desired"] == 0 and region != serving
+            ),
             "circuit_open": self.circuit_open(),
+            "operator": self.operator_summary(),
         }
+
+    def operator_summary(self) -> dict[str, Any]:
+        """hybridops requests since the last reset: how many, the first and the latest."""
+        import datetime as dt
+
+        def moment(entry: tuple[float, str] | None) -> dict[str, Any] | None:
+            if entry is None:
+                return None
+            at = dt.datetime.fromtimestamp(entry[0], dt.timezone.utc)
+            return {"at": at.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), "request": entry[1]}
+
+        with self._requests_lock:
+            first = self.first_operator_request
+            latest = self.latest_operator_request
+            count = self.operator_request_count
+        return {"requests": count, "first": moment(first), "latest": moment(latest)}
 
     # -- the record ---------------------------------------------------------------------------
     def environment(self) -> dict[str, Any]:
