@@ -21,6 +21,8 @@ from hybridops.engine.events import RunResult, StepRecord
 from tests.conftest import Cli, HttpServer
 
 ARN = "arn:aws:ecs:eu-central-1:123456789012:task-definition/hybrid-router"
+# Text names a task definition family:revision (region and account are said elsewhere).
+SHORT = "hybrid-router"
 
 
 def _console() -> tuple[Console, io.StringIO]:
@@ -419,7 +421,7 @@ def test_service_status_prints_the_snapshot(cli: Cli, sandbox_env: Any) -> None:
     assert result.code == 0, result.err
     out = result.out
     assert _section(out, "ECS service hybrid-router-service (hybrid-routing-cluster)") == [
-        f"  task definition: {ARN}:2",
+        f"  task definition: {SHORT}:2",
         "  running/desired: 2/2",
         "  rollout:         COMPLETED",
     ]
@@ -433,7 +435,7 @@ def test_service_status_prints_the_snapshot(cli: Cli, sandbox_env: Any) -> None:
         "desired",
         "failed",
     ]
-    assert deployments[1].split() == ["PRIMARY", f"{ARN}:2", "COMPLETED", "2", "2", "0"]
+    assert deployments[1].split() == ["PRIMARY", f"{SHORT}:2", "COMPLETED", "2", "2", "0"]
     targets = _section(out, "ALB targets")
     assert targets[0].split() == ["target", "port", "state", "reason"]
     assert len(targets) == 3 and all(t.split()[1:] == ["8080", "healthy", "-"] for t in targets[1:])
@@ -444,6 +446,24 @@ def test_service_status_prints_the_snapshot(cli: Cli, sandbox_env: Any) -> None:
     assert out.splitlines()[-1].startswith("succeeded · run ")
 
 
+def test_json_carries_the_same_report(cli: Cli, sandbox_env: Any) -> None:
+    doc = cli("-o", "json", "run", "service-status").json()
+    assert [e["title"] for e in doc["report"]] == [
+        "ECS service hybrid-router-service (hybrid-routing-cluster)",
+        "Deployments",
+        "ALB targets",
+        "Health endpoints: healthy",
+    ]
+    assert doc["report"][0]["fields"] == {
+        "task definition": f"{ARN}:2",
+        "running/desired": "2/2",
+        "rollout": "COMPLETED",
+    }
+    assert doc["report"][1]["rows"] == [["PRIMARY", f"{ARN}:2", "COMPLETED", 2, 2, 0]]
+    planned = cli("-o", "json", "--dry-run", "scale", "service", "--to", "4").json()
+    assert planned["report"][0]["fields"] == {"desired count": "2 → 4"}
+
+
 def test_service_status_during_a_bad_deploy_shows_both_deployments(
     cli: Cli, sandbox_env: Any
 ) -> None:
@@ -451,12 +471,12 @@ def test_service_status_during_a_bad_deploy_shows_both_deployments(
     result = cli("run", "service-status")
     assert result.code == 1
     fields = _section(result.out, "ECS service hybrid-router-service (hybrid-routing-cluster)")
-    assert fields[0] == f"  task definition: {ARN}:3"
+    assert fields[0] == f"  task definition: {SHORT}:3"
     assert fields[2] == "  rollout:         IN_PROGRESS"
     rows = [line.split() for line in _section(result.out, "Deployments")[1:]]
     assert [(r[0], r[1], r[2]) for r in rows] == [
-        ("PRIMARY", f"{ARN}:3", "IN_PROGRESS"),
-        ("ACTIVE", f"{ARN}:2", "COMPLETED"),
+        ("PRIMARY", f"{SHORT}:3", "IN_PROGRESS"),
+        ("ACTIVE", f"{SHORT}:2", "COMPLETED"),
     ]
     # The checks that never ran show nothing rather than something untrue.
     assert "ALB targets" not in result.out and "Health endpoints" not in result.out
@@ -542,7 +562,7 @@ def test_a_rollback_shows_the_revisions_and_what_changes(cli: Cli, sandbox_env: 
     assert result.code == 0, result.err
     fields = _section(result.out, "ECS service hybrid-router-service (hybrid-routing-cluster)")
     assert fields[:2] == [
-        f"  task definition:   {ARN}:3 → {ARN}:2",
+        f"  task definition:   {SHORT}:3 → {SHORT}:2",
         "  why this revision: the deployment in progress replaces it",
     ]
     assert "  rollout:           COMPLETED" in fields
@@ -561,7 +581,7 @@ def test_a_restart_shows_the_new_deployment(cli: Cli, sandbox_env: Any) -> None:
     result = cli("--yes", "run", "restart-service")
     assert result.code == 0, result.err
     fields = _section(result.out, "ECS service hybrid-router-service (hybrid-routing-cluster)")
-    assert fields[0] == f"  task definition: {ARN}:2"
+    assert fields[0] == f"  task definition: {SHORT}:2"
     before, after = fields[1].split(":", 1)[1].strip().split(" → ")
     assert before.startswith("ecs-svc/") and after.startswith("ecs-svc/") and before != after
     assert fields[2:] == ["  running/desired: 2/2", "  health after:    healthy"]
@@ -611,10 +631,10 @@ def test_service_status_on_a_terminal_shows_the_snapshot(sandbox_env: Any) -> No
     assert code == 0, text
     assert "\x1b[1mECS service hybrid-router-service (hybrid-routing-cluster)" in raw  # bold
     lines = text.splitlines()
-    assert f"  task definition: {ARN}:2" in lines
+    assert f"  task definition: {SHORT}:2" in lines
     assert "  running/desired: 2/2" in lines
     deployments = _section(text, "Deployments")
-    assert deployments[1].split() == ["PRIMARY", f"{ARN}:2", "COMPLETED", "2", "2", "0"]
+    assert deployments[1].split() == ["PRIMARY", f"{SHORT}:2", "COMPLETED", "2", "2", "0"]
     assert "Health endpoints: healthy" in lines
     assert "ALB targets" in lines
 

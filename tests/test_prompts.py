@@ -184,3 +184,46 @@ def test_a_declined_typed_prompt_sends_nothing(
     cli = Cli(tty=True, answers=["prod"])
     assert cli("run", str(write_runbook(TO_ZERO))).code == 3
     assert "UpdateService" not in moto.requests
+
+
+def test_scaling_the_service_to_zero_needs_the_environment_typed(sandbox_env: Any) -> None:
+    ecs = sandbox_env.internal_client("ecs")
+
+    def desired() -> int:
+        services = ecs.describe_services(
+            cluster="hybrid-routing-cluster", services=["hybrid-router-service"]
+        )["services"]
+        return int(services[0]["desiredCount"])
+
+    before = desired()
+    refused = Cli()("--yes", "scale", "service", "--to", "0")
+    assert refused.code == 3
+    assert "confirmed by typing 'sandbox' on a terminal" in refused.err
+    assert desired() == before
+    cli = Cli(tty=True, answers=["sandbox"])
+    result = cli("scale", "service", "--to", "0", "--timeout", "60")
+    assert result.code == 0, result.err
+    (prompt,) = cli.prompts
+    assert prompt.startswith("In sandbox (123456789012, eu-central-1):\n")
+    assert (
+        f"Scale hybrid-router-service (hybrid-routing-cluster) from {before} to 0 tasks.\n"
+        in prompt
+    )
+    assert "DANGER: no task will run" in prompt
+    assert prompt.endswith("Type 'sandbox' to continue: ")
+    assert desired() == 0
+    # Scaling up is a plain yes/no, asked once for the whole change.
+    up = Cli(tty=True, answers=["y"])
+    assert up("scale", "service", "--to", str(before), "--timeout", "60").code == 0
+    assert len(up.prompts) == 1 and up.prompts[0].endswith("Proceed? [y/N] ")
+
+
+def test_a_rollback_prompt_shows_its_diff_as_a_table_once(sandbox_env: Any) -> None:
+    sandbox_env.break_("bad-deploy")
+    cli = Cli(tty=True, answers=["y"])
+    result = cli("rollback", "--timeout", "60s")
+    assert result.code == 0, result.err
+    (prompt,) = cli.prompts
+    assert "  what" in prompt and "from" in prompt and " to" in prompt
+    assert "{" not in prompt  # a table, not JSON
+    assert result.err.count("Roll hybrid-router-service back") == 0  # shown in the prompt only

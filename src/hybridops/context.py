@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from collections.abc import Callable
@@ -114,10 +115,12 @@ def _columns() -> int | None:
 _UNBOUNDED = 1_000_000
 
 
+@functools.cache
 def _whole_tables() -> Any:
     """A rich render hook: tables printed off a terminal get their natural width.
 
-    Built on first use: rich is imported only by commands that print through it.
+    Built on first use (rich is imported only by commands that print through it); it keeps no
+    state, so every console shares it.
     """
     from rich.console import RenderHook
     from rich.measure import Measurement

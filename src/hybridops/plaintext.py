@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
+
+_TASK_DEFINITION_ARN = re.compile(r"arn:aws[\w-]*:ecs:[\w-]+:\d{12}:task-definition/([\w-]+:\d+)")
+
+
+def short_arns(text: str) -> str:
+    """Task-definition ARNs as `family:revision`, the way people name them (for reading only)."""
+    return _TASK_DEFINITION_ARN.sub(r"\1", text)
 
 
 def scalar(value: Any) -> str:

@@ -51,7 +51,8 @@ def _switch(ctx: typer.Context, state_value: str, target: str, reason: str) -> i
                 "reason": params["reason"],
                 "run_id": result.run_id,
                 "error": result.error,
-            },
+            }
+            | ({"report": result.report} if result.report else {}),
         )
     else:
         print_run_result(state.out_console(), result)

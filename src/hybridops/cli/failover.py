@@ -94,7 +94,8 @@ def failover(
                 ],
                 "run_id": result.run_id,
                 "error": result.error,
-            },
+            }
+            | ({"report": result.report} if result.report else {}),
         )
     else:
         print_run_result(state.out_console(), result)

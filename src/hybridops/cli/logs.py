@@ -301,7 +301,9 @@ def _print_kpi(state: AppState, result: KpiResult) -> None:
 def _cell(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.4g}" if abs(value) < 1 else f"{value:.1f}"
-    return str(value)
+    from hybridops.plaintext import scalar
+
+    return scalar(value)  # None as `-`, a list as words: never a Python repr
 
 
 @report_app.command("daily")

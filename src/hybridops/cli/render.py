@@ -253,7 +253,12 @@ def print_report(console: Console, report: list[dict[str, Any]]) -> None:
     from rich.table import Table
     from rich.text import Text
 
-    from hybridops.plaintext import scalar
+    from hybridops.plaintext import scalar as plain
+    from hybridops.plaintext import short_arns
+
+    def scalar(value: Any) -> str:
+        # Region and account are on the header already: family:revision reads at a glance.
+        return short_arns(plain(value))
 
     for entry in report:
         console.print()
@@ -272,7 +277,7 @@ def print_report(console: Console, report: list[dict[str, Any]]) -> None:
                 table.add_row(*(Text(scalar(cell)) for cell in row))
             console.print(Padding(table, (0, 0, 0, 2), expand=False))
         for line in entry.get("lines") or []:
-            console.print(f"  {line}", markup=False)
+            console.print(f"  {short_arns(line)}", markup=False)
         if entry.get("note"):
             console.print(f"  {entry['note']}", markup=False, style="dim")
 

@@ -51,7 +51,8 @@ def rollback(
                 "duration_s": round(result.duration_s, 3),
                 "run_id": result.run_id,
                 "error": result.error,
-            },
+            }
+            | ({"report": result.report} if result.report else {}),
         )
     else:
         print_run_result(state.out_console(), result)

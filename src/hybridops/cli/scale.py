@@ -52,7 +52,8 @@ def _scale(ctx: typer.Context, runbook: str, target: str, params: dict[str, Any]
                 "capped": bool(plan.get("capped", False)),
                 "run_id": result.run_id,
                 "error": result.error,
-            },
+            }
+            | ({"report": result.report} if result.report else {}),
         )
     else:
         print_run_result(state.out_console(), result)

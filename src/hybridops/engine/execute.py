@@ -272,6 +272,10 @@ class Executor:
                     if isinstance(failure, Refused)
                     else "failed"
                 )
+            from hybridops.engine.report import resolve_report
+
+            # What the run found, as the runbook says to show it (never raises).
+            result.report = resolve_report(self.runbook, self.scope, self.redactor)
             self.bus.emit(RunFinished(result))
         return result
 
@@ -535,7 +539,7 @@ class Executor:
             expectations = render(step.expect, self.scope)
             mismatches = matching.evaluate(result, expectations)
             if mismatches:
-                raise CheckFailed(f"step {step.name!r}: " + "; ".join(str(m) for m in mismatches))
+                raise CheckFailed(f"step {step.name}: " + "; ".join(str(m) for m in mismatches))
         record.status = "succeeded"
 
     def _sleep(self, seconds: float) -> None:

@@ -10,6 +10,7 @@ from pydantic import ValidationError as PydanticValidationError
 
 from hybridops import paths
 from hybridops.engine.models import Runbook
+from hybridops.engine.report import check_report
 from hybridops.engine.templating import iter_references
 from hybridops.errors import ValidationError
 from hybridops.yamlsource import format_location, line_of, load_yaml_file, pydantic_error_message
@@ -67,6 +68,7 @@ def validate_data(data: Any, source: str) -> Runbook:
     except PydanticValidationError as exc:
         raise ValidationError(pydantic_error_message(source, data, exc)) from None
     check_references(runbook, data, source)
+    check_report(runbook, data, source)
     return runbook
 
 

@@ -67,7 +67,9 @@ def coerce(name: str, spec: Parameter, value: Any) -> Any:
         raise ValueError(f"parameter {name!r}: {shown} is above the maximum {spec.maximum:g}")
     shown = "the value given" if spec.secret else repr(value)
     if spec.enum is not None and value not in spec.enum:
-        raise ValueError(f"parameter {name!r}: {shown} is not one of {spec.enum}")
+        raise ValueError(
+            f"parameter {name!r}: {shown} is not one of {', '.join(map(str, spec.enum))}"
+        )
     if spec.pattern is not None and not re.fullmatch(spec.pattern, str(value)):
         raise ValueError(f"parameter {name!r}: {shown} does not match {spec.pattern!r}")
     return value

@@ -20,6 +20,17 @@ def _cell(text: Any) -> str:
     return " ".join(str(text).split()).replace("|", "\\|")
 
 
+def _default(value: Any) -> str:
+    """A default as typed: an enum's value (`text`, not `OutputFormat.text`), lists as words."""
+    import enum
+
+    if isinstance(value, enum.Enum):
+        return str(value.value)
+    if isinstance(value, (list, tuple)):
+        return ", ".join(_default(v) for v in value)
+    return str(value)
+
+
 def _param_row(param: Any) -> str | None:
     if getattr(param, "hidden", False):
         return None
@@ -31,7 +42,7 @@ def _param_row(param: Any) -> str | None:
     default = ""
     flag = getattr(param, "is_flag", False) or getattr(param, "count", False)
     if kind == "option" and not flag and param.default not in (None, (), [], False, ""):
-        default = f"`{param.default}`"
+        default = f"`{_default(param.default)}`"
     envvar = getattr(param, "envvar", None)
     env = f" (env `{envvar}`)" if isinstance(envvar, str) else ""
     required = " Required." if param.required and kind == "argument" else ""

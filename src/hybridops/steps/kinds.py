@@ -297,7 +297,7 @@ class ConfirmKind:
     def run(self, step: Step, body: dict[str, Any], ctx: StepContext) -> Any:
         from hybridops.engine.events import StepNote
         from hybridops.engine.matching import holds
-        from hybridops.plaintext import as_table
+        from hybridops.plaintext import as_table, short_arns
 
         typed = body.get("typed")
         demand_typed = bool(typed) and (
@@ -307,6 +307,7 @@ class ConfirmKind:
         lines = [f"In {ctx.gate.where(region)}:", " ".join(str(body["message"]).split())]
         if body.get("table") not in (None, "", [], {}):
             lines.append(as_table(body["table"]))
+        lines = [short_arns(line) for line in lines]
         if demand_typed and body.get("danger"):
             lines.append(f"DANGER: {' '.join(str(body['danger']).split())}")
         text = "\n".join(line for line in lines if line)
