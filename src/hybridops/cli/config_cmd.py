@@ -14,10 +14,6 @@ if TYPE_CHECKING:
 
 def config(ctx: typer.Context) -> int:
     """Show the resolved configuration and where each value came from (like `aws configure list`).
-
-    Examples:
-      hybridops config
-      hybridops --env prod --region us-east-1 config
     """
     from hybridops.cli.render import emit_json
     from hybridops.resolution import resolved_settings

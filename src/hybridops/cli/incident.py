@@ -262,10 +262,6 @@ def notify(ctx: typer.Context, incident_id: IdArgument = None) -> int:
 @app.command("ack")
 def ack(ctx: typer.Context, incident_id: IdArgument = None) -> int:
     """Acknowledge the incident: who and when go on its timeline (once; again is a no-op).
-
-    Examples:
-      hybridops incident ack
-      hybridops incident ack INC-20261129-061500
     """
     from hybridops.incidents import acknowledge, seconds_between, took
 
@@ -339,10 +335,6 @@ def update(
     ] = None,
 ) -> int:
     """Change status, severity or commander (acknowledges it), add a note, promise an update.
-
-    Examples:
-      hybridops incident update --severity P0 --commander lee
-      hybridops incident update --status monitoring --note "rolled back" --next-update 30m
     """
     from hybridops.incidents import change
     from hybridops.timeparse import parse_duration
@@ -431,10 +423,6 @@ def note(
     ],
 ) -> int:
     """Add a note to the timeline: `note "text"` (the active incident) or `note ID "text"`.
-
-    Examples:
-      hybridops incident note "cache cluster saturated"
-      hybridops incident note INC-20261129-061500 "replica lag back to 0"
     """
     from hybridops.incidents import update as update_incident
 

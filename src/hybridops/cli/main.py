@@ -321,6 +321,9 @@ def main(argv: list[str] | None = None, environment: Environment | None = None) 
     state = AppState(env, argv=args)
     command = typer.main.get_command(build_app(_only_command(args)))
     _carry_interrupts(command)
+    from hybridops.cli.examples import attach
+
+    attach(command)
     code: int = ExitCode.FAILED
     restore = _deliver_signals_as_interrupts(env)
     try:
