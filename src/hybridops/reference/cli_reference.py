@@ -51,6 +51,8 @@ def _param_row(param: Any) -> str | None:
 
 def cli_reference(root: Any) -> str:
     """The Markdown reference of a click command tree (from typer.main.get_command)."""
+    from hybridops.cli.examples import EXAMPLES
+
     out = [
         BANNER,
         "",
@@ -59,7 +61,7 @@ def cli_reference(root: Any) -> str:
         "Every command with its arguments and options. Global options (`--env`, `--output`,"
         " `--dry-run`, `--yes`, `--read-only`, ...) go before or after the command."
         " Exit codes: 0 ok, 1 check or step failed, 2 bad input, 3 refused by a guardrail,"
-        " 4 AWS or HTTP error, 5 timed out, 130 interrupted.",
+        " 4 AWS or HTTP error, 5 timed out, 130 interrupted (143 SIGTERM, 129 SIGHUP).",
         "",
     ]
     commands = _walk(root)
@@ -79,6 +81,9 @@ def cli_reference(root: Any) -> str:
         rows = [r for r in (_param_row(p) for p in command.params) if r]
         if rows:
             out += ["| argument / option | what | default |", "|---|---|---|", *rows, ""]
+        examples = EXAMPLES.get(" ".join(path))
+        if examples:
+            out += ["Examples:", "", "```sh", *examples, "```", ""]
     return "\n".join(out).rstrip() + "\n"
 
 
