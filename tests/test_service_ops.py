@@ -162,6 +162,7 @@ def test_rollback_shows_the_plan_and_diff_before_changing(cli: Cli, estate) -> N
     result = cli("rollback")
     assert result.code == 3
     prompt = cli.prompts[0]
-    assert ":3 to arn:" in prompt and prompt.count("hybrid-router:") >= 2
+    # Revisions named family:revision (account and region are on the header line).
+    assert "back from hybrid-router:3 to hybrid-router:2" in prompt
     assert "1.6.0-rc1" in prompt and "1.5.0" in prompt  # the image diff
     assert "APP_VERSION" in prompt  # the environment diff

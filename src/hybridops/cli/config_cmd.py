@@ -13,8 +13,7 @@ if TYPE_CHECKING:
 
 
 def config(ctx: typer.Context) -> int:
-    """Show the resolved configuration and where each value came from (like `aws configure list`).
-    """
+    """Show the resolved configuration and where each value came from (`aws configure list`)."""
     from hybridops.cli.render import emit_json
     from hybridops.resolution import resolved_settings
 

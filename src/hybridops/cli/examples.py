@@ -21,7 +21,10 @@ EXAMPLES: dict[str, list[str]] = {
     "runbooks": ["hybridops runbooks list", "hybridops runbooks show rollback-service"],
     "runbooks list": ["hybridops runbooks list"],
     "runbooks show": ["hybridops runbooks show scale-service"],
-    "runbooks validate": ["hybridops runbooks validate", "hybridops runbooks validate my.yaml"],
+    "runbooks validate": [
+        "hybridops runbooks validate",
+        "hybridops runbooks validate --strict my.yaml",
+    ],
     "runbooks schema": ["hybridops runbooks schema --out runbook.schema.json"],
     "runbooks docs": ["hybridops runbooks docs --check"],
     "sandbox": ["hybridops sandbox up --detach", "hybridops sandbox break bad-deploy"],
@@ -80,7 +83,8 @@ EXAMPLES: dict[str, list[str]] = {
     "incident postmortem": ["hybridops incident postmortem --out postmortem.md"],
     "incident action": ["hybridops incident action list --overdue"],
     "incident action add": [
-        "hybridops incident action add INC-20261130-014500 'alarm on P95' --owner kim --due 2026-12-15"
+        "hybridops incident action add INC-20261130-014500 'alarm on P95'"
+        " --owner kim --due 2026-12-15"
     ],
     "incident action list": ["hybridops incident action list --overdue"],
     "incident action done": ["hybridops incident action done 3"],

@@ -261,8 +261,7 @@ def notify(ctx: typer.Context, incident_id: IdArgument = None) -> int:
 
 @app.command("ack")
 def ack(ctx: typer.Context, incident_id: IdArgument = None) -> int:
-    """Acknowledge the incident: who and when go on its timeline (once; again is a no-op).
-    """
+    """Acknowledge the incident: who and when go on its timeline (once; again is a no-op)."""
     from hybridops.incidents import acknowledge, seconds_between, took
 
     state = app_state(ctx)
@@ -334,8 +333,7 @@ def update(
         typer.Option("--commander", help="Hand over to a new commander; the channels are told."),
     ] = None,
 ) -> int:
-    """Change status, severity or commander (acknowledges it), add a note, promise an update.
-    """
+    """Change status, severity or commander (acknowledges it), add a note, promise an update."""
     from hybridops.incidents import change
     from hybridops.timeparse import parse_duration
 
@@ -422,8 +420,7 @@ def note(
         ),
     ],
 ) -> int:
-    """Add a note to the timeline: `note "text"` (the active incident) or `note ID "text"`.
-    """
+    """Add a note to the timeline: `note "text"` (the active incident) or `note ID "text"`."""
     from hybridops.incidents import update as update_incident
 
     state = app_state(ctx)

@@ -142,19 +142,38 @@ def validate(
             autocompletion=completion.runbooks,
         ),
     ] = None,
+    strict: Annotated[
+        bool,
+        typer.Option(
+            "--strict",
+            help="Warnings are errors (exit 2): a parameter nothing reads, a step whose"
+            " --print-cli script would ask the operator for what hybridops computes.",
+        ),
+    ] = False,
 ) -> int:
     """Validate runbooks; exit 2 if one is invalid, naming file:line and field."""
     from hybridops.cli.render import emit_json
-    from hybridops.engine.loader import builtin_runbooks, load
-    from hybridops.errors import HybridOpsError
+    from hybridops.engine.loader import builtin_runbooks, load, runbook_warnings
+    from hybridops.errors import ExitCode, HybridOpsError
 
     state = app_state(ctx)
-    results = []
+    results: list[dict[str, Any]] = []
     worst = 0
     for item in paths or [str(p) for p in builtin_runbooks().values()]:
         try:
             loaded = load(item)
-            results.append({"path": str(loaded.source), "valid": True, "name": loaded.runbook.name})
+            warnings = runbook_warnings(loaded)
+            valid = not (strict and warnings)
+            results.append(
+                {
+                    "path": str(loaded.source),
+                    "valid": valid,
+                    "name": loaded.runbook.name,
+                    "warnings": warnings,
+                }
+            )
+            if not valid:
+                worst = max(worst, int(ExitCode.BAD_INPUT))
         except HybridOpsError as exc:
             results.append({"path": item, "valid": False, "error": exc.message})
             worst = max(worst, int(exc.exit_code))
@@ -162,11 +181,14 @@ def validate(
         emit_json(state.environment, {"valid": worst == 0, "results": results})
     else:
         for r in results:
+            label = "error" if strict else "warning"
+            for warning in r.get("warnings", []):
+                state.environment.stderr.write(f"{label}: {warning}\n")
             if r["valid"]:
                 state.err_console().print(
                     f"[green]ok[/green] {r['path']} ({r['name']})", highlight=False
                 )
-            else:
+            elif "error" in r:
                 state.environment.stderr.write(f"error: {r['error']}\n")
     return worst
 

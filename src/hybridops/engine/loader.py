@@ -286,3 +286,58 @@ def _path_problem(
     problem = _reference_problem(runbook, seen, current, ref[:2], key)
     # Said as the path the author wrote, not as a ${{ }} template.
     return problem.replace("${{ ", "").replace(" }}", "", 1) if problem else None
+
+
+# -- warnings: valid, but probably not what the author meant ---------------------------------
+
+
+def runbook_warnings(loaded: LoadedRunbook) -> list[str]:
+    """Warnings (errors under --strict), by file:line: unused parameters, steps the script asks."""
+    from hybridops.shell.script import untranslated
+
+    runbook = loaded.runbook
+    data = load_yaml_file(loaded.source)
+    source = str(loaded.source)
+    out: list[str] = []
+    used = used_parameters(runbook)
+    for name in runbook.parameters:
+        if name not in used:
+            out.append(
+                _where(source, data, ["parameters", name])
+                + f"parameters.{name}: never used (no step, condition or report reads it)"
+            )
+    index = {step.name: i for i, step in enumerate(runbook.steps)}
+    try:
+        asks = untranslated(runbook, {})
+    except Exception as exc:  # a bug in the shell translation must not hide the verdict
+        return [*out, f"{source}: `run --print-cli` cannot print this runbook: {exc!r}"]
+    for step_name, why in dict.fromkeys(asks):
+        loc: list[Any] = ["steps", index[step_name]] if step_name in index else []
+        out.append(
+            _where(source, data, loc)
+            + f"step {step_name!r}: `run --print-cli` asks the operator instead ({why})"
+        )
+    return out
+
+
+def _where(source: str, data: Any, loc: list[Any]) -> str:
+    line = line_of(data, loc) if loc else None
+    return f"{source}:{line}: " if line else f"{source}: "
+
+
+def used_parameters(runbook: Runbook) -> set[str]:
+    """The parameters a runbook reads: in ${{ }}, conditions, assertions or its report."""
+    from hybridops.engine.report import _expressions
+
+    found: set[str] = set()
+    raw: list[Any] = [step.model_dump(by_alias=True, exclude_none=True) for step in runbook.steps]
+    raw += [entry.model_dump(exclude_none=True) for entry in runbook.report]
+    chains = [tuple(str(p) for p in ref) for ref in iter_references(raw)]
+    for index, step in enumerate(runbook.steps):
+        chains += [c for _, e in _jmespath_conditions(step, index) for c in root_paths(e)]
+    for entry in runbook.report:
+        for _, value in _expressions(entry):
+            if "${{" not in value:
+                chains += root_paths(value)
+    found.update(chain[1] for chain in chains if len(chain) > 1 and chain[0] == "params")
+    return found

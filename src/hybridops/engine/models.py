@@ -45,6 +45,22 @@ def _check_expectations(value: dict[str, Any]) -> dict[str, Any]:
 Expectations = Annotated[dict[str, Any], BeforeValidator(_check_templates)]
 
 
+def _one_reference(value: str) -> str:
+    from hybridops.engine.templating import TEMPLATE_RE
+
+    if not TEMPLATE_RE.fullmatch(value.strip()):
+        raise ValueError(
+            "give a number of seconds, or one ${{ }} reference such as ${{ params.x }}"
+        )
+    return str(_check_templates(value))
+
+
+# A number of seconds, or a parameter (or output) holding one: `${{ params.timeout_s }}`.
+SecondsReference = Annotated[
+    str, Field(pattern=r"^\s*\$\{\{.*\}\}\s*$"), AfterValidator(_one_reference)
+]
+
+
 class AwsCall(_Strict):
     """One boto3 call: `aws: {service, operation, region, params}`."""
 
@@ -97,8 +113,12 @@ class Wait(_Strict):
     aws: AwsCall | None = None
     http: HttpCall | None = None
     until: Expectations
-    interval_s: float = Field(5.0, ge=0, le=3600)
-    timeout_s: float = Field(600.0, gt=0, le=86400)
+    interval_s: Annotated[float, Field(ge=0, le=3600)] | SecondsReference = Field(
+        5.0, description="seconds between polls, or a ${{ }} reference to them"
+    )
+    timeout_s: Annotated[float, Field(gt=0, le=86400)] | SecondsReference = Field(
+        600.0, description="seconds before giving up (exit 5), or a ${{ }} reference to them"
+    )
 
     @model_validator(mode="after")
     def _one_call(self) -> Wait:

@@ -89,7 +89,12 @@ def _wait(body: dict[str, Any]) -> str:
     probe = _aws(body["aws"]) if body.get("aws") else _code(f"GET {body['http']['url']}")
     every, limit = body.get("interval_s", 5), body.get("timeout_s", 600)
     until = _code(_compact(body["until"]))
-    return f"polls {probe} every {every:g} s, up to {limit:g} s, until {until}"
+    return f"polls {probe} every {_seconds(every)}, up to {_seconds(limit)}, until {until}"
+
+
+def _seconds(value: Any) -> str:
+    """`5 s`, or the parameter that says how long: `${{ params.timeout_s }}` seconds."""
+    return f"{value:g} s" if isinstance(value, (int, float)) else f"{_code(value)} seconds"
 
 
 def _action(body: dict[str, Any]) -> str:

@@ -180,6 +180,20 @@ class HttpKind:
         )
 
 
+def _seconds(step: Step, body: dict[str, Any], key: str, default: float) -> float:
+    """A wait's timeout_s or interval_s, rendered (it may come from a parameter)."""
+    from hybridops.errors import BadInput
+
+    value = body.get(key, default)
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        seconds = -1.0
+    if isinstance(value, bool) or seconds < 0 or (key == "timeout_s" and seconds == 0):
+        raise BadInput(f"step {step.name!r}: {key} must be a positive number, got {value!r}")
+    return seconds
+
+
 @register_kind
 class WaitKind:
     """`wait:` poll a read-only call until `until` holds, or time out (exit 5)."""
@@ -209,12 +223,12 @@ class WaitKind:
     def run(self, step: Step, body: dict[str, Any], ctx: StepContext) -> Any:
         from hybridops.engine.events import WaitProgress
 
-        timeout = float(body.get("timeout_s", 600.0))
+        timeout = _seconds(step, body, "timeout_s", 600.0)
         remaining = ctx.remaining()
         if remaining is not None:
             # A step-level timeout_s bounds the wait as well.
             timeout = min(timeout, max(0.0, remaining))
-        interval = float(body.get("interval_s", 5.0))
+        interval = _seconds(step, body, "interval_s", 5.0)
         started = time.monotonic()
         deadline = started + timeout
         last = "no poll yet"

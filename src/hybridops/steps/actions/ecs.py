@@ -229,7 +229,8 @@ def wait_stable(inputs: StableInputs, ctx: StepContext) -> dict[str, Any]:
 # -- as shell commands (run --print-cli, runbook docs) ---------------------------------------
 
 
-def _service_words(inputs: dict[str, Any], ctx: Any) -> list[str]:
+def _where(inputs: dict[str, Any], ctx: Any) -> list[str]:
+    """--region --cluster --services of the input service."""
     from hybridops.shell.words import word
 
     return [
@@ -237,49 +238,81 @@ def _service_words(inputs: dict[str, Any], ctx: Any) -> list[str]:
         word(ctx.region(inputs.get("region", "primary"))),
         "--cluster",
         word(inputs["cluster"]),
+        "--services",
+        word(inputs["service"]),
     ]
 
 
-@shell_equivalent("ecs.plan_scale")
-def plan_scale_shell(inputs: dict[str, Any], ctx: Any) -> dict[str, str]:
-    """Read the desired count and Auto Scaling bounds; compute and cap the target."""
-    from hybridops.shell.words import arith, word
+def _describe(inputs: dict[str, Any], ctx: Any, query: str, *, into: str) -> None:
+    """`into`=the service (not INACTIVE) as JSON, through `query`; missing: exit 2."""
+    from hybridops.shell.words import dq, quote
 
     w = ctx.writer
-    where = _service_words(inputs, ctx)
-    now, to, low, high, adjust = (w.temp(n) for n in ("FROM", "TO", "MIN", "MAX", "ADJUST"))
     w.command(
         [
             "aws",
             "ecs",
             "describe-services",
-            *where,
-            "--services",
-            word(inputs["service"]),
+            *_where(inputs, ctx),
             "--query",
-            "'services[0].desiredCount'",
+            quote(f"services[?status!='INACTIVE'] | [0]{query}"),
             "--output",
-            "text",
+            "json",
         ],
-        capture=now,
+        capture=into,
+    )
+    missing = f"ECS service {dq(inputs['service'])} in cluster {dq(inputs['cluster'])} not found"
+    w.line(f'[ "${into}" != null ] || fail 2 "{missing}"')
+
+
+def _one_of(to: Any, by: Any, w: Any) -> None:
+    """Exactly one of to and by, as hybridops asks (exit 2 otherwise)."""
+    from hybridops.shell.words import word
+
+    # Given or not, both alike: [ -n ] answers the same for the two.
+    w.line(
+        f'if [ "$([ -n {word(to)} ] && echo given)" = "$([ -n {word(by)} ] && echo given)" ];'
+        ' then fail 2 "give exactly one of --to N or --by K"; fi'
+    )
+
+
+@shell_equivalent("ecs.plan_scale")
+def plan_scale_shell(inputs: dict[str, Any], ctx: Any) -> dict[str, str]:
+    """Read the desired count and Auto Scaling bounds; compute, check and cap the target."""
+    from hybridops.shell.words import arith, dq, quote, word
+
+    w = ctx.writer
+    service = dq(inputs["service"])  # in messages
+    svc, now, to, target = (w.temp(n) for n in ("SERVICE", "FROM", "TO", "TARGET"))
+    low, high, new_low, new_high, adjust = (
+        w.temp(n) for n in ("MIN", "MAX", "NEW_MIN", "NEW_MAX", "ADJUST")
     )
     given_to, by = inputs.get("to"), inputs.get("by")
+    _describe(inputs, ctx, ".desiredCount", into=svc)
+    w.line(f'{now}="${svc}"')
+    _one_of(given_to, by, w)
+    with w.block(f"if [ -n {word(given_to)} ]; then", "else"):
+        w.line(f"{to}={word(given_to)}")
     w.line(
-        f"if [ -n {word(given_to)} ]; then {to}={word(given_to)};"
-        f" else {to}=$(( {now} + {arith(by)} )); fi"
+        f'  [ {word(by)} -ne 0 ] || fail 3 "--by 0 changes nothing: refusing (did you mean --to?)"'
     )
-    limit = arith(inputs.get("limit", 20))
-    w.line(f'[ "${to}" -le {limit} ] || fail 3 "${to} is over the limit of {limit}"')
-    w.line(f'[ "${to}" -ge 0 ] || fail 3 "a desired count cannot be negative"')
-    resource = word(f"service/{inputs['cluster']}/{inputs['service']}")
+    w.line(f"  {to}=$(( {now} + {arith(by)} ))")
+    w.line("fi")
+    w.line(
+        f'[ "${to}" -ge 0 ] || fail 3 "the result would be ${to} tasks: refusing a negative count"'
+    )
+    w.line(
+        f'[ -z {word(by)} ] || [ "${to}" -ne 0 ] || fail 3'
+        f' "--by {dq(by)} would scale the service to zero: refusing (use --to 0 to mean it)"'
+    )
+    limit = inputs.get("limit", 20)
+    w.line(
+        f'[ "${to}" -le {word(limit)} ] || fail 3'
+        f' "${to} is over the limit of {dq(limit)} (limits.max_desired_count)"'
+    )
     w.command(
         [
-            "read",
-            "-r",
-            low,
-            high,
-            "<",
-            "<(aws",
+            "aws",
             "application-autoscaling",
             "describe-scalable-targets",
             "--region",
@@ -287,131 +320,257 @@ def plan_scale_shell(inputs: dict[str, Any], ctx: Any) -> dict[str, str]:
             "--service-namespace",
             "ecs",
             "--resource-ids",
-            resource,
+            word(f"service/{inputs['cluster']}/{inputs['service']}"),
             "--query",
-            "'ScalableTargets[0].[MinCapacity, MaxCapacity]'",
+            quote("ScalableTargets[0]"),
             "--output",
-            "text)",
-        ]
+            "json",
+        ],
+        capture=target,
     )
-    w.line(f"{adjust}=false")
-    test = f'[ "${low}" != None ] && {{ [ "${to}" -lt "${low}" ] || [ "${to}" -gt "${high}" ]; }}'
-    with w.block(f"if {test}; then", "fi"):
-        w.line(
-            f"truthy {word(inputs.get('adjust_autoscaling', False))} || fail 3"
-            f' "Auto Scaling keeps the service between ${low} and ${high}"'
-        )
-        w.line(f"{adjust}=true")
+    w.line(f'{low}=$(field "${target}" MinCapacity) {high}=$(field "${target}" MaxCapacity)')
+    w.line(f"{adjust}=false {new_low}='' {new_high}=''")
+    # No scalable target: nothing would undo the change, and there are no bounds to show.
+    with w.block(f'if [ -n "${low}" ]; then', "fi"):
+        w.line(f"{new_low}=$(( {to} < {low} ? {to} : {low} ))")
+        w.line(f"{new_high}=$(( {to} > {high} ? {to} : {high} ))")
+        with w.block(f'if [ "${to}" -lt "${low}" ] || [ "${to}" -gt "${high}" ]; then', "fi"):
+            w.line(
+                f"truthy {word(inputs.get('adjust_autoscaling', False))} || fail 3"
+                f' "Application Auto Scaling keeps {service} between ${low} and ${high}:'
+                f' it would undo ${to} tasks (rerun with adjust_autoscaling=true)"'
+            )
+            w.line(f"{adjust}=true")
     return {
         "from": f'"${now}"',
         "to": f'"${to}"',
         "adjust": f'"${adjust}"',
         "min": f'"${low}"',
         "max": f'"${high}"',
-        "new_min": f'"$(( {to} < {low} ? {to} : {low} ))"',
-        "new_max": f'"$(( {to} > {high} ? {to} : {high} ))"',
+        "new_min": f'"${new_low}"',
+        "new_max": f'"${new_high}"',
         "capped": "false",
         "limit": word(inputs.get("limit", 20)),
     }
 
 
-@shell_equivalent("ecs.wait_stable")
-def wait_stable_shell(inputs: dict[str, Any], ctx: Any) -> dict[str, str]:
-    """`aws ecs wait services-stable` (running == desired, one deployment)."""
+def _poll_delay(ctx: Any, interval: Any, delay: str) -> None:
+    """Poll fast first (a change often settles in seconds), then back off to the interval."""
     from hybridops.shell.words import word
 
-    w = ctx.writer
-    w.comment("The AWS CLI waiter polls every 15 s for up to 10 minutes.")
-    where = [*_service_words(inputs, ctx), "--services", word(inputs["service"])]
-    w.command(["aws", "ecs", "wait", "services-stable", *where])
-    count = (
-        f'"$(aws ecs describe-services {" ".join(where)}'
-        " --query 'services[0].runningCount' --output text)\""
+    ctx.writer.line(
+        f'{delay}=$(awk -v d="${delay}" -v i={word(interval)}'
+        " 'BEGIN { d *= 2; print (d < i) ? d : i }')"
     )
-    return {"running": count, "desired": count}
+
+
+@shell_equivalent("ecs.wait_stable")
+def wait_stable_shell(inputs: dict[str, Any], ctx: Any) -> dict[str, str]:
+    """Poll until running == desired (== `desired` if given) with one COMPLETED deployment."""
+    from hybridops.shell.steps import deadline_line
+    from hybridops.shell.words import dq, quote, word
+
+    w = ctx.writer
+    timeout, interval = inputs.get("timeout_s", 600), inputs.get("interval_s", 5)
+    svc, want, delay = w.temp("SERVICE"), w.temp("WANT"), w.temp("DELAY")
+    w.comment(
+        f"Polls (every {dq(interval)}s at most) for up to {dq(timeout)}s until running =="
+        " desired with one COMPLETED deployment."
+    )
+    deadline = deadline_line(ctx, timeout)
+    w.line(f"{delay}=$(awk -v i={word(interval)} 'BEGIN {{ print (i < 0.5) ? i : 0.5 }}')")
+    query = (
+        ".{desired: desiredCount, running: runningCount, deployments: length(deployments),"
+        " rollout: deployments[0].rolloutState}"
+    )
+    with w.block("while :; do", "done"):
+        _describe(inputs, ctx, query, into=svc)
+        desired = inputs.get("desired")
+        if desired is None:
+            w.line(f'{want}=$(field "${svc}" desired)')
+        else:
+            w.line(f"{want}={word(desired)}")
+        stable = quote(
+            "($want | tonumber) as $n | .desired == $n and .running == $n"
+            ' and .deployments == 1 and (.rollout == null or .rollout == "COMPLETED")'
+        )
+        w.line(f'if jq -e --arg want "${want}" {stable} <<<"${svc}" >/dev/null; then break; fi')
+        w.line(f'echo "  running $(field "${svc}" running)/${want}" >&2')
+        w.line(
+            f'[ "$SECONDS" -lt "${deadline}" ] || fail 5 "service {dq(inputs["service"])}:'
+            f' running $(field "${svc}" running)/${want} after {dq(timeout)}s"'
+        )
+        w.line(f'sleep "${delay}"')
+        _poll_delay(ctx, interval, delay)
+    return {"running": f'"$(field "${svc}" running)"', "desired": f'"${want}"'}
 
 
 @shell_equivalent("ecs.wait_deployment")
 def wait_deployment_shell(inputs: dict[str, Any], ctx: Any) -> dict[str, str]:
-    """Wait for the service to settle, then check the new deployment COMPLETED."""
-    from hybridops.shell.words import quote, word
+    """Poll until task_definition's deployment is stable; stop if it fails or is rolled back."""
+    from hybridops.shell.steps import deadline_line
+    from hybridops.shell.words import dq, quote, word
 
     w = ctx.writer
-    where = [*_service_words(inputs, ctx), "--services", word(inputs["service"])]
-    w.command(["aws", "ecs", "wait", "services-stable", *where])
-    state = w.temp("ROLLOUT")
-    query = word(
-        f"services[0].deployments[?taskDefinition=='{inputs['task_definition']}']"
-        " | [0].rolloutState"
+    timeout, interval = inputs.get("timeout_s", 600), inputs.get("interval_s", 5)
+    svc, ours, tracked, events = (w.temp(n) for n in ("SERVICE", "OURS", "TRACKED", "EVENTS"))
+    started, seen = w.temp("STARTED"), w.temp("SEEN")
+    definition = word(inputs["task_definition"])
+    w.comment(
+        f"Polls every {dq(interval)}s for up to {dq(timeout)}s until"
+        f" {dq(inputs['task_definition'])} is the one COMPLETED deployment with every task"
+        " running; its FAILED or rolled-back deployment stops the script (exit 1)."
     )
-    w.command(
-        ["aws", "ecs", "describe-services", *where, "--query", query, "--output", "text"],
-        capture=state,
-    )
-    w.line(
-        f'[ "${state}" = COMPLETED ] || fail 1 "the deployment is ${state}'
-        f' (a circuit breaker rollback?)"'
-    )
-    events = (
-        f'"$(aws ecs describe-services {" ".join(where)}'
-        f' --query {quote("services[0].events[:10].message")} --output text)"'
-    )
-    return {"stable": "true", "rollout_state": f'"${state}"', "events": events}
+    deadline = deadline_line(ctx, timeout)
+    w.line(f"{started}=$SECONDS {ours}='' {events}=$(mktemp)")
+    with w.block("while :; do", "done"):
+        _describe(inputs, ctx, "", into=svc)
+        # Service events, oldest first (each kept once, below): the ones seen while waiting.
+        w.line(f'jq -c \'.events[:20] | reverse | .[]\' <<<"${svc}" >>"${events}"')
+        w.line(
+            f'[ -n "${ours}" ] || {ours}=$(jq -r --arg td {definition}'
+            " '[.deployments[] | select(.taskDefinition == $td)][0].id // \"\"'"
+            f' <<<"${svc}")'
+        )
+        w.line(
+            f"{tracked}=$(jq -c --arg id \"${ours}\" '[.deployments[] | select(.id == $id)][0]'"
+            f' <<<"${svc}")'
+        )
+        w.line(
+            f'[ "$(field "${tracked}" rolloutState)" != FAILED ] || fail 1 "deployment ${ours}'
+            f' failed: $(field "${tracked}" rolloutStateReason) (the ECS circuit breaker rolled it'
+            ' back)"'
+        )
+        w.line(
+            f'[ -z "${ours}" ] || [ "${tracked}" != null ] || [ "$(field "${svc}" taskDefinition)"'
+            f' = {definition} ] || fail 1 "deployment ${ours} was rolled back to'
+            f' $(field "${svc}" taskDefinition)"'
+        )
+        w.line(
+            f"if jq -e --arg td {definition} '.deployments[0].taskDefinition == $td"
+            ' and .deployments[0].rolloutState == "COMPLETED" and (.deployments | length) == 1'
+            f' and .runningCount == .desiredCount\' <<<"${svc}" >/dev/null; then break; fi'
+        )
+        w.line(
+            'echo "  $(jq -r \'"\\(.deployments[0].rolloutState) running'
+            f' \\(.runningCount)/\\(.desiredCount)"\' <<<"${svc}")" >&2'
+        )
+        w.line(
+            f'[ "$SECONDS" -lt "${deadline}" ] || fail 5 "service {dq(inputs["service"])} not'
+            f' stable after {dq(timeout)}s"'
+        )
+        w.line(f"sleep {word(interval)}")
+    once = "reduce .[] as $e ({}; .[$e.id] //= $e.message) | [.[]][-10:]"
+    w.line(f'{seen}=$(jq -sc {quote(once)} "${events}")')
+    return {
+        "stable": "true",
+        "rollout_state": "COMPLETED",
+        "deployment_id": f'"$(jqv "${svc}" \'.deployments[0].id\')"',
+        "events": f'"${seen}"',
+        "duration_s": f'"$((SECONDS - {started}))"',
+    }
 
 
 @shell_equivalent("ecs.rollback_target")
 def rollback_target_shell(inputs: dict[str, Any], ctx: Any) -> dict[str, str]:
-    """List the current and recent revisions; the operator picks (or --to names) the target."""
-    from hybridops.shell.words import word
+    """The revision a rollout replaces, else the next older ACTIVE one (or `to`), and the diff."""
+    from hybridops.shell.words import quote, word
 
     w = ctx.writer
-    where = [*_service_words(inputs, ctx), "--services", word(inputs["service"])]
-    current, target = w.temp("CURRENT"), w.temp("TARGET")
-    w.command(
-        [
-            "aws",
-            "ecs",
-            "describe-services",
-            *where,
-            "--query",
-            "'services[0].taskDefinition'",
-            "--output",
-            "text",
-        ],
-        capture=current,
+    svc, current, family, revision = (w.temp(n) for n in ("SERVICE", "CURRENT", "FAMILY", "REV"))
+    to, ref, reason, chosen, diff = (w.temp(n) for n in ("TO", "REF", "REASON", "CHOSEN", "DIFF"))
+    replaced, current_def = w.temp("REPLACED"), w.temp("CURRENT_DEF")
+    region = word(ctx.region(inputs.get("region", "primary")))
+    _describe(inputs, ctx, "", into=svc)
+    w.line(f'{current}=$(field "${svc}" taskDefinition)')
+    w.line(f'{family}="${{{current}##*/}}" {revision}="${{{current}##*:}}"')
+    w.line(f'{family}="${{{family}%:*}}"')
+    w.line(
+        f'{replaced}=$(jqv "${svc}" \'[.deployments[1:][] | select(.status == "ACTIVE")][0]'
+        ".taskDefinition')"
     )
-    w.line(f'echo "current: ${current}" >&2')
-    family = f'"$(basename "${{{current}%:*}}")"'
+    w.line(f"{to}={word(inputs.get('to'))}")
+    w.line(f'if [ -n "${to}" ]; then')
+    w.line(f'  case "${to}" in *[!0-9]*) {ref}="${to}" ;; *) {ref}="${family}:${to}" ;; esac')
+    w.line(f"  {reason}='requested with --to'")
+    w.line(
+        f'elif [ "$(jqv "${svc}" \'.deployments[0].rolloutState\')" = IN_PROGRESS ]'
+        f' && [ -n "${replaced}" ]; then'
+    )
+    w.line(f"  {ref}=\"${replaced}\" {reason}='the deployment in progress replaces it'")
+    w.line("else")
+    w.indent += 1
+    w.comment(
+        "hybridops first prefers the newest older revision `hybridops health` saw healthy (its"
+        " state store) and refuses to undo its own last rollback; a script cannot know either."
+    )
     w.command(
         [
             "aws",
             "ecs",
             "list-task-definitions",
             "--region",
-            word(ctx.region(inputs.get("region", "primary"))),
+            region,
             "--family-prefix",
-            family,
+            f'"${family}"',
+            "--status",
+            "ACTIVE",
             "--sort",
             "DESC",
-            "--max-items",
-            "5",
+            "--query",
+            "taskDefinitionArns",
             "--output",
-            "text",
-            ">&2",
-        ]
+            "json",
+        ],
+        capture=ref,
     )
-    w.comment(
-        "hybridops picks the newest older ACTIVE revision it last saw healthy; here you pick."
+    w.line(
+        f'{ref}=$(jq -r --argjson rev "${revision}" \'[.[] | select((split(":") | last'
+        ' | tonumber) < $rev)] | sort_by(split(":") | last | tonumber) | last // ""\''
+        f' <<<"${ref}")'
     )
-    given = inputs.get("to")
-    w.line(f"{target}={word(given)}")
-    with w.block(f'case "${target}" in', "esac"):
-        w.line(f"'') ask_value {target} 'task definition (family:revision) to roll back to' ;;")
-        w.line("*:*) ;;")
-        w.line(f'*) {target}="${{{current}%:*}}:${target}" ;;')
+    w.line(
+        f'[ -n "${ref}" ] || fail 3 "no ACTIVE revision of ${family} older than revision'
+        f' ${revision}"'
+    )
+    w.line(f"{reason}='next older ACTIVE revision'")
+    w.indent -= 1
+    w.line("fi")
+    describe = (
+        "aws ecs describe-task-definition --region {region} --task-definition {name}"
+        " --query taskDefinition --output json"
+    )
+    read_chosen = describe.format(region=region, name=f'"${ref}"')
+    w.line(f'{chosen}=$({read_chosen}) || fail 2 "task definition ${ref} does not exist"')
+    w.line(
+        f'[ "$(field "${chosen}" status)" != INACTIVE ] || fail 3 "$(field "${chosen}"'
+        ' taskDefinitionArn): INACTIVE: hybridops never rolls back to a deregistered revision"'
+    )
+    w.line(
+        f'[ "$(field "${chosen}" taskDefinitionArn)" != "${current}" ]'
+        f' || [ "$(jqv "${svc}" \'.deployments[0].rolloutState\')" = IN_PROGRESS ]'
+        f' || fail 3 "the service already runs ${{{current}##*/}}"'
+    )
+    read_current = describe.format(region=region, name=f'"${current}"')
+    w.line(f"{current_def}=$({read_current})")
+    # The image and environment per container, as hybridops shows them before asking.
+    w.line(
+        f'{diff}=$(jq -nc --argjson a "${current_def}" --argjson b "${chosen}" '
+        + quote(
+            'def env: [.environment[]? | {(.name): (.value // "")}] | add // {};'
+            " [$b.containerDefinitions[] | {(.name): .}] | add as $to"
+            " | [$a.containerDefinitions[] | . as $c | $to[$c.name] as $o | select($o != null)"
+            " | {(.name): ((if $c.image != $o.image then {image: {from: $c.image, to: $o.image}}"
+            " else {} end) + (($c | env) as $x | ($o | env) as $y"
+            " | [($x + $y | keys[]) | select($x[.] != $y[.]) | {(.): {from: $x[.], to: $y[.]}}]"
+            " | add | if . == null then {} else {environment: .} end))}"
+            " | select(.[] != {})] | add // {}"
+        )
+        + ")"
+    )
     return {
         "current": f'"${current}"',
-        "target": f'"${target}"',
-        "reason": "'chosen by the operator'",
-        "diff": "''",
+        "target": f'"$(field "${chosen}" taskDefinitionArn)"',
+        "reason": f'"${reason}"',
+        "diff": f'"${diff}"',
     }

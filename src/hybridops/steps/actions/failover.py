@@ -203,6 +203,47 @@ def verify(inputs: VerifyInputs, ctx: StepContext) -> dict[str, Any]:
 # -- as shell commands (run --print-cli, runbook docs) ---------------------------------------
 
 
+R53_LAYOUT = r"""# r53_layout VAR ZONE NAME PRIMARY_TARGET SECONDARY_TARGET: the record NAME as
+# hybridops reads it for a failover, as JSON in VAR: {mode: failover (a PRIMARY/SECONDARY pair,
+# moved by inverting the PRIMARY's health check) or simple (one CNAME or alias, moved by
+# UPSERT), serving: primary, secondary or unknown, check, inverted, values, records}. Anything
+# else stops the script.
+r53_layout() {
+  local sets check inverted routable value
+  sets=$(aws route53 list-resource-record-sets --hosted-zone-id "$2" --start-record-name "$3" \
+    --output json | jq -c --arg name "$3" 'def fqdn: ascii_downcase | rtrimstr(".");
+      [.ResourceRecordSets[] | select((.Name | fqdn) == ($name | fqdn))]')
+  [ "$sets" != "[]" ] || fail 1 "no Route 53 record $3 in hosted zone $2"
+  if jq -e 'any(.[]; .Failover)' <<<"$sets" >/dev/null; then
+    jq -e '[.[] | .Failover // empty] | unique == ["PRIMARY", "SECONDARY"]' <<<"$sets" >/dev/null ||
+      fail 1 "$3: failover routing needs a PRIMARY and a SECONDARY record"
+    check=$(jq -r 'map(select(.Failover == "PRIMARY")) | last | .HealthCheckId // ""' <<<"$sets")
+    [ -n "$check" ] || fail 1 "$3: the PRIMARY record has no health check to fail over with"
+    inverted=$(aws route53 get-health-check --health-check-id "$check" \
+      --query 'HealthCheck.HealthCheckConfig.Inverted' --output json)
+    printf -v "$1" '%s' "$(jq -c --arg check "$check" --argjson inverted "$inverted" \
+      'def value: (.AliasTarget.DNSName // .ResourceRecords[0].Value // null)
+         | if . then rtrimstr(".") | ascii_downcase else . end;
+       {mode: "failover", serving: (if $inverted == true then "secondary" else "primary" end),
+        check: $check, inverted: ($inverted == true), records: .,
+        values: (map(select(.Failover)) | map({(.Failover): value}) | add)}' <<<"$sets")"
+    return 0
+  fi
+  routable=$(jq -c 'map(select(.Type == "CNAME" or .Type == "A" or .Type == "AAAA"))' <<<"$sets")
+  [ "$(jq length <<<"$routable")" = 1 ] ||
+    fail 1 "$3: expected one CNAME or alias record (or a failover pair)"
+  [ -n "$4" ] && [ -n "$5" ] || fail 2 "a simple (non-failover) record needs primary_target and
+    secondary_target in the environment"
+  value=$(jq -r '.[0] | (.AliasTarget.DNSName // .ResourceRecords[0].Value // "")
+    | rtrimstr(".") | ascii_downcase' <<<"$routable")
+  printf -v "$1" '%s' "$(jq -c --arg value "$value" --arg p "$4" --arg s "$5" \
+    '($p | rtrimstr(".") | ascii_downcase) as $p | ($s | rtrimstr(".") | ascii_downcase) as $s
+     | {mode: "simple", check: "", inverted: false, records: ., values: {record: $value},
+        serving: (if $value == $p then "primary" elif $value == $s then "secondary"
+          else "unknown" end)}' <<<"$routable")"
+}"""
+
+
 def _side_shell(to: Any, ctx: Any) -> dict[str, str]:
     """Shell variables for the target side's settings, chosen by `to` at run time."""
     from hybridops.shell.words import word
@@ -261,123 +302,139 @@ def _side_shell(to: Any, ctx: Any) -> dict[str, str]:
     return side
 
 
-def _records_query(ctx: Any, suffix: str) -> str:
-    record = ctx.ref(("env", "record_name")).var
-    return f"\"ResourceRecordSets[?Name=='${{{record}}}.'{suffix}]\""
+def _layout_line(ctx: Any, into: str) -> None:
+    from hybridops.shell.writer import helper
 
-
-def _show_records(ctx: Any, zone: str) -> None:
-    """Print the record's sets (to stderr), for the operator to read."""
-    ctx.writer.command(
-        [
-            "aws",
-            "route53",
-            "list-resource-record-sets",
-            "--hosted-zone-id",
-            zone,
-            "--query",
-            _records_query(ctx, ""),
-            "--output",
-            "table",
-            ">&2",
-        ]
-    )
+    helper("r53_layout", R53_LAYOUT)
+    env = [
+        f'"${ctx.ref(("env", key)).var}"'
+        for key in ("hosted_zone_id", "record_name", "primary_target", "secondary_target")
+    ]
+    ctx.writer.line(f"{into}=''")
+    ctx.writer.line(f"r53_layout {into} {' '.join(env)}")
 
 
 @shell_equivalent("failover.plan")
 def plan_shell(inputs: dict[str, Any], ctx: Any) -> dict[str, str]:
-    """Read the target side, its health and Route 53; decide the count and the move."""
-    from hybridops.shell.words import word
+    """Pre-flight the target side and Route 53; plan the count, the record change, the undo."""
+    from hybridops.shell.words import dq, quote, word
 
     w = ctx.writer
     to = inputs["to"]
+    source = f"$([ {word(to)} = primary ] && echo secondary || echo primary)"
     side = _side_shell(to, ctx)
-    zone = f'"${ctx.ref(("env", "hosted_zone_id")).var}"'
-    before, desired, check, mode = (w.temp(n) for n in ("BEFORE", "DESIRED", "CHECK", "MODE"))
-    serving, revert, batch, revert_batch = (
-        w.temp(n) for n in ("SERVING", "REVERT", "BATCH", "REVERT_BATCH")
+    zone, record = ctx.ref(("env", "hosted_zone_id")).var, ctx.ref(("env", "record_name")).var
+    problems, before, desired, layout = (
+        w.temp(n) for n in ("PROBLEMS", "BEFORE", "DESIRED", "LAYOUT")
     )
-    ecs_where = [
-        "--region",
-        f'"${side["to_region"]}"',
-        "--cluster",
-        f'"${side["cluster"]}"',
-        "--services",
-        f'"${side["service"]}"',
-    ]
+    note, primary_count, move = w.temp("NOTE"), w.temp("PRIMARY_COUNT"), w.temp("MOVE")
+    batch, revert_batch = w.temp("BATCH"), w.temp("REVERT_BATCH")
+    w.line(
+        f'[ -n "${zone}" ] && [ -n "${record}" ] ||'
+        ' fail 1 "the environment needs hosted_zone_id and record_name to fail over"'
+    )
+    w.line(f"{problems}=''")
     w.command(
         [
             "aws",
             "ecs",
             "describe-services",
-            *ecs_where,
+            "--region",
+            f'"${side["to_region"]}"',
+            "--cluster",
+            f'"${side["cluster"]}"',
+            "--services",
+            f'"${side["service"]}"',
             "--query",
-            "'services[0].desiredCount'",
+            "\"services[?status=='ACTIVE'] | [0].desiredCount\"",
             "--output",
             "text",
         ],
         capture=before,
     )
     w.line(
-        f'[ "${before}" != None ] || fail 1 "pre-flight failed: ECS service'
-        f' ${side["service"]} not found in ${side["cluster"]}"'
+        f'[ "${before}" != None ] || {problems}="${problems}; ECS service ${side["service"]}'
+        f' not found in ${side["cluster"]}"'
     )
-    w.line(
-        f'curl -sS --max-time 5 -o /dev/null "${side["health_url"]}/health"'
-        f' || fail 1 "pre-flight failed: the target health endpoint is unreachable"'
-    )
-    w.line(
-        f'[ -z "${side["target_group_arn"]}" ] || aws elbv2 describe-target-health'
-        f' --region "${side["to_region"]}" --target-group-arn "${side["target_group_arn"]}"'
-        " --output table >&2"
-    )
-    _show_records(ctx, zone)
-    w.command(
-        [
-            "aws",
-            "route53",
-            "list-resource-record-sets",
-            "--hosted-zone-id",
-            zone,
-            "--query",
-            _records_query(ctx, " && Failover=='PRIMARY'").rstrip('"') + '.HealthCheckId | [0]"',
-            "--output",
-            "text",
-        ],
-        capture=check,
-    )
-    with w.block(f'if [ "${check}" != None ] && [ -n "${check}" ]; then', "else"):
-        w.line(f"{mode}=failover")
+    with w.block(f'if [ -z "${side["health_url"]}" ]; then', "fi"):
+        w.line(f'{problems}="${problems}; no health URL configured for the {dq(to)} side"')
+        w.indent -= 1
         w.line(
-            f'{revert}=$(aws route53 get-health-check --health-check-id "${check}"'
-            " --query HealthCheck.HealthCheckConfig.Inverted --output text | tr 'A-Z' 'a-z')"
+            f'elif ! curl -sS --max-time 5 -o /dev/null "${{{side["health_url"]}%/}}/health"; then'
         )
-        w.line(f'if [ "${revert}" = true ]; then {serving}=secondary; else {serving}=primary; fi')
+        w.indent += 1
+        w.line(f'{problems}="${problems}; {dq(to)} health endpoint unreachable"')
+    with w.block(
+        f'if [ -n "${side["target_group_arn"]}" ] && ! aws elbv2 describe-target-health'
+        f' --region "${side["to_region"]}" --target-group-arn "${side["target_group_arn"]}"'
+        " >/dev/null; then",
+        "fi",
+    ):
+        w.line(f'{problems}="${problems}; {dq(to)} target group unreadable"')
+    _layout_line(ctx, layout)
+    w.line(f'[ -z "${problems}" ] || fail 1 "pre-flight failed: ${{{problems}#; }}"')
+    w.line(
+        f'[ "$(field "${layout}" serving)" != {word(to)} ] || fail 3 "${record} already sends'
+        f' traffic to the {dq(to)} side"'
+    )
+    w.line(f'[ "${before}" != None ] || {before}=0')
+    w.line(f"{desired}={word(inputs.get('count', 3))} {note}=''")
+    region, cluster, service = (ctx.ref(("env", k)).var for k in ("region", "cluster", "service"))
+    match = word(inputs.get("match_primary", False))
+    with w.block(f"if [ {word(to)} = secondary ] && truthy {match}; then", "fi"):
+        # The primary may be the region that is down: unreadable, the count stays.
+        with w.block(
+            f'if {primary_count}=$(aws ecs describe-services --region "${region}"'
+            f' --cluster "${cluster}" --services "${service}"'
+            " --query 'services[0].desiredCount' --output text); then",
+            "else",
+        ):
+            w.line(
+                f'if [ "${primary_count}" != None ] && [ "${primary_count}" -gt 0 ]; then'
+                f' {desired}="${primary_count}" {note}=" (the primary\'s desired count)"; fi'
+            )
+        w.line(f'  {note}=" (primary unreadable; using ${desired})"')
+        w.line("fi")
+        w.indent -= 1
+        w.line(f'elif [ {word(to)} = primary ] && [ "${before}" -gt 0 ]; then')
+        w.indent += 1
+        w.line(f'{desired}="${before}"  # failing back: the primary keeps the size it has')
+    secondary_target = ctx.ref(("env", "secondary_target")).var
+    primary_target = ctx.ref(("env", "primary_target")).var
+    with w.block(f'if [ "$(field "${layout}" mode)" = simple ]; then', "else"):
+        target = w.temp("TARGET_VALUE")
+        w.line(
+            f'if [ {word(to)} = secondary ]; then {target}="${secondary_target}";'
+            f' else {target}="${primary_target}"; fi'
+        )
+        switch = (
+            ".records[0] | if .AliasTarget then .AliasTarget.DNSName = $v"
+            " else .ResourceRecords = [{Value: $v}] end"
+            ' | {Comment: "hybridops failover", Changes: [{Action: "UPSERT",'
+            " ResourceRecordSet: .}]}"
+        )
+        restore = (
+            '{Comment: "hybridops failback",'
+            ' Changes: [.records[] | {Action: "UPSERT", ResourceRecordSet: .}]}'
+        )
+        w.line(f'{batch}=$(jq -c --arg v "${target}" {quote(switch)} <<<"${layout}")')
+        w.line(f'{revert_batch}=$(jq -c {quote(restore)} <<<"${layout}")')
+        w.line(f'{move}="UPSERT ${record} -> ${target}"')
     w.indent += 1
-    w.line(f"{mode}=simple {revert}=false {check}=")
-    w.line(f"ask_value {serving} 'which side the record above points at: primary or secondary'")
-    w.line(f"ask_value {batch} 'the Route 53 ChangeBatch (JSON) pointing the record at the target'")
-    w.line(f"ask_value {revert_batch} 'the ChangeBatch (JSON) that restores the record above'")
+    w.line(f"{batch}='{{}}' {revert_batch}='{{}}'")
+    w.line(
+        f'{move}="$([ {word(to)} = secondary ] && echo invert || echo un-invert) the PRIMARY'
+        f' health check $(field "${layout}" check) (failover routing)"'
+    )
     w.indent -= 1
     w.line("fi")
-    w.line(f'[ "${serving}" != {word(to)} ] || fail 3 "the record already sends traffic there"')
-    w.line(f"{desired}={word(inputs.get('count', 3))}")
-    match = inputs.get("match_primary", False)
-    w.line(
-        f"if [ {word(to)} = secondary ] && truthy {word(match)}; then"
-        f' {desired}=$(aws ecs describe-services --region "${ctx.ref(("env", "region")).var}"'
-        f' --cluster "${ctx.ref(("env", "cluster")).var}"'
-        f' --services "${ctx.ref(("env", "service")).var}"'
-        f" --query 'services[0].desiredCount' --output text); fi"
-    )
-    w.line(f'if [ {word(to)} = primary ] && [ "${before}" -gt 0 ]; then {desired}="${before}"; fi')
-    record = ctx.ref(("env", "record_name")).var
-    other = f"$([ {word(to)} = primary ] && echo secondary || echo primary)"
+    run_env = ctx.ref(("run", "env")).var
+    undo = f'"hybridops --env ${run_env} failover --to {source}"'
     return {
-        "mode": f'"${mode}"',
+        "mode": f'"$(field "${layout}" mode)"',
         "from_region": f'"${side["from_region"]}"',
         "to_region": f'"${side["to_region"]}"',
-        "serving": f'"${serving}"',
+        "serving": f'"$(field "${layout}" serving)"',
         "cluster": f'"${side["cluster"]}"',
         "service": f'"${side["service"]}"',
         "health_url": f'"${side["health_url"]}"',
@@ -385,45 +442,66 @@ def plan_shell(inputs: dict[str, Any], ctx: Any) -> dict[str, str]:
         "desired": f'"${desired}"',
         "desired_before": f'"${before}"',
         "record": f'"${record}"',
-        "health_check_id": f'"${check}"',
+        "values": f'"$(field "${layout}" values)"',
+        "health_check_id": f'"$(field "${layout}" check)"',
         "invert": f'"$([ {word(to)} = secondary ] && echo true || echo false)"',
-        "revert_invert": f'"${revert}"',
-        "change_batch": f'"${{{batch}:-}}"',
-        "revert_batch": f'"${{{revert_batch}:-}}"',
-        "undo": f'"hybridops failover --to {other}"',
+        "revert_invert": f'"$(field "${layout}" inverted)"',
+        "change_batch": f'"${batch}"',
+        "revert_batch": f'"${revert_batch}"',
+        "undo": undo,
         "plan": (
             f'"fail over ${record} from ${side["from_region"]} to ${side["to_region"]}:'
-            f" scale ${side['service']} ${before} -> ${desired}, wait until it runs and its"
-            f' targets are healthy, verify its health, move traffic (${mode} record), verify."'
+            f" scale ${side['service']} ${before} -> ${desired}${note}, wait until it runs and"
+            f" its targets are healthy, verify its health endpoint, ${move}, verify."
+            f' Undo: hybridops --env ${run_env} failover --to {source}"'
         ),
     }
 
 
 @shell_equivalent("failover.verify")
 def verify_shell(inputs: dict[str, Any], ctx: Any) -> dict[str, str]:
-    """Route 53 points at the target, its health is good, the public name agrees."""
-    from hybridops.shell.words import Ref, word
+    """Route 53 sends traffic to the target, its health is good, the public name agrees."""
+    from hybridops.shell.steps import http_call
+    from hybridops.shell.words import Ref, dq, word
     from hybridops.steps.actions.health import probe_shell
 
     w = ctx.writer
     to = inputs["to"]
     side = _side_shell(to, ctx)
-    zone = f'"${ctx.ref(("env", "hosted_zone_id")).var}"'
-    _show_records(ctx, zone)
+    record = ctx.ref(("env", "record_name")).var
+    layout = w.temp("LAYOUT")
+    _layout_line(ctx, layout)
     w.line(
-        f"ask 'Does the record above send traffic to the {word(to)} side?'"
-        ' || fail 1 "Route 53 does not point at the target yet"'
+        f'[ "$(field "${layout}" serving)" = {word(to)} ] || fail 1 "Route 53 still sends'
+        f' ${record} to the $(field "${layout}" serving) side"'
     )
     verdict = probe_shell(
         {"base_url": Ref(side["health_url"]), "components": inputs.get("components") or []}, ctx
     )
-    w.line(f'[ {verdict["status"]} != unhealthy ] || fail 1 "the target side is unhealthy"')
+    w.line(
+        f'[ {verdict["status"]} != unhealthy ] || fail 1 "the {dq(to)} side is unhealthy'
+        ' after the switch"'
+    )
     public, region = ctx.ref(("env", "public_url")).var, w.temp("PUBLIC_REGION")
-    w.line(f'{region}=""')
-    with w.block(f'if [ -n "${{{public}:-}}" ]; then', "fi"):
-        w.line(f'{region}=$(curl -fsS --max-time 5 "${public}/health" | jq -r \'.region // ""\')')
-        w.line(
-            f'[ -z "${region}" ] || [ "${region}" = "${side["to_region"]}" ]'
-            f' || fail 1 "the public name is still served by ${region}"'
+    w.line(f"{region}=''")
+    with w.block(f'if [ -n "${public}" ]; then', "fi"):
+        command, read = http_call(
+            {"method": "GET", "url": f"{Ref(public)}/health", "timeout_s": 5}, ctx
         )
-    return {"serving": word(to), "verdict": verdict["status"], "public_region": f'"${region}"'}
+        result = read.split("=", 1)[0]
+        w.line(command)
+        w.line(read)
+        w.line(f"{region}=$(jqv \"${result}\" '.json.region?')")
+        w.line(
+            f'[ "$(jqv "${result}" \'.status\')" -lt 500 ] || fail 1 "the public name answers'
+            f' HTTP $(jqv "${result}" \'.status\')"'
+        )
+        w.line(
+            f'[ -z "${region}" ] || [ "${region}" = "${side["to_region"]}" ] || fail 1'
+            f' "the public name is still served by ${region}, not ${side["to_region"]}"'
+        )
+    return {
+        "serving": f'"$(field "${layout}" serving)"',
+        "verdict": verdict["status"],
+        "public_region": f'"${region}"',
+    }

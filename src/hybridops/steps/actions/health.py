@@ -55,11 +55,40 @@ def probe(inputs: ProbeInputs, ctx: StepContext) -> dict[str, Any]:
     return {"status": verdict, "checks": checks}
 
 
+# -- as shell commands (run --print-cli, runbook docs) ---------------------------------------
+
+# One check judged as `probe` judges it, for the shell equivalent.
+PROBE_CHECK = r"""# probe_check NAME URL TIMEOUT: one health check as hybridops judges it, as JSON:
+# pass (HTTP 200 saying healthy, ok, pass or up), warn (HTTP 200 saying degraded or warn), else
+# fail.
+probe_check() {
+  local body answer
+  body=$(mktemp)
+  if answer=$(curl -sS --max-time "$3" -o "$body" -w '%{http_code} %{time_total}' "$2" 2>/dev/null)
+  then
+    jq -nc --arg name "$1" --arg w "$answer" --rawfile text "$body" '
+      ($w | split(" ")) as [$code, $t]
+      | ((try ($text | fromjson) catch null) | if type == "object"
+         then (.status // "" | tostring | ascii_downcase) else "" end) as $said
+      | {name: $name, detail: ("HTTP \($code)" + (if $said == "" then "" else " \($said)" end)),
+         status: (if $code != "200" then "fail" elif ($said | IN("healthy", "ok", "pass", "up"))
+           then "pass" elif ($said | IN("degraded", "warn")) then "warn" else "fail" end),
+         latency_ms: ($t | tonumber * 10000 | round / 10)}'
+  else
+    jq -nc --arg name "$1" --arg url "$2" \
+      '{name: $name, status: "fail", detail: "HTTP GET \($url): no answer", latency_ms: null}'
+  fi
+  rm -f "$body"
+}"""
+
+
 @shell_equivalent("health.probe")
 def probe_shell(inputs: dict[str, Any], ctx: Any) -> dict[str, str]:
-    """curl /health and each component; the worst answer is the verdict."""
+    """curl /health and each component; the worst check is the verdict (fail: unhealthy)."""
     from hybridops.shell.words import Ref, scalar_text, word
+    from hybridops.shell.writer import helper
 
+    helper("probe_check", PROBE_CHECK)
     w = ctx.writer
     components = inputs.get("components") or []
     # Unquoted on purpose: the component list is words.
@@ -68,20 +97,19 @@ def probe_shell(inputs: dict[str, Any], ctx: Any) -> dict[str, str]:
         if isinstance(components, Ref)
         else " ".join(word(scalar_text(c)) for c in components)
     )
-    verdict, path, status = w.temp("VERDICT"), w.temp("PATH"), w.temp("STATUS")
-    timeout = scalar_text(inputs.get("timeout_s", 5))
-    w.line(f"{verdict}=healthy")
-    paths = f"health $(printf 'health/component/%s ' {names})"
-    with w.block(f"for {path} in {paths}; do", "done"):
-        url = word(inputs["base_url"]) + f'/"${path}"'
-        w.line(
-            f"{status}=$(curl -fsS --max-time {timeout} {url}"
-            f" | jq -r '.status // \"unknown\"' 2>/dev/null || echo failed)"
-        )
-        w.line(f'echo "  ${path}: ${status}" >&2')
-        w.line(
-            f'case "${status}" in healthy | ok | pass | up) ;;'
-            f' degraded | warn) [ "${verdict}" = unhealthy ] || {verdict}=degraded ;;'
-            f" *) {verdict}=unhealthy ;; esac"
-        )
-    return {"status": f'"${verdict}"'}
+    base, name, checks, verdict = (w.temp(n) for n in ("BASE", "NAME", "CHECKS", "VERDICT"))
+    timeout = word(inputs.get("timeout_s", 5))
+    w.line(f"{base}={word(inputs['base_url'])}")
+    w.line(f'{base}="${{{base}%/}}"')
+    w.line(f"{checks}=$({{")
+    w.line(f'  probe_check health "${base}/health" {timeout}')
+    with w.block(f"  for {name} in {names}; do", "  done"):
+        w.line(f'  probe_check "${name}" "${base}/health/component/${name}" {timeout}')
+    w.line("} | jq -sc .)")
+    w.line(f'jq -r \'.[] | "  \\(.name): \\(.status) (\\(.detail))"\' <<<"${checks}" >&2')
+    w.line(
+        f'{verdict}=$(jq -r \'if any(.[]; .status == "fail") then "unhealthy"'
+        f' elif any(.[]; .status == "warn") then "degraded" else "healthy" end\''
+        f' <<<"${checks}")'
+    )
+    return {"status": f'"${verdict}"', "checks": f'"${checks}"'}

@@ -85,60 +85,103 @@ def wait_provisioned(inputs: ProvisionedWaitInputs, ctx: StepContext) -> dict[st
     }
 
 
-def _alias_words(inputs: dict[str, Any], ctx: Any) -> list[str]:
-    from hybridops.shell.words import word
+# -- as shell commands (run --print-cli, runbook docs) ---------------------------------------
 
-    return [
-        "--region",
-        word(ctx.region(inputs.get("region", "primary"))),
-        "--function-name",
-        word(inputs["function"]),
-        "--qualifier",
-        word(inputs["alias"]),
-    ]
+PC_CONFIG = r"""# pc_config REGION FUNCTION ALIAS: the alias's provisioned concurrency config as
+# JSON ({} when it has none; any other error stops the script).
+pc_config() {
+  local out err
+  err=$(mktemp)
+  if out=$(aws lambda get-provisioned-concurrency-config --region "$1" --function-name "$2" \
+    --qualifier "$3" --output json 2>"$err"); then
+    printf '%s\n' "$out"
+  elif grep -q ProvisionedConcurrencyConfigNotFound "$err"; then
+    echo '{}'
+  else
+    cat "$err" >&2
+    rm -f "$err"
+    return 4
+  fi
+  rm -f "$err"
+}"""
+
+
+def _config_line(inputs: dict[str, Any], ctx: Any, into: str) -> None:
+    from hybridops.shell.words import word
+    from hybridops.shell.writer import helper
+
+    helper("pc_config", PC_CONFIG)
+    region = word(ctx.region(inputs.get("region", "primary")))
+    ctx.writer.line(
+        f"{into}=$(pc_config {region} {word(inputs['function'])} {word(inputs['alias'])})"
+    )
 
 
 @shell_equivalent("lambda.plan_provisioned")
 def plan_provisioned_shell(inputs: dict[str, Any], ctx: Any) -> dict[str, str]:
-    """Read the alias's provisioned concurrency; compute and cap the target."""
-    from hybridops.shell.words import arith, word
+    """Read the alias's provisioned concurrency; compute, check and cap the target."""
+    from hybridops.shell.words import arith, dq, word
 
     w = ctx.writer
-    now, to = w.temp("FROM"), w.temp("TO")
-    alias = " ".join(_alias_words(inputs, ctx))
-    w.line(
-        f"{now}=$(aws lambda get-provisioned-concurrency-config {alias}"
-        " --query RequestedProvisionedConcurrentExecutions --output text 2>/dev/null || echo 0)"
-    )
+    config, now, to = w.temp("CONFIG"), w.temp("FROM"), w.temp("TO")
     given_to, by = inputs.get("to"), inputs.get("by")
+    from hybridops.steps.actions.ecs import _one_of
+
+    _one_of(given_to, by, w)
+    _config_line(inputs, ctx, config)
+    w.line(f"{now}=$(jq -r '.RequestedProvisionedConcurrentExecutions // 0' <<<\"${config}\")")
     w.line(
-        f"if [ -n {word(given_to)} ]; then {to}={word(given_to)};"
-        f" else {to}=$(( {now} + {arith(by)} )); fi"
+        f"if [ -n {word(by)} ]; then {to}=$(( {now} + {arith(by)} )); else {to}={word(given_to)};"
+        " fi"
     )
-    limit = arith(inputs.get("limit", 500))
-    w.line(f'[ "${to}" -ge 1 ] || fail 3 "provisioned concurrency must be at least 1"')
-    w.line(f'[ "${to}" -le {limit} ] || fail 3 "${to} is over the limit of {limit}"')
-    return {"from": f'"${now}"', "to": f'"${to}"', "capped": "false", "limit": limit}
+    w.line(
+        f'[ -z {word(by)} ] || [ {word(by)} -ne 0 ] || fail 3 "--by 0 changes nothing: refusing"'
+    )
+    w.line(
+        f'[ "${to}" -ge 1 ] || fail 3 "the result would be ${to}: provisioned concurrency must be'
+        ' at least 1"'
+    )
+    limit = inputs.get("limit", 500)
+    w.line(
+        f'[ "${to}" -le {word(limit)} ] || fail 3 "${to} is over the limit of {dq(limit)}'
+        ' (limits.max_provisioned_concurrency)"'
+    )
+    return {"from": f'"${now}"', "to": f'"${to}"', "capped": "false", "limit": word(limit)}
 
 
 @shell_equivalent("lambda.wait_provisioned")
 def wait_provisioned_shell(inputs: dict[str, Any], ctx: Any) -> dict[str, str]:
-    """Poll the alias until READY; FAILED stops with its reason."""
-    from hybridops.shell.words import arith, scalar_text
+    """Poll the alias until READY; FAILED (with its reason) or no config stops the script."""
+    from hybridops.shell.steps import deadline_line
+    from hybridops.shell.words import dq, word
 
     w = ctx.writer
-    status, deadline = w.temp("STATUS"), w.temp("DEADLINE")
-    read = (
-        f"aws lambda get-provisioned-concurrency-config {' '.join(_alias_words(inputs, ctx))}"
-        " --query Status --output text"
-    )
-    w.line(f"{deadline}=$((SECONDS + {arith(inputs.get('timeout_s', 600))}))")
-    with w.block(f'until {status}=$({read}) && [ "${status}" = READY ]; do', "done"):
+    config, status = w.temp("CONFIG"), w.temp("STATUS")
+    timeout, interval = inputs.get("timeout_s", 600), inputs.get("interval_s", 5)
+    where = f"{dq(inputs['function'])}:{dq(inputs['alias'])}"
+    w.comment(f"Polls every {dq(interval)}s for up to {dq(timeout)}s until READY.")
+    deadline = deadline_line(ctx, timeout)
+    with w.block("while :; do", "done"):
+        _config_line(inputs, ctx, config)
+        w.line(f'{status}=$(jq -r \'.Status // "MISSING"\' <<<"${config}")')
+        w.line(f'[ "${status}" != READY ] || break')
         w.line(
-            f'[ "${status}" != FAILED ] || fail 1 "provisioned concurrency FAILED:'
-            f" $(aws lambda get-provisioned-concurrency-config"
-            f' {" ".join(_alias_words(inputs, ctx))} --query StatusReason --output text)"'
+            f'[ "${status}" != FAILED ] || fail 1 "provisioned concurrency on {where} FAILED:'
+            f' $(jq -r \'.StatusReason // "no reason given"\' <<<"${config}")"'
         )
-        w.line(f'[ "$SECONDS" -lt "${deadline}" ] || fail 5 "not READY in time (${status})"')
-        w.line(f"sleep {scalar_text(inputs.get('interval_s', 5))}")
-    return {"status": f'"${status}"'}
+        w.line(
+            f'[ "${status}" != MISSING ] || fail 1 "no provisioned concurrency config on {where}"'
+        )
+        w.line(
+            f'echo "  ${status}: $(jq -r \'"\\(.AllocatedProvisionedConcurrentExecutions // 0)/'
+            f'\\(.RequestedProvisionedConcurrentExecutions)"\' <<<"${config}") allocated" >&2'
+        )
+        w.line(
+            f'[ "$SECONDS" -lt "${deadline}" ] || fail 5 "provisioned concurrency on {where}'
+            f' not READY after {dq(timeout)}s (${status})"'
+        )
+        w.line(f"sleep {word(interval)}")
+    return {
+        "status": f'"${status}"',
+        "available": f'"$(jqv "${config}" \'.AvailableProvisionedConcurrentExecutions\')"',
+    }

@@ -48,10 +48,19 @@ def recent(inputs: RecentInputs, ctx: StepContext) -> dict[str, Any]:
     return {"count": count, "events": list(newest)}
 
 
+# How `logs search` prints an event: `time group/stream message`. A JSON message is printed as
+# it came, not re-encoded: hybridops prints it compacted, and jq would turn 90.0 into 90.
+LOG_LINE = (
+    '"\\(.timestamp / 1000 | floor | todate | rtrimstr("Z")).\\(.timestamp % 1000 | tostring'
+    ' | "00\\(.)"[-3:])Z \\(.group | rtrimstr("/") | split("/") | last)/\\(.stream | split("/")'
+    ' | last) \\(.message | rtrimstr("\\n"))"'
+)
+
+
 @shell_equivalent("logs.recent")
 def recent_shell(inputs: dict[str, Any], ctx: Any) -> dict[str, str]:
-    """`aws logs filter-log-events` over each group since N minutes ago; the newest kept."""
-    from hybridops.shell.words import Ref, scalar_text, word
+    """`aws logs filter-log-events` per group, merged in time order; the newest `limit` kept."""
+    from hybridops.shell.words import Ref, quote, scalar_text, word
 
     w = ctx.writer
     groups = inputs.get("groups") or []
@@ -60,14 +69,13 @@ def recent_shell(inputs: dict[str, Any], ctx: Any) -> dict[str, str]:
         if isinstance(groups, Ref)
         else " ".join(word(scalar_text(g)) for g in groups)
     )
-    start, found, group = w.temp("START"), w.temp("EVENTS"), w.temp("GROUP")
+    end, start, group, found = (w.temp(n) for n in ("END", "START", "GROUP", "EVENTS"))
     minutes = word(inputs.get("minutes", 10))
-    w.line(
-        f"{start}=$(( ($(date +%s) - $(awk -v m={minutes} 'BEGIN {{ printf \"%d\", m * 60 }}'))"
-        " * 1000 ))"
-    )
-    w.line(f"{found}=$(mktemp)")
-    with w.block(f"for {group} in {names}; do", "done"):
+    w.line(f"{end}=$(date +%s%3N)  # now, in milliseconds")
+    w.line(f"{start}=$(( {end} - $(awk -v m={minutes} 'BEGIN {{ printf \"%d\", m * 60000 }}') ))")
+    with w.block(
+        f"{found}=$(for {group} in {names}; do", "done | jq -sc 'add // [] | sort_by(.timestamp)')"
+    ):
         w.command(
             [
                 "aws",
@@ -79,18 +87,24 @@ def recent_shell(inputs: dict[str, Any], ctx: Any) -> dict[str, str]:
                 f'"${group}"',
                 "--start-time",
                 f'"${start}"',
+                "--end-time",
+                f'"${end}"',
                 "--filter-pattern",
                 word(inputs.get("pattern", "")),
                 "--query",
-                "'events[].[timestamp, logStreamName, message]'",
+                quote("events[].{timestamp: timestamp, stream: logStreamName, message: message}"),
                 "--output",
-                "text",
-                f'>>"${found}"',
+                "json",
+                "|",
+                "jq",
+                "-c",
+                "--arg",
+                "group",
+                f'"${group}"',
+                quote("map({timestamp, group: $group, stream, message})"),
             ]
         )
     limit = word(inputs.get("limit", 20))
-    w.line(f'sort -n "${found}" | tail -n {limit} >&2')
-    return {
-        "count": f'"$(wc -l <"${found}" | tr -d " ")"',
-        "events": f'"$(tail -n {limit} "${found}")"',
-    }
+    newest = f"jq -c --argjson n {limit} '.[-$n:]' <<<\"${found}\""
+    w.line(f"{newest} | jq -r {quote('.[] | ' + LOG_LINE)} >&2")
+    return {"count": f'"$(jq length <<<"${found}")"', "events": f'"$({newest})"'}
