@@ -512,3 +512,53 @@ def test_the_demo_through_a_pipe_echoes_each_command_shell_quoted() -> None:
     assert "upstream error: health check failed" in out.stdout  # the investigated errors
     assert "{'" not in out.stderr  # no Python reprs
     assert out.stderr.strip().splitlines()[-2].endswith("· us-west-2: standby (desired 0)")
+
+
+def test_failures_after_the_current_deployment_settled_still_count() -> None:
+    import datetime as dt
+
+    from hybridops.health.verdict import ecs_check
+
+    now = dt.datetime(2026, 11, 30, 3, 0, tzinfo=dt.timezone.utc)
+
+    def at(seconds_ago: int) -> dt.datetime:
+        return now - dt.timedelta(seconds=seconds_ago)
+
+    task = "(service hybrid-router-service) (task 1) failed container health checks."
+
+    class Ecs:
+        def describe_services(self, **_: Any) -> dict[str, Any]:
+            return {
+                "services": [
+                    {
+                        "taskDefinition": "arn:aws:ecs:eu-central-1:1:task-definition/hybrid-router:2",
+                        "runningCount": 2,
+                        "desiredCount": 2,
+                        "deployments": [
+                            {
+                                "id": "ecs-svc/7",
+                                "status": "PRIMARY",
+                                "rolloutState": "COMPLETED",
+                                "taskDefinition": "arn:aws:ecs:eu-central-1:1:task-definition/hybrid-router:2",
+                                "createdAt": at(300),
+                            }
+                        ],
+                        "events": [
+                            {"createdAt": at(30), "message": task},  # the running tasks flap
+                            {
+                                "createdAt": at(60),
+                                "message": "(service x) has reached a steady state.",
+                            },
+                            {"createdAt": at(200), "message": task},  # while it rolled out
+                            {"createdAt": at(400), "message": task},  # the replaced deployment
+                        ],
+                    }
+                ]
+            }
+
+    check = ecs_check(Ecs(), CLUSTER, SERVICE, now)
+    assert check.status == "fail"
+    assert check.detail == (
+        "1 failure event since deployment ecs-svc/7 (hybrid-router:2) reached a steady state"
+        f" 60s ago, latest: {task}"
+    )

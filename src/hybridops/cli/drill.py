@@ -38,6 +38,17 @@ def drill(
     state = app_state(ctx)
     _refuse_other_environments(state, scenario)
     limit = parse_duration(timeout, option="--timeout").total_seconds()
+    if state.options.dry_run:
+        # A drill's first act is a change (the fault): a dry run says so and injects nothing.
+        text = (
+            f"dry run: would inject {scenario!r} into the sandbox, then wait (up to {timeout})"
+            " for health to be green again and report the times; nothing injected"
+        )
+        if state.json:
+            emit_json(state.environment, {"status": "planned", "scenario": scenario})
+        else:
+            state.environment.stdout.write(text + "\n")
+        return 0
     console = state.err_console()
     console.print(
         f"[bold]drill {scenario}[/bold]: the fault is being injected. Work it from another terminal"

@@ -14,7 +14,7 @@ from hybridops import __version__
 from hybridops.cli import completion
 from hybridops.cli.state import AppState
 from hybridops.context import Environment
-from hybridops.errors import ExitCode, HybridOpsError, translate
+from hybridops.errors import CREDENTIALS_FIX, ExitCode, HybridOpsError, translate
 from hybridops.options import Options
 
 
@@ -590,6 +590,12 @@ def _handle(exc: BaseException, state: AppState) -> int:
             _emit_error(env, "UsageError", message, code, f"see `{where}`")
         return code
     error = translate(exc)
+    if error.hint == CREDENTIALS_FIX and state._runtime is not None:
+        # Name the profile in the fix (`aws sso login --profile oncall`), not NAME.
+        from hybridops.health.access import credentials_fix, profile_in_use
+
+        with contextlib.suppress(Exception):
+            error.hint = credentials_fix(profile_in_use(state._runtime.env.settings.profile))
     if state.options.traceback:
         import traceback
 

@@ -112,7 +112,11 @@ def ecs_check(ecs: Any, cluster: str, service: str, now: dt.datetime) -> Check:
     if len(deployments) > 1 or (
         deployments and deployments[0].get("rolloutState") not in (None, "COMPLETED")
     ):
-        states = ", ".join(f"{d.get('status')} {d.get('rolloutState')}" for d in deployments)
+        states = ", ".join(
+            f"{d.get('status')} {d.get('rolloutState')}"
+            f" ({str(d.get('taskDefinition', '?')).rsplit('/', 1)[-1]})"
+            for d in deployments
+        )
         problems.append(f"deployments: {states}")
         if any(d.get("rolloutState") == "FAILED" for d in deployments):
             status = "fail"
@@ -162,16 +166,17 @@ class FailureEvents:
         cutoff: dt.datetime | None = None
         since = "in 10 min"
         boundary = ""
+        name = _deployment_name(primary)
         if primary is not None and primary.get("createdAt") is not None:
             cutoff = _aware(primary["createdAt"])
-            name = _deployment_name(primary)
             since = f"since {name} started {_ago(now, cutoff)}"
             boundary = f"{name} started"
         steady = max((at for at, m in events if STEADY in m), default=None)
         if steady is not None and (cutoff is None or steady > cutoff):
+            # After the PRIMARY started: its own steady state (ECS says so after it recovered).
             cutoff = steady
-            since = f"since the steady state {_ago(now, steady)}"
-            boundary = "the last steady state"
+            since = f"since {name} reached a steady state {_ago(now, steady)}"
+            boundary = f"{name} reached a steady state"
         failed = [(at, m) for at, m in recent if _is_failure(m)]
         counted = [m for at, m in failed if cutoff is None or at >= cutoff]
         earlier = [m for at, m in failed if cutoff is not None and at < cutoff]
