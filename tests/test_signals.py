@@ -15,29 +15,10 @@ import pytest
 
 from hybridops.state.sqlite import SqliteStore
 from tests.conftest import MotoServer
+from tests.test_faults import INTERRUPTIBLE
 
-FLIP = """name: flip
-steps:
-  - name: read
-    aws: {service: ssm, operation: get_parameter, params: {Name: /flag}}
-    outputs: {previous: Parameter.Value}
-  - name: set
-    aws:
-      service: ssm
-      operation: put_parameter
-      params: {Name: /flag, Value: changed, Type: String, Overwrite: true}
-    compensate:
-      aws:
-        service: ssm
-        operation: put_parameter
-        params: {Name: /flag, Value: "${{ steps.read.outputs.previous }}", Type: String, Overwrite: true}
-  - name: wait-forever
-    wait:
-      aws: {service: ssm, operation: get_parameter, params: {Name: /flag}}
-      until: {Parameter.Value: never}
-      interval_s: 0.2
-      timeout_s: 120
-"""
+# The runbook that changes /flag, then waits forever (shared with the Ctrl-C tests).
+FLIP = INTERRUPTIBLE
 
 
 @pytest.fixture
