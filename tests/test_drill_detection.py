@@ -103,8 +103,8 @@ def test_any_command_detects_and_runs_show_their_final_status(
         for label in ("time to detect", "time to mitigate", "time to recover")
     )
     assert detect <= mitigate <= recover  # tenths of a second: the first two may round alike
-    # The progress lines name the cold backup for what it is, in words.
-    assert "us-west-2: standby (desired 0)" in err
+    # (The cold backup's wording in the status line is checked on a terminal, below: through a
+    # pipe a line is printed only when the estate changes, which may come after the fix.)
     assert "{'" not in err and "{'" not in out
 
 
