@@ -110,21 +110,10 @@ def test_sighup_after_a_confirmed_change_leaves_the_undo_command(
     flip: tuple[Any, Path], tmp_path: Path
 ) -> None:
     """The terminal closed: nobody can answer, no --yes: left changed, the undo command kept."""
-    import pty
-
     from tests.test_faults import _read_until
 
     ssm, book = flip
-    master, slave = pty.openpty()
-    env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "hybridops", "-o", "json", "run", str(book)],
-        stdin=slave,
-        stdout=subprocess.PIPE,
-        stderr=slave,
-        env={**env, "TERM": "dumb"},
-    )
-    os.close(slave)
+    proc, master = _pty_run(book)
     seen: list[str] = []
     try:
         _read_until(master, "Proceed? [y/N]", seen)

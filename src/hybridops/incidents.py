@@ -272,32 +272,9 @@ class Updated:
         return bool(self.said)
 
 
-def update(
-    store: StateStore,
-    incident_id: str,
-    *,
-    status: str | None = None,
-    note: str | None = None,
-    next_update: dt.timedelta | None = None,
-    severity: str | None = None,
-    commander: str | None = None,
-    config: IncidentsConfig | None = None,
-    now: Callable[[], dt.datetime] = utcnow,
-    dry_run: bool = False,
-) -> dict[str, Any]:
-    """Change status, severity, commander; add a note; promise the next update (the record)."""
-    return change(
-        store,
-        incident_id,
-        status=status,
-        note=note,
-        next_update=next_update,
-        severity=severity,
-        commander=commander,
-        config=config,
-        now=now,
-        dry_run=dry_run,
-    ).record
+def update(store: StateStore, incident_id: str, **changes: Any) -> dict[str, Any]:
+    """`change`, returning only the updated record (what most callers want)."""
+    return change(store, incident_id, **changes).record
 
 
 def change(
