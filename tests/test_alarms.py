@@ -126,17 +126,32 @@ def test_sync_creates_the_alarms_the_runbooks_assume(
         99.9,
         "LessThanThreshold",
     )
+    # Each alarm names the runbook whose trigger tests it, and the command that runs it.
     assert _tags(moto, cpu) == {
         "hybridops:managed": "true",
         "hybridops:severity": "P2",
-        "hybridops:command": "hybridops scale check --apply",
+        "hybridops:command": "hybridops run scale-service -p by=2",
+        "hybridops:runbook": "scale-service",
     }
+    assert (
+        "Runbook: scale-service. Run: hybridops run scale-service -p by=2"
+        in (cpu["AlarmDescription"])
+    )
+    assert "Runbook: scale-service." in alarms["hybrid-router-p95-latency"]["AlarmDescription"]
     assert _tags(moto, availability)["hybridops:severity"] == "P0"
     assert "[P0]" in availability["AlarmDescription"]
+    # A 5xx rate has several causes: triage weighs them, so the alarm says so.
+    assert _tags(moto, availability)["hybridops:runbook"] == "triage"
+    assert availability["AlarmDescription"].endswith(
+        "Runbook: chosen by triage. Run: hybridops triage"
+    )
     # Route 53 health-check metrics only exist in us-east-1: the alarm is made there.
     health = _alarms(moto, "us-east-1")["hybrid-router-health-check"]
     assert health["Dimensions"] == [{"Name": "HealthCheckId", "Value": estate["check"]}]
-    assert _tags(moto, health, "us-east-1")["hybridops:command"] == "hybridops failover status"
+    assert _tags(moto, health, "us-east-1")["hybridops:command"] == (
+        "hybridops run regional-failover -p to=secondary"
+    )
+    assert _tags(moto, health, "us-east-1")["hybridops:runbook"] == "regional-failover"
 
 
 def test_a_second_sync_changes_nothing(cli: Cli, moto: MotoServer, estate: dict[str, Any]) -> None:
@@ -231,15 +246,19 @@ def test_list_shows_state_severity_duration_and_the_command(
     assert everything["firing"] == 2
     firing = cli("-o", "json", "alarms", "list", "--firing").json()["alarms"]
     assert [(a["name"], a["severity"], a["state"], a["command"]) for a in firing] == [
-        ("hybrid-router-availability", "P0", "ALARM", "hybridops run service-recovery"),
-        ("hybrid-router-cpu-high", "P2", "ALARM", "hybridops scale check --apply"),
+        ("hybrid-router-availability", "P0", "ALARM", "hybridops triage"),
+        ("hybrid-router-cpu-high", "P2", "ALARM", "hybridops run scale-service -p by=2"),
     ]
     assert all(a["for_s"] is not None and a["for_s"] >= 0 for a in firing)
     assert firing[1]["reason"] == "CPU 93%"
     text = cli("alarms", "list", "--firing")
     assert text.code == 0
     assert "ALARM  P0   hybrid-router-availability" in text.out
-    assert "hybridops run service-recovery" in text.out
+    assert "hybridops run scale-service -p by=2" in text.out
+    # ...and ends with what triage, weighing every alarm and check, would run first.
+    last = text.out.strip().splitlines()[-1]
+    assert last.startswith("next (triage): hybridops --env "), last
+    assert "run scale-service -p by=2 — the ECS CPU alarm is in ALARM" in last
 
 
 def test_an_update_keeps_alarm_actions_someone_muted(

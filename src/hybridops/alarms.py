@@ -12,24 +12,34 @@ SEVERITY_TAG = "hybridops:severity"
 COMMAND_TAG = "hybridops:command"
 ROUTE53_METRICS_REGION = "us-east-1"  # Route 53 health-check metrics exist only there
 
-DEFAULT_COMMANDS = {
-    "cpu-high": "hybridops scale check --apply",
-    "memory-high": "hybridops scale check --apply",
-    "p95-latency": "hybridops logs query latency --since 30m",
-    "queue-depth": "hybridops scale check --apply",
-    "error-rate": "hybridops run recent-errors",
-    "availability": "hybridops run service-recovery",
-    "health-check": "hybridops failover status",
+RUNBOOK_TAG = "hybridops:runbook"
+TRIAGE = "hybridops triage"
+# What each alarm watches: its runbook is the one whose trigger tests an alarm on that metric.
+ALARM_METRICS = {
+    "cpu-high": "CPUUtilization",
+    "memory-high": "MemoryUtilization",
+    "p95-latency": "TargetResponseTime",
+    "error-rate": "HTTPCode_Target_5XX_Count",
+    "availability": "HTTPCode_Target_5XX_Count",
+    "health-check": "HealthCheckStatus",
 }
-# What the command of an alarm hybridops does not manage guesses from its metric.
-COMMAND_BY_METRIC = {
-    "CPUUtilization": DEFAULT_COMMANDS["cpu-high"],
-    "MemoryUtilization": DEFAULT_COMMANDS["memory-high"],
-    "TargetResponseTime": DEFAULT_COMMANDS["p95-latency"],
-    "HTTPCode_Target_5XX_Count": DEFAULT_COMMANDS["error-rate"],
-    "HealthCheckStatus": DEFAULT_COMMANDS["health-check"],
-    "Throttles": "hybridops scale lambda --by +50",
-}
+
+
+def runbook_for_metric(metric: str | None) -> tuple[str | None, str]:
+    """(runbook, command) for an alarm on `metric`: a trigger's runbook, else triage itself.
+
+    A 5xx rate has several causes (a deploy, the region, Bedrock): triage weighs them.
+    """
+    from hybridops.triage.rules import command_words
+    from hybridops.triage.run import alarm_runbooks
+
+    mapped = alarm_runbooks().get(str(metric or ""))
+    if mapped is None:
+        return None, TRIAGE
+    runbook, params = mapped
+    return runbook, command_words(["hybridops", "run", runbook], params)
+
+
 # The fields of put_metric_alarm that define an alarm (compared to find updates).
 DEFINING = (
     "AlarmDescription",
@@ -59,6 +69,7 @@ class AlarmSpec:
     severity: str
     command: str
     definition: dict[str, Any]  # put_metric_alarm arguments, without Tags
+    runbook: str = "triage"  # the runbook whose trigger the alarm maps to
 
     @property
     def name(self) -> str:
@@ -67,7 +78,12 @@ class AlarmSpec:
 
     def tags(self) -> dict[str, str]:
         """The tags hybridops keeps on it."""
-        return {MANAGED_TAG: "true", SEVERITY_TAG: self.severity, COMMAND_TAG: self.command}
+        return {
+            MANAGED_TAG: "true",
+            SEVERITY_TAG: self.severity,
+            COMMAND_TAG: self.command,
+            RUNBOOK_TAG: self.runbook,
+        }
 
 
 @dataclass
@@ -118,16 +134,19 @@ def desired(settings: Any, health_check_id: str | None = None) -> tuple[list[Ala
         from hybridops.config import ALARM_SEVERITIES
 
         severity = {**ALARM_SEVERITIES, **cfg.severities}.get(key, "P2")
-        command = cfg.commands.get(key, DEFAULT_COMMANDS[key])
+        metric = scaling.queue_metric if key == "queue-depth" else ALARM_METRICS[key]
+        runbook, command = runbook_for_metric(metric)
+        command = cfg.commands.get(key, command)
+        mends = f"Runbook: {runbook}. " if runbook else "Runbook: chosen by triage. "
         body = {
             "AlarmName": f"{prefix}-{key}",
-            "AlarmDescription": f"[{severity}] {summary}. Run: {command}",
+            "AlarmDescription": f"[{severity}] {summary}. {mends}Run: {command}",
             "AlarmActions": actions,
             "OKActions": actions,
             "TreatMissingData": "missing",
             **definition,
         }
-        specs.append(AlarmSpec(key, region, severity, command, body))
+        specs.append(AlarmSpec(key, region, severity, command, body, runbook or "triage"))
 
     def simple(metric: dict[str, Any], stat: str, minutes: int) -> dict[str, Any]:
         statistic = {"ExtendedStatistic": stat} if stat.startswith("p") else {"Statistic": stat}
@@ -385,9 +404,7 @@ def rows(
             since = (
                 updated.astimezone(dt.timezone.utc) if isinstance(updated, dt.datetime) else None
             )
-            command = tags.get(COMMAND_TAG) or COMMAND_BY_METRIC.get(
-                str(alarm.get("MetricName") or ""), "hybridops health"
-            )
+            command = tags.get(COMMAND_TAG) or runbook_for_metric(alarm.get("MetricName"))[1]
             out.append(
                 AlarmRow(
                     name=name,

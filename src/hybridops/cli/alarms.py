@@ -124,6 +124,10 @@ def list_alarms(
             row.command,
         )
     out.print(table)
+    if firing and any(r.state == "ALARM" for r in rows):
+        from hybridops.cli.triage import next_after
+
+        out.print(next_after(runtime), markup=False, highlight=False)
     return 0
 
 

@@ -17,6 +17,7 @@ EXAMPLES: dict[str, list[str]] = {
     "config": ["hybridops config", "hybridops --env prod --region us-east-1 config"],
     "reference": ["hybridops reference --out docs"],
     "health": ["hybridops health", "hybridops health --watch --interval 5"],
+    "triage": ["hybridops triage", "hybridops --dry-run triage --apply"],
     "rollback": ["hybridops --dry-run rollback", "hybridops rollback --to 41 --yes"],
     "runbooks": ["hybridops runbooks list", "hybridops runbooks show rollback-service"],
     "runbooks list": ["hybridops runbooks list"],

@@ -144,6 +144,10 @@ def health(
         console = state.out_console()
         console.print(table(verdict))
         console.print(f"{styled(verdict.status)} · {target.region}")
+        if verdict.status != "healthy" and not secondary and not components:
+            from hybridops.cli.triage import next_after
+
+            console.print(next_after(runtime), markup=False, highlight=False)
     failing = {"unhealthy"} if fail_on is FailOn.unhealthy else {"unhealthy", "degraded"}
     return 1 if verdict.status in failing else 0
 

@@ -163,6 +163,7 @@ COMMANDS: dict[str, tuple[str, str, bool]] = {
     "config": ("config_cmd", "config", False),
     "reference": ("reference", "reference", False),
     "health": ("health", "health", False),
+    "triage": ("triage", "triage", False),
     "rollback": ("rollback", "rollback", False),
     "scale": ("scale", "app", True),
     "logs": ("logs", "app", True),

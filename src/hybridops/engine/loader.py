@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import ValidationError as PydanticValidationError
 
 from hybridops import paths
+from hybridops.engine.matching import root_paths
 from hybridops.engine.models import Runbook
 from hybridops.engine.report import check_report
 from hybridops.engine.templating import iter_references
@@ -150,65 +151,6 @@ def _jmespath_conditions(step: Any, index: int) -> list[tuple[list[Any], str]]:
     return found
 
 
-def root_paths(expression: str) -> list[tuple[str, ...]]:
-    """The dotted field paths an expression reads from the top of its input document."""
-    import jmespath
-
-    chains: list[tuple[str, ...]] = []
-    _collect(dict(jmespath.compile(expression).parsed), chains)
-    return chains
-
-
-# Node types whose first child is evaluated against the input and the rest against its result.
-_LEFT_AT_ROOT = {
-    "subexpression",
-    "index_expression",
-    "projection",
-    "value_projection",
-    "filter_projection",
-    "flatten",
-    "pipe",
-}
-
-
-def _spine(node: dict[str, Any]) -> list[str] | None:
-    """The leading dotted fields of a path (`a.b.c[0]` -> a, b, c); None if it starts otherwise."""
-    if node["type"] == "field":
-        return [node["value"]]
-    if node["type"] == "subexpression":
-        first, *rest = node["children"]
-        chain = _spine(first)
-        if chain is None:
-            return None
-        for child in rest:
-            if child["type"] == "field":
-                chain.append(child["value"])
-                continue
-            # `outputs.items[0]`, `outputs.items[?x]`: the name before the bracket is read too.
-            head = (child.get("children") or [None])[0]
-            if child["type"] in _LEFT_AT_ROOT and isinstance(head, dict):
-                chain.extend(_spine(head) or [])
-            break
-        return chain
-    return None
-
-
-def _collect(node: dict[str, Any], chains: list[tuple[str, ...]]) -> None:
-    spine = _spine(node)
-    if spine is not None:
-        chains.append(tuple(spine))
-        return
-    children = [c for c in node.get("children", []) if isinstance(c, dict)]
-    if node["type"] == "pipe" and children and children[0]["type"] in ("current", "identity"):
-        children = children[1:]  # `@ | x`: x reads the top of the document too
-    elif node["type"] in _LEFT_AT_ROOT:
-        children = children[:1]
-    elif node["type"] in ("expref", "literal", "current", "identity"):
-        children = []
-    for child in children:
-        _collect(child, chains)
-
-
 def _reference_problem(
     runbook: Runbook,
     seen: dict[str, set[str]],
@@ -251,6 +193,8 @@ def _reference_problem(
             return f"${{{{ {text} }}}}: no such environment setting"
     elif root == "run" and (len(ref) != 2 or ref[1] not in ("id", "runbook", "env")):
         return f"${{{{ {text} }}}}: use run.id, run.runbook or run.env"
+    elif root == "facts":
+        return f"${{{{ {text} }}}}: facts.* is read by triggers only, not by steps"
     return None
 
 

@@ -17,6 +17,7 @@ from pydantic import (
 
 from hybridops.engine import matching
 from hybridops.engine.templating import TemplateError, iter_references
+from hybridops.engine.triggers import Trigger
 
 NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"
 PARAM_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
@@ -525,6 +526,10 @@ class Runbook(_Strict):
         description="What the run found, for people: printed after the steps (and under"
         " `report` with -o json), secrets masked",
     )
+    triggers: list[Trigger] = Field(
+        default_factory=list,
+        description="When this runbook applies, evaluated by `hybridops triage` over its facts",
+    )
 
     @field_validator("parameters")
     @classmethod
@@ -533,6 +538,27 @@ class Runbook(_Strict):
             if not re.match(PARAM_PATTERN, name):
                 raise ValueError(f"parameter name {name!r} must match {PARAM_PATTERN}")
         return value
+
+    @model_validator(mode="after")
+    def _trigger_parameters(self) -> Runbook:
+        names = [t.name for t in self.triggers]
+        duplicate = next((n for n in names if names.count(n) > 1), None)
+        if duplicate:
+            raise ValueError(f"duplicate trigger name {duplicate!r}")
+        for trigger in self.triggers:
+            unknown = sorted(set(trigger.params) - set(self.parameters))
+            if unknown:
+                raise ValueError(f"trigger {trigger.name!r}: no such parameter {unknown[0]!r}")
+            missing = [
+                name
+                for name, spec in self.parameters.items()
+                if spec.required and spec.default is None and name not in trigger.params
+            ]
+            if missing:
+                raise ValueError(
+                    f"trigger {trigger.name!r} must give required parameter {missing[0]!r}"
+                )
+        return self
 
     @property
     def mutating_steps(self) -> list[Step]:

@@ -70,7 +70,7 @@ def _problem(runbook: Runbook, chain: tuple[str, ...], *, template: bool) -> str
     text = ".".join(chain)
     shown = f"${{{{ {text} }}}}" if template else text
     root = chain[0]
-    if root not in ROOTS:
+    if root not in ROOTS or root == "facts":
         return f"{shown}: no such name (use params., steps., env. or run.)"
     if len(chain) == 1:
         return f"{shown}: name something inside {root}" if template else None

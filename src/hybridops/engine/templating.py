@@ -11,7 +11,8 @@ from hybridops.errors import ValidationError
 
 TEMPLATE_RE = re.compile(r"\$\{\{((?:(?!\}\}).)*?)\}\}", re.DOTALL)
 _PART_RE = re.compile(r"([A-Za-z_][A-Za-z0-9_-]*)|\[(\d+)\]")
-ROOTS = ("params", "steps", "env", "run")
+# `facts` is read by runbook triggers only (the loader refuses it in steps).
+ROOTS = ("params", "steps", "env", "run", "facts")
 
 
 class TemplateError(ValueError):

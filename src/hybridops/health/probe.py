@@ -6,7 +6,7 @@ import asyncio
 import json
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from hybridops import __version__
 
@@ -27,7 +27,7 @@ class Check:
     detail: str
     latency_ms: float | None = None
     # What the check learnt besides its status (e.g. the deployed task definition).
-    facts: dict[str, str] = field(default_factory=dict)
+    facts: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, object]:
         """JSON shape."""
@@ -123,7 +123,14 @@ async def _probe_all(
             if status == "fail" and status_code >= 500 and _attempt < retries:
                 last = detail
                 continue
-            return Check(name, "http", status, detail, latency)
+            said = body if isinstance(body, dict) else {}
+            facts = {
+                "reachable": True,
+                "code": status_code,
+                "reported": str(said.get("status", "")).lower(),
+                "reason": said.get("reason"),
+            }
+            return Check(name, "http", status, detail, latency, facts)
         return Check(name, "http", "fail", last, None)
 
     try:

@@ -221,11 +221,16 @@ def alb_check(elbv2: Any, target_group_arn: str) -> Check:
         "TargetHealthDescriptions"
     ]
     if not described:
-        return Check("alb targets", "alb", "fail", "no registered targets")
+        return Check(
+            "alb targets", "alb", "fail", "no registered targets", None, {"healthy": 0, "total": 0}
+        )
     bad = [d for d in described if d["TargetHealth"]["State"] != "healthy"]
     healthy = len(described) - len(bad)
+    counts = {"healthy": healthy, "total": len(described)}
     if not bad:
-        return Check("alb targets", "alb", "pass", f"{healthy}/{len(described)} healthy")
+        return Check(
+            "alb targets", "alb", "pass", f"{healthy}/{len(described)} healthy", None, counts
+        )
     reasons = sorted(
         {f"{d['TargetHealth']['State']} ({d['TargetHealth'].get('Reason', '?')})" for d in bad}
     )
@@ -235,7 +240,12 @@ def alb_check(elbv2: Any, target_group_arn: str) -> Check:
         else "warn"
     )
     return Check(
-        "alb targets", "alb", status, f"{healthy}/{len(described)} healthy; " + ", ".join(reasons)
+        "alb targets",
+        "alb",
+        status,
+        f"{healthy}/{len(described)} healthy; " + ", ".join(reasons),
+        None,
+        counts,
     )
 
 

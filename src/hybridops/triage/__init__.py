@@ -1,0 +1,1 @@
+"""Triage: from the page to the right command — facts gathered once, runbook triggers ranked."""

@@ -1,0 +1,624 @@
+"""Gather the facts document triggers read: health's checks and a few more reads, concurrently.
+
+Every area is read in its own thread, so the slowest read sets the time (the first command on
+a page must be as quick as `health`). An area that cannot be read is left null and named under
+`unknown` with the reason: a trigger that needs it is then undecided, never guessed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from hybridops.health.probe import Check, probe
+from hybridops.health.verdict import (
+    FailureEvents,
+    Target,
+    alb_check,
+    ecs_check,
+    http_targets,
+    route53_check,
+    target_for,
+    verdict_of,
+)
+
+FRESH_WINDOW_S = 3600
+THROTTLE_WINDOW_MIN = 5
+# What a cold standby's endpoint says about itself: no fault of the side, only no tasks yet.
+COLD_REASONS = ("no running tasks", "no healthy targets", "desired count is 0")
+SECONDARY_PROBE = "secondary health"
+COMPONENT_WORDS = {"pass": "healthy", "warn": "degraded", "fail": "unhealthy"}
+
+Client = Callable[[str, str], Any]
+
+
+class Unknown(Exception):
+    """An area that could not be read, and why (in words)."""
+
+
+def _revision(arn: Any) -> str:
+    return str(arn or "?").rsplit("/", 1)[-1]
+
+
+def _age(now: dt.datetime, moment: Any) -> float | None:
+    if moment is None:
+        return None
+    from hybridops.health.verdict import _aware
+
+    return round(max(0.0, (now - _aware(moment)).total_seconds()), 1)
+
+
+def _why(exc: BaseException, profile: str | None) -> str:
+    """An exception as the reason an area is unknown: access problems said as such."""
+    from hybridops.errors import translate
+    from hybridops.health.access import access_error
+
+    error = access_error(exc, profile)
+    if error is not None:
+        hint = f" ({error.hint})" if getattr(error, "hint", None) else ""
+        return f"{error.message}{hint}"
+    return translate(exc).message
+
+
+class Gatherer:
+    """Reads each area once; `document()` assembles them (derived facts included)."""
+
+    def __init__(
+        self,
+        settings: Any,
+        client: Client,
+        store: Any,
+        *,
+        now: dt.datetime,
+        timeout_s: float = 5.0,
+    ) -> None:
+        self.settings = settings
+        self.client = client
+        self.store = store
+        self.now = now
+        self.timeout_s = timeout_s
+        self.target: Target = target_for(settings)
+        self.unknown: dict[str, str] = {}
+        self.errors: dict[str, BaseException] = {}
+        self.skipped: dict[str, str] = {}
+        self.backup_probe: Check | None = None
+        self.checks: list[Check] = []
+
+    # -- areas ---------------------------------------------------------------------------------
+    def http(self) -> list[Check]:
+        """/health and every component of the primary side, and the backup side's /health."""
+        targets = http_targets(self.target, None)
+        if self.settings.secondary_health_url:
+            base = self.settings.secondary_health_url.rstrip("/")
+            targets.append((SECONDARY_PROBE, f"{base}/health"))
+        return probe(targets, timeout_s=self.timeout_s)
+
+    def ecs(self) -> tuple[Check, dict[str, Any]]:
+        """health's ECS check and the service it read."""
+        svc: dict[str, Any] = {}
+        ecs = self.client("ecs", "primary")
+
+        class Keeping:
+            def describe_services(self, **kwargs: Any) -> Any:
+                response = _absent_cluster_is_no_service(ecs, kwargs)
+                active = [s for s in response.get("services", []) if s.get("status") != "INACTIVE"]
+                if active:
+                    svc.update(active[0])
+                return response
+
+        check = ecs_check(Keeping(), self.target.cluster or "", self.target.service or "", self.now)
+        return check, svc
+
+    def targets(self) -> Check:
+        """health's ALB target check."""
+        return alb_check(self.client("elbv2", "primary"), self.target.target_group_arn or "")
+
+    def alarms(self, regions: tuple[str, ...] | None = None) -> tuple[Check, list[dict[str, Any]]]:
+        """Alarms in ALARM under the prefix, in the primary region (or the given ones)."""
+        firing: list[dict[str, Any]] = []
+        prefix = self.settings.alarms.prefix
+        for region in regions or (self.settings.region,):
+            cw = self.client("cloudwatch", region)
+            found = cw.describe_alarms(AlarmNamePrefix=prefix, StateValue="ALARM")
+            for alarm in found.get("MetricAlarms", []):
+                if alarm.get("StateValue") != "ALARM":
+                    continue  # moto ignores StateValue
+                since = alarm.get("StateUpdatedTimestamp")
+                firing.append(
+                    {
+                        "name": alarm["AlarmName"],
+                        "metric": alarm.get("MetricName")
+                        or _expression_metric(alarm.get("Metrics") or []),
+                        "namespace": alarm.get("Namespace"),
+                        "region": region,
+                        "since": since.isoformat() if isinstance(since, dt.datetime) else None,
+                        "for_s": _age(self.now, since) if isinstance(since, dt.datetime) else None,
+                    }
+                )
+        if firing:
+            names = ", ".join(sorted(a["name"] for a in firing))
+            check = Check("cloudwatch alarms", "alarms", "warn", f"in ALARM: {names}")
+        else:
+            check = Check("cloudwatch alarms", "alarms", "pass", "none in ALARM")
+        return check, sorted(firing, key=lambda a: a["name"])
+
+    def route53_checks(self) -> Check:
+        """health's Route 53 check."""
+        return route53_check(self.client("route53", "primary"))
+
+    def serving(self) -> str:
+        """The side the public name sends traffic to (unknown without a hosted zone)."""
+        if not (self.settings.hosted_zone_id and self.settings.record_name):
+            return "unknown"
+        from hybridops.aws import route53
+
+        return route53.environment_layout(self.client("route53", "primary"), self.settings).serving
+
+    def secondary(self) -> dict[str, Any]:
+        """The backup side: its service and what its /health says."""
+        s = self.settings
+        services = _absent_cluster_is_no_service(
+            self.client("ecs", "secondary"),
+            {"cluster": s.backup_cluster, "services": [s.backup_service]},
+        ).get("services", [])
+        active = next((x for x in services if x.get("status") == "ACTIVE"), None)
+        return {
+            "service_found": active is not None,
+            "desired": int(active["desiredCount"]) if active else 0,
+            "running": int(active["runningCount"]) if active else 0,
+        }
+
+    def throttles(self) -> dict[str, Any]:
+        """Throttles of the router Lambda in the last minutes."""
+        s = self.settings
+        cw = self.client("cloudwatch", "primary")
+        points = cw.get_metric_statistics(
+            Namespace="AWS/Lambda",
+            MetricName="Throttles",
+            Dimensions=[{"Name": "FunctionName", "Value": s.lambda_function}],
+            StartTime=self.now - dt.timedelta(minutes=THROTTLE_WINDOW_MIN),
+            EndTime=self.now,
+            Period=60,
+            Statistics=["Sum"],
+        )["Datapoints"]
+        return {
+            "function": s.lambda_function,
+            "alias": s.lambda_alias,
+            "throttles": round(sum(float(p.get("Sum", 0)) for p in points), 1),
+            "window_minutes": THROTTLE_WINDOW_MIN,
+            "max_provisioned": s.limits.max_provisioned_concurrency,
+        }
+
+    def provisioned(self) -> int:
+        """Provisioned concurrency requested on the alias (0 when none is configured)."""
+        s = self.settings
+        try:
+            config = self.client("lambda", "primary").get_provisioned_concurrency_config(
+                FunctionName=s.lambda_function, Qualifier=s.lambda_alias
+            )
+        except Exception as exc:
+            code = getattr(exc, "response", {}).get("Error", {}).get("Code")
+            if code == "ProvisionedConcurrencyConfigNotFoundException":
+                return 0
+            raise
+        return int(config.get("RequestedProvisionedConcurrentExecutions") or 0)
+
+    def circuit(self) -> str:
+        """The Bedrock breaker's state from its SSM parameter."""
+        name = self.settings.circuits.get("bedrock")
+        if not name:
+            raise Unknown("no circuits.bedrock parameter configured")
+        value = self.client("ssm", "primary").get_parameter(Name=name)["Parameter"]["Value"]
+        return "open" if str(value).strip().lower() == "open" else "closed"
+
+    def metric(self, name: str) -> dict[str, Any]:
+        """One scale-up trigger (scale check's evaluation) as a fact."""
+        from hybridops.health import scaling
+
+        found = scaling.one(self.settings, self.client("cloudwatch", "primary"), name, self.now)
+        return {
+            "fired": found.fired,
+            "value": found.value,
+            "threshold": found.threshold,
+            "minutes": found.minutes,
+            "detail": found.detail,
+        }
+
+    # -- assembly ------------------------------------------------------------------------------
+    def gather(self) -> dict[str, Any]:
+        """Every area health reads, and the metrics, concurrently; then what they call for.
+
+        The second round reads only what the first makes relevant (the backup side when the
+        primary is not healthy, the breaker when Bedrock fails, the Lambda's concurrency when
+        it throttles): a healthy estate is judged in health's time.
+        """
+        reads: dict[str, Callable[[], Any]] = {
+            "primary.ecs": self.ecs,
+            "alarms": self.alarms,
+            "route53": self.route53_checks,
+            "lambda": self.throttles,
+        }
+        for name in ("cpu", "memory", "queue_depth", "p95_ms"):
+            reads[f"metrics.{name}"] = functools.partial(self.metric, name)
+        if self.target.target_group_arn:
+            reads["primary.targets"] = self.targets
+        results: dict[str, Any] = {}
+        with ThreadPoolExecutor(max_workers=len(reads)) as pool:
+            futures = {area: pool.submit(read) for area, read in reads.items()}
+            probes = self.http()
+            http = [c for c in probes if c.name != SECONDARY_PROBE]
+            self.backup_probe = next((c for c in probes if c.name == SECONDARY_PROBE), None)
+            self._collect(futures, results)
+            more = self._second_round(http, results)
+            if more:
+                self._collect({area: pool.submit(read) for area, read in more.items()}, results)
+        return self.document(http, results)
+
+    def _collect(self, futures: dict[str, Any], results: dict[str, Any]) -> None:
+        for area, future in futures.items():
+            try:
+                results[area] = future.result()
+            except Unknown as exc:
+                self.unknown[area] = str(exc)
+            except Exception as exc:  # one unreadable area must not hide the others
+                self.unknown[area] = _why(exc, self.settings.profile)
+                self.errors[area] = exc
+
+    def _second_round(self, http: list[Check], results: dict[str, Any]) -> dict[str, Any]:
+        """The reads the first round calls for; the others are named under `skipped`."""
+        more: dict[str, Callable[[], Any]] = {}
+        first = [c for c in http] + [
+            value[0] if isinstance(value, tuple) else value
+            for area, value in results.items()
+            if area in ("primary.ecs", "primary.targets")
+        ]
+        backup = self._backup_endpoint()
+        backup_fault = not backup["reachable"] or _names_fault(backup["reason"])
+        if any(c.status != "pass" for c in first) or "primary.ecs" in self.unknown or backup_fault:
+            more["secondary"] = self.secondary
+            more["route53.serving"] = self.serving
+            from hybridops.alarms import alarm_regions
+
+            # Route 53's health-check alarms live in us-east-1: they only matter for a failover.
+            others = tuple(r for r in alarm_regions(self.settings) if r != self.settings.region)
+            if others:
+                more["alarms.elsewhere"] = functools.partial(self.alarms, others)
+        else:
+            self.skipped["secondary"] = "not read: the primary side is healthy"
+            self.skipped["route53.serving"] = "not read: the primary side is healthy"
+        component = f"component {self.settings.bedrock.component}"
+        bedrock = next((c for c in http if c.name == component), None)
+        if bedrock is None or bedrock.status != "pass":
+            more["bedrock.circuit"] = self.circuit
+        else:
+            self.skipped["bedrock.circuit"] = "not read: the Bedrock client is healthy"
+        throttles = results.get("lambda") or {}
+        alarms = results.get("alarms")
+        throttle_alarm = alarms is not None and any(a["metric"] == "Throttles" for a in alarms[1])
+        if throttles.get("throttles") or throttle_alarm:
+            more["lambda.provisioned"] = self.provisioned
+        else:
+            self.skipped["lambda.provisioned"] = "not read: the Lambda does not throttle"
+        return more
+
+    def document(self, http: list[Check], results: dict[str, Any]) -> dict[str, Any]:
+        """The facts, derived ones included, from what was read."""
+
+        s = self.settings
+        facts: dict[str, Any] = {
+            "collected_at": self.now.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "env": None,
+            "primary": self._primary(http, results),
+            "alarms": None,
+            "route53": None,
+            "secondary": None,
+            "deploys": None,
+            "lambda": self._lambda(results),
+            "bedrock": None,
+            "metrics": {
+                m.split(".")[1]: results.get(m) for m in results if m.startswith("metrics.")
+            },
+            "unknown": self.unknown,
+            "skipped": self.skipped,
+        }
+        for m in ("cpu", "memory", "queue_depth", "p95_ms"):
+            facts["metrics"].setdefault(m, None)
+        if "alarms" in results:
+            check, firing = results["alarms"]
+            if "alarms.elsewhere" in results:
+                more_check, more = results["alarms.elsewhere"]
+                firing = sorted(firing + more, key=lambda a: a["name"])
+                check = more_check if more_check.status != "pass" else check
+            self.checks.append(check)
+            facts["alarms"] = {
+                "firing": firing,
+                "names": [a["name"] for a in firing],
+                "metrics": sorted({str(a["metric"]) for a in firing if a["metric"]}),
+            }
+        if "route53" in results:
+            check = results["route53"]
+            self.checks.append(check)
+            inverted = check.detail.split(": ", 1)[1].split(", ") if check.status == "warn" else []
+            facts["route53"] = {"serving": results.get("route53.serving"), "inverted": inverted}
+        facts["deploys"] = self._deploys(results, facts["primary"])
+        facts["secondary"] = self._secondary(results, facts["route53"])
+        router = (facts["primary"] or {}).get("components") or {}
+        component = s.bedrock.component
+        if "primary.components" in self.unknown or component not in router:
+            if component not in router and "primary.components" not in self.unknown:
+                self.unknown["bedrock.client"] = f"{component} is not a configured component"
+            client = {"status": None, "reason": None}
+        else:
+            client = router[component]
+        facts["bedrock"] = {
+            "client": client["status"],
+            "reason": client["reason"],
+            "circuit": results.get("bedrock.circuit"),
+        }
+        return facts
+
+    def _primary(self, http: list[Check], results: dict[str, Any]) -> dict[str, Any]:
+        s = self.settings
+        self.checks.extend(http)
+        primary: dict[str, Any] = {"region": s.region, "verdict": None}
+        by_name = {c.name: c for c in http}
+        main = by_name.get("health")
+        if main is None:
+            self.unknown["primary.endpoint"] = "no health_url configured"
+            self.unknown["primary.components"] = "no health_url configured"
+            primary["endpoint"] = None
+            primary["components"] = None
+        else:
+            primary["endpoint"] = {
+                "status": main.status,
+                "code": main.facts.get("code"),
+                "reachable": bool(main.facts.get("reachable", False)),
+                "detail": main.detail,
+            }
+            primary["components"] = {
+                c.name.removeprefix("component "): {
+                    "status": COMPONENT_WORDS[c.status]
+                    if c.facts.get("reachable")
+                    else "unreachable",
+                    "reason": c.facts.get("reason") or (None if c.facts else c.detail),
+                }
+                for c in http
+                if c.name.startswith("component ")
+            }
+        components = primary["components"]
+        router_name = "hybrid-router" if "hybrid-router" in s.components else s.components[0]
+        if components is not None and router_name in components:
+            primary["router"] = {"name": router_name, **components[router_name]}
+        else:
+            primary["router"] = None
+        primary["failing_components"] = (
+            sorted(n for n, c in components.items() if c["status"] in ("unhealthy", "unreachable"))
+            if components is not None
+            else None
+        )
+        primary["api"] = self._api()
+        if "primary.ecs" in results:
+            check, svc = results["primary.ecs"]
+            self.checks.append(check)
+            primary["ecs"] = self._ecs(check, svc)
+        else:
+            primary["ecs"] = None
+        if "primary.targets" in results:
+            check = results["primary.targets"]
+            self.checks.append(check)
+            primary["targets"] = {
+                "status": check.status,
+                "detail": check.detail,
+                "healthy": check.facts.get("healthy"),
+                "total": check.facts.get("total"),
+            }
+        elif "primary.targets" not in self.unknown:
+            primary["targets"] = None
+            self.unknown["primary.targets"] = "no target_group_arn configured"
+        else:
+            primary["targets"] = None
+        if main is None:
+            primary["down"] = None
+        else:
+            every = components.values() if components else []
+            primary["down"] = main.status == "fail" and all(
+                c["status"] in ("unhealthy", "unreachable") for c in every
+            )
+        judged = [c for c in self.checks]
+        primary["verdict"] = verdict_of(judged) if judged else None
+        return primary
+
+    def _api(self) -> str:
+        """ok, or how reading the primary region's ECS failed: unreachable, denied or error."""
+        error = self.errors.get("primary.ecs")
+        if error is None:
+            return "ok"
+        from hybridops.health.access import access_error
+
+        if access_error(error, self.settings.profile) is not None:
+            return "denied"
+        from botocore.exceptions import ConnectionError as BotoConnectionError
+        from botocore.exceptions import ReadTimeoutError
+
+        if isinstance(error, (BotoConnectionError, ReadTimeoutError)):
+            return "unreachable"
+        status = getattr(error, "response", {}).get("ResponseMetadata", {}).get("HTTPStatusCode")
+        return "unreachable" if isinstance(status, int) and status >= 500 else "error"
+
+    def _ecs(self, check: Check, svc: dict[str, Any]) -> dict[str, Any]:
+        deployments = svc.get("deployments", [])
+        current = next((d for d in deployments if d.get("status") == "PRIMARY"), None)
+        if current is None and deployments:
+            current = deployments[0]
+        failures = FailureEvents.of(svc, current, self.now) if svc else None
+        cap = self.settings.limits.max_desired_count
+        desired = int(svc.get("desiredCount", 0)) if svc else None
+        return {
+            "status": check.status,
+            "detail": check.detail,
+            "desired": desired,
+            "running": int(svc.get("runningCount", 0)) if svc else None,
+            "revision": _revision(svc.get("taskDefinition")) if svc else None,
+            "rollout": (current or {}).get("rolloutState"),
+            "deployments": [
+                {
+                    "id": d.get("id"),
+                    "status": d.get("status"),
+                    "rollout": d.get("rolloutState"),
+                    "revision": _revision(d.get("taskDefinition")),
+                    "age_s": _age(self.now, d.get("createdAt")),
+                }
+                for d in deployments
+            ],
+            "failure_events": len(failures.counted) if failures else 0,
+            "latest_failure": failures.counted[0] if failures and failures.counted else None,
+            "max_desired": cap,
+            "at_cap": desired is not None and desired >= cap,
+            "_current": current,
+        }
+
+    def _deploys(self, results: dict[str, Any], primary: dict[str, Any]) -> dict[str, Any] | None:
+        ecs = primary.get("ecs")
+        if ecs is None:
+            self.unknown.setdefault("deploys", self.unknown.get("primary.ecs", "ECS unread"))
+            return None
+        current = ecs.pop("_current", None) or {}
+        revision = _revision(current.get("taskDefinition")) if current else ecs["revision"]
+        age = _age(self.now, current.get("createdAt"))
+        from hybridops.health.verdict import _ago
+
+        try:
+            from hybridops.aws.ecs import family_and_revision
+
+            arn = str(current.get("taskDefinition") or "")
+            family = family_and_revision(arn)[0] if arn else None
+            known = sorted(_revision(a) for a in self.store.known_good(family)) if family else []
+        except Exception as exc:  # the store is evidence too, but not worth failing triage
+            known = []
+            self.unknown["deploys.known_good"] = _why(exc, None)
+        router = primary.get("router") or {}
+        failing, failure = False, None
+        if ecs["rollout"] == "FAILED":
+            failing, failure = True, f"rollout of {revision} FAILED"
+        elif ecs["failure_events"]:
+            failing = True
+            failure = f"{ecs['failure_events']} failure events, latest: {ecs['latest_failure']}"
+        elif ecs["rollout"] == "IN_PROGRESS" and router.get("status") in (
+            "unhealthy",
+            "unreachable",
+        ):
+            failing = True
+            failure = f"rollout IN_PROGRESS while {router.get('name')} is {router.get('status')}"
+        others = [d for d in ecs["deployments"] if d["id"] != current.get("id")]
+        previous = next((r for r in reversed(known) if r != revision), None) or next(
+            (d["revision"] for d in others), None
+        )
+        return {
+            "current": revision,
+            "deployment": current.get("id"),
+            "age_s": age,
+            "age": _ago(self.now, self.now - dt.timedelta(seconds=age)).removesuffix(" ago")
+            if age is not None
+            else None,
+            "fresh": age is not None and age <= FRESH_WINDOW_S,
+            "fresh_window_s": FRESH_WINDOW_S,
+            "failing": failing,
+            "failure": failure,
+            "previous": previous,
+            "known_good": known,
+            "current_known_good": revision in known,
+        }
+
+    def _backup_endpoint(self) -> dict[str, Any]:
+        """What the backup side's /health answered (read with the primary's probes)."""
+        answer = self.backup_probe
+        if answer is None:
+            return {
+                "reachable": False,
+                "code": None,
+                "status": None,
+                "reason": "no secondary_health_url configured",
+            }
+        return {
+            "reachable": bool(answer.facts.get("reachable", False)),
+            "code": answer.facts.get("code"),
+            "status": answer.facts.get("reported") or None,
+            "reason": answer.facts.get("reason") or (None if answer.facts else answer.detail),
+        }
+
+    def _secondary(
+        self, results: dict[str, Any], route53: dict[str, Any] | None
+    ) -> dict[str, Any] | None:
+        s = self.settings
+        if "secondary" not in results:
+            return None
+        side = dict(results["secondary"], region=s.secondary_region)
+        side["endpoint"] = self._backup_endpoint()
+        serving_secondary = (route53 or {}).get("serving") == "secondary"
+        side["standby"] = side["desired"] == 0 and not serving_secondary
+        endpoint = side["endpoint"]
+        reason = str(endpoint.get("reason") or "")
+        healthy = endpoint.get("code") == 200 and endpoint.get("status") in (
+            "healthy",
+            "degraded",
+            "ok",
+        )
+        if not side["service_found"]:
+            able, why = False, f"ECS service {s.backup_service} not found in {s.backup_cluster}"
+        elif not endpoint["reachable"]:
+            able, why = False, f"its health endpoint does not answer ({reason or 'no answer'})"
+        elif side["running"] > 0 and healthy:
+            able, why = True, f"{side['running']} tasks running, /health {endpoint['status']}"
+        elif side["running"] > 0:
+            able, why = (
+                False,
+                f"{side['running']} tasks running but /health says {reason or endpoint['code']}",
+            )
+        elif healthy or not _names_fault(reason):
+            able, why = True, "cold standby (desired 0): failover warms it and verifies it first"
+        else:
+            able, why = False, f"its /health names a fault: {reason}"
+        side["able_to_serve"] = able
+        side["why"] = why
+        return side
+
+    def _lambda(self, results: dict[str, Any]) -> dict[str, Any] | None:
+        found = results.get("lambda")
+        if found is None:
+            return None
+        provisioned = results.get("lambda.provisioned")
+        cap = found["max_provisioned"]
+        return {
+            **found,
+            "provisioned": provisioned,
+            "at_cap": None if provisioned is None else provisioned >= cap,
+        }
+
+
+def _absent_cluster_is_no_service(ecs: Any, kwargs: dict[str, Any]) -> Any:
+    """describe_services, where a missing cluster is an answer (no service), not unknown."""
+    try:
+        return ecs.describe_services(**kwargs)
+    except Exception as exc:
+        if getattr(exc, "response", {}).get("Error", {}).get("Code") == "ClusterNotFoundException":
+            return {"services": [], "failures": [{"reason": "MISSING"}]}
+        raise
+
+
+def _names_fault(reason: str | None) -> bool:
+    """A backup's /health reason that names a fault, not only a cold standby's lack of tasks."""
+    if not reason:
+        return False
+    return not any(word in reason.lower() for word in COLD_REASONS)
+
+
+def _expression_metric(metrics: list[dict[str, Any]]) -> str | None:
+    """The metric of a metric-math alarm: its first returned stat's metric."""
+    for item in metrics:
+        stat = item.get("MetricStat")
+        if stat:
+            return str(stat["Metric"].get("MetricName"))
+    return None

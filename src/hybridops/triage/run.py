@@ -1,0 +1,130 @@
+"""`hybridops triage` as a library: gather, evaluate, and apply the first recommendation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from hybridops.engine.events import EventHandler
+    from hybridops.engine.runner import RunResult
+    from hybridops.engine.triggers import Trigger
+    from hybridops.runtime import Runtime
+    from hybridops.triage.rules import Outcome, Recommendation
+
+
+@dataclass
+class Triggered:
+    """A runbook's name, its triggers and where it lives (its steps are loaded when needed)."""
+
+    name: str
+    triggers: list[Trigger]
+    source: Path
+
+
+def _builtin_triggers(path: Path) -> Triggered:
+    """Only the triggers of a built-in runbook: its steps are validated by the test suite, and
+    validating them here would cost ~0.3 s on the first command of every page."""
+    import yaml
+
+    from hybridops.engine.triggers import Trigger
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    data = yaml.load(path.read_text(encoding="utf-8"), Loader=loader)
+    return Triggered(
+        str(data["name"]),
+        [Trigger.model_validate(t) for t in data.get("triggers") or []],
+        path,
+    )
+
+
+def runbooks_with_triggers(extra: list[Path] | None = None) -> list[Triggered]:
+    """The built-in runbooks' triggers, and those of the given files (or folders), validated."""
+    from hybridops.engine.loader import builtin_runbooks, load_file
+
+    loaded: dict[str, Triggered] = {}
+    for path in builtin_runbooks().values():
+        found = _builtin_triggers(path)
+        loaded[found.name] = found
+    for given in extra or []:
+        for file in sorted(given.glob("*.y*ml")) if given.is_dir() else [given]:
+            book = load_file(file)  # a team's runbook is checked whole: nothing trusts it yet
+            # ...and one of a built-in's name replaces it.
+            loaded[book.name] = Triggered(book.name, book.triggers, file)
+    return [b for b in loaded.values() if b.triggers]
+
+
+def triage(runtime: Runtime, extra: list[Path] | None = None) -> Outcome:
+    """Gather the facts once (concurrently) and evaluate every runbook's triggers over them."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from hybridops.state.store import utcnow
+    from hybridops.triage.facts import Gatherer
+
+    env = runtime.env
+    clients = runtime.clients
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        # Parsing the runbooks overlaps the reads: both sit on the first command of a page.
+        books = pool.submit(runbooks_with_triggers, extra)
+        gatherer = Gatherer(
+            env.settings,
+            lambda service, region: clients.client(service, region),
+            runtime.store,
+            now=utcnow(),
+        )
+        facts = gatherer.gather()
+        runbooks = books.result()
+    facts["env"] = env.name
+    from hybridops.triage.rules import evaluate
+
+    return evaluate(runbooks, facts, env.name, env.as_template_scope())
+
+
+def apply(
+    runtime: Runtime,
+    recommendation: Recommendation,
+    handlers: list[EventHandler],
+) -> RunResult:
+    """Run a recommendation through the normal path: plan, confirm, gate, audit, journal."""
+    from hybridops.engine.runner import execute, prepare
+
+    loaded, params = prepare(runtime, recommendation.runbook, dict(recommendation.params))
+    return execute(runtime, loaded, params, handlers)
+
+
+def note_on_timeline(runtime: Runtime, outcome: Outcome, applied: Recommendation | None) -> None:
+    """With an active incident, what triage recommended (and applied) goes on its timeline."""
+    if runtime.mode.dry_run:
+        return
+    store = runtime.store
+    incident_id = runtime.options.incident or store.active_incident()
+    if not incident_id or store.get_incident(incident_id) is None:
+        return
+    from hybridops.incidents import add_entry
+
+    top = outcome.recommendations[0] if outcome.recommendations else None
+    text = (
+        f"triage: {'applying' if applied else 'recommends'} {top.runbook} — {top.why}"
+        if top
+        else f"triage: {outcome.status}, nothing to recommend"
+    )
+    fields: dict[str, Any] = {"status": outcome.status}
+    if top:
+        fields["recommendation"] = top.command
+    add_entry(store, incident_id, "triage", runtime.redactor.text(text), **fields)
+
+
+def alarm_runbooks() -> dict[str, tuple[str, dict[str, Any]]]:
+    """Metric name -> (runbook, parameters) of the built-in triggers that test an alarm on it.
+
+    `alarms sync` names these in the alarms it creates, so an alarm and triage never disagree
+    on what mends it.
+    """
+    found: dict[str, tuple[str, dict[str, Any]]] = {}
+    for book in runbooks_with_triggers():
+        for trigger in sorted(book.triggers, key=lambda t: -t.priority):
+            wanted = trigger.when.get("alarms.metrics")
+            if isinstance(wanted, dict) and isinstance(wanted.get("contains"), str):
+                found.setdefault(wanted["contains"], (book.name, dict(trigger.params)))
+    return found
