@@ -25,6 +25,14 @@ def drill(
     timeout: Annotated[
         str, typer.Option("--timeout", help="Give up after this long (e.g. 30m).")
     ] = "60m",
+    follow_triage: Annotated[
+        bool,
+        typer.Option(
+            "--follow-triage",
+            help="Be the engineer who runs only what `hybridops triage` says: apply its first"
+            " recommendation (with --yes) until green; the report times it.",
+        ),
+    ] = False,
 ) -> int:
     """Inject a fault, let the on-call work with the normal commands, report when it is green."""
     from hybridops.sandbox import require_moto
@@ -50,11 +58,21 @@ def drill(
             state.environment.stdout.write(text + "\n")
         return 0
     console = state.err_console()
-    console.print(
-        f"[bold]drill {scenario}[/bold]: the fault is being injected. Work it from another terminal"
-        " with `hybridops --env sandbox ...`; this report appears when health is green again.",
-        highlight=False,
-    )
+    if follow_triage:
+        # The sandbox only (refused above otherwise): triage's command is applied unasked.
+        state.options.yes = True
+        console.print(
+            f"[bold]drill {scenario}[/bold]: the fault is being injected; each round applies"
+            " what `hybridops triage` recommends first, until health is green again.",
+            highlight=False,
+        )
+    else:
+        console.print(
+            f"[bold]drill {scenario}[/bold]: the fault is being injected. Work it from another"
+            " terminal with `hybridops --env sandbox ...`; this report appears when health is"
+            " green again.",
+            highlight=False,
+        )
     runtime = state.runtime()
     with _Waiting(state, scenario) as waiting:
         report = run_drill(
@@ -64,12 +82,39 @@ def drill(
             interval_s=interval,
             timeout_s=limit,
             progress=waiting.update,
+            follow=_follower(state, waiting) if follow_triage else None,
         )
+    recovered = report.recovered_at is not None
     if state.json:
         emit_json(state.environment, report.as_dict())
-        return 0
+        return 0 if recovered else 1
     _print_report(state.out_console(), report)
-    return 0
+    return 0 if recovered else 1
+
+
+def _follower(state: AppState, waiting: _Waiting) -> Any:
+    """Each round: triage, then apply its first recommendation not applied yet."""
+    from hybridops.triage.run import apply, triage
+
+    runtime = state.runtime()
+
+    def follow(applied: set[str]) -> dict[str, Any] | None:
+        outcome = triage(runtime)
+        fresh = [r for r in outcome.recommendations if r.runbook not in applied]
+        if not fresh:
+            return None
+        first = fresh[0]
+        waiting.note(f"triage says: {first.command}")
+        result = apply(runtime, first, [])
+        return {
+            "runbook": first.runbook,
+            "command": first.command,
+            "why": first.why,
+            "status": result.status,
+            "run_id": result.run_id,
+        }
+
+    return follow
 
 
 def _refuse_other_environments(state: AppState, scenario: str) -> None:
@@ -132,6 +177,12 @@ class _Waiting:
         # Rendered on every refresh, so the clock moves between the drill's polls.
         return Text(f"… {self.line()} — waiting for you to mend it", overflow="ellipsis")
 
+    def note(self, text: str) -> None:
+        """A line about what is being done (following triage)."""
+        self.estate = text
+        if not self.terminal:
+            self.console.print(f"  … {self.line()}", markup=False, highlight=False)
+
     def update(self, sandbox_state: dict[str, Any]) -> None:
         """A new poll of the sandbox."""
         from hybridops.sandbox.summary import describe_estate
@@ -147,6 +198,18 @@ class _Waiting:
 def _print_report(out: Console, report: DrillReport) -> None:
     """The report as a person reads it: times, then what was run and changed."""
     out.print(f"[bold]drill report — {report.scenario}[/bold] ({report.drill_id})")
+    if report.followed_triage:
+        out.print(
+            "  followed triage  " + (report.outcome if report.recovered_at is None else "yes"),
+            markup=False,
+            highlight=False,
+        )
+        for number, step in enumerate(report.triage_steps, 1):
+            out.print(
+                f"    {number}. +{step['after_s']:.1f}s  {step['command']}  → {step['status']}",
+                markup=False,
+                highlight=False,
+            )
     for label, value in (
         ("time to detect", report.time_to_detect_s),
         ("time to mitigate", report.time_to_mitigate_s),

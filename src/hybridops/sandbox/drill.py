@@ -34,6 +34,10 @@ class DrillReport:
     # The first request any hybridops command made of the drilled estate: detection.
     first_request: dict[str, Any] | None = None
     requests_seen: int = 0
+    # --follow-triage: what triage recommended and was applied, in order; how the drill ended.
+    followed_triage: bool = False
+    triage_steps: list[dict[str, Any]] = field(default_factory=list)
+    outcome: str = "recovered"
 
     def as_dict(self) -> dict[str, Any]:
         """JSON shape."""
@@ -145,8 +149,14 @@ def run_drill(
     settle_s: float = 30.0,
     progress: Callable[[dict[str, Any]], None] | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    follow: Callable[[set[str]], dict[str, Any] | None] | None = None,
 ) -> DrillReport:
-    """Reset the sandbox, inject `scenario`, wait until the engineer has recovered the estate."""
+    """Reset the sandbox, inject `scenario`, wait until the engineer has recovered the estate.
+
+    With `follow` (--follow-triage), the engineer is triage itself: each round `follow` applies
+    triage's first recommendation not applied yet (given the runbooks already run) and returns
+    what it did, or None when triage has nothing new: the drill then ends, not recovered.
+    """
     if not process.status(record_path)["running"]:
         process.start_detached(record_path)
     process.control(record_path, "reset")
@@ -155,6 +165,7 @@ def run_drill(
     process.control(record_path, "break", scenario)
     _record(store, drill_id, scenario, started, None, "running")
     deadline = time.monotonic() + timeout_s
+    steps: list[dict[str, Any]] = []
     while True:
         state = process.control(record_path, "state")
         mitigated = any(a["outcome"] == "succeeded" for a in store.list_audit(since=started))
@@ -162,6 +173,17 @@ def run_drill(
             break
         if progress is not None:
             progress(state)
+        if follow is not None:
+            asked = utcnow()
+            done = follow({step["runbook"] for step in steps})
+            if done is None:
+                # Polled again: the state must include the requests triage itself just made.
+                state = process.control(record_path, "state")
+                return _given_up(store, scenario, drill_id, started, state, steps)
+            # When triage said it: the run itself is timed by the mitigation and recovery.
+            done["after_s"] = round((asked - started).total_seconds(), 1)
+            steps.append(done)
+            continue
         if time.monotonic() + interval_s > deadline:
             raise TimedOut(f"drill {scenario}: not recovered within {timeout_s:.0f}s")
         sleep(interval_s)
@@ -173,8 +195,28 @@ def run_drill(
             break
         sleep(interval_s)
     report = build_report(store, scenario, drill_id, started, state.get("operator"))
+    report.followed_triage = follow is not None
+    report.triage_steps = steps
     report.recovered_at = iso(recovered)
     report.time_to_recover_s = round((recovered - started).total_seconds(), 1)
     report.final_state = state
     _record(store, drill_id, scenario, started, recovered, "succeeded")
+    return report
+
+
+def _given_up(
+    store: StateStore,
+    scenario: str,
+    drill_id: str,
+    started: dt.datetime,
+    state: dict[str, Any],
+    steps: list[dict[str, Any]],
+) -> DrillReport:
+    """Following triage ended with the estate not green: triage had nothing more to apply."""
+    report = build_report(store, scenario, drill_id, started, state.get("operator"))
+    report.followed_triage = True
+    report.triage_steps = steps
+    report.outcome = "triage had nothing more to apply; not recovered"
+    report.final_state = state
+    _record(store, drill_id, scenario, started, utcnow(), "failed")
     return report
