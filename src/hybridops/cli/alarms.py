@@ -127,7 +127,7 @@ def list_alarms(
     if firing and any(r.state == "ALARM" for r in rows):
         from hybridops.cli.triage import next_after
 
-        out.print(next_after(runtime), markup=False, highlight=False)
+        out.print(runtime.redactor.text(next_after(runtime)), markup=False, highlight=False)
     return 0
 
 

@@ -147,7 +147,7 @@ def health(
         if verdict.status != "healthy" and not secondary and not components:
             from hybridops.cli.triage import next_after
 
-            console.print(next_after(runtime), markup=False, highlight=False)
+            console.print(runtime.redactor.text(next_after(runtime)), markup=False, highlight=False)
     failing = {"unhealthy"} if fail_on is FailOn.unhealthy else {"unhealthy", "degraded"}
     return 1 if verdict.status in failing else 0
 

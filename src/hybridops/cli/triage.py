@@ -10,6 +10,8 @@ import typer
 from hybridops.cli.state import app_state
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from rich.console import Console
 
     from hybridops.triage.rules import Outcome
@@ -56,7 +58,7 @@ def triage(
         if state.json:
             emit_json(state.environment, runtime.redactor(outcome.as_dict()))
         else:
-            print_outcome(state.out_console(), outcome)
+            print_outcome(state.out_console(), outcome, runtime.redactor.text)
             if apply:
                 state.out_console().print("nothing to apply", markup=False)
         return outcome.exit_code
@@ -65,8 +67,10 @@ def triage(
 
     first = outcome.recommendations[0]
     if not state.json:
-        print_outcome(state.err_console(), outcome)
-        state.err_console().print(f"applying 1. {first.command}", markup=False, highlight=False)
+        print_outcome(state.err_console(), outcome, runtime.redactor.text)
+        state.err_console().print(
+            runtime.redactor.text(f"applying 1. {first.command}"), markup=False, highlight=False
+        )
     note_on_timeline(runtime, outcome, first)
     result = apply_recommendation(runtime, first, [state.progress()])
     if state.json:
@@ -120,8 +124,14 @@ def _value(value: Any) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-def print_outcome(out: Console, outcome: Outcome) -> None:
-    """Findings, then the ranked commands with why/evidence/changes, then what is unknown."""
+def print_outcome(
+    out: Console, outcome: Outcome, mask: Callable[[str], str] = lambda text: text
+) -> None:
+    """Findings, then the ranked commands with why/evidence/changes, then what is unknown.
+
+    Every line passes `mask` (the redactor): an endpoint's reason could carry a secret.
+    """
+    out = _Masked(out, mask)  # type: ignore[assignment]
     facts = outcome.facts
     primary = facts.get("primary") or {}
     verdict = primary.get("verdict") or "unknown"
@@ -164,6 +174,17 @@ def print_outcome(out: Console, outcome: Outcome) -> None:
                 highlight=False,
             )
     out.print(conclusion(outcome), markup=False, highlight=False)
+
+
+class _Masked:
+    """A console whose printed text passes the redactor first."""
+
+    def __init__(self, console: Console, mask: Callable[[str], str]) -> None:
+        self.console = console
+        self.mask = mask
+
+    def print(self, text: str, **kwargs: Any) -> None:
+        self.console.print(self.mask(text), **kwargs)
 
 
 def conclusion(outcome: Outcome) -> str:

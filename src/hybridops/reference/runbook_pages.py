@@ -181,6 +181,7 @@ def runbook_page(loaded: LoadedRunbook, source: str) -> str:
             text = _cell((spec.description or "") + allowed + limits + secret)
             out.append(f"| `{name}` | {spec.type} | {_cell(default)} | {text.strip()} |")
         out.append("")
+    out += _trigger_words(book)
     out += ["## Steps", ""]
     for number, step in enumerate(book.steps, 1):
         first, *rest = _step_words(step, kinds)
@@ -211,6 +212,73 @@ def runbook_page(loaded: LoadedRunbook, source: str) -> str:
         "",
     ]
     return "\n".join(out)
+
+
+def _fact_words(path: str, expected: Any) -> str:
+    """One trigger condition in words: the fact's description, then what it must be."""
+    from hybridops.engine.facts import FACTS
+    from hybridops.engine.matching import root_paths
+
+    described = []
+    for chain in root_paths(path):
+        node: Any = FACTS
+        for part in chain:
+            node = node.get(part) if isinstance(node, dict) else None
+        if isinstance(node, str):
+            described.append(node)
+    what = f"{_code(path)} ({'; '.join(described)})" if described else _code(path)
+    return f"{what} is {_matcher_words(expected)}"
+
+
+def _matcher_words(expected: Any) -> str:
+    if isinstance(expected, dict):
+        words = {
+            "min": lambda v: f"at least `{v}`",
+            "max": lambda v: f"at most `{v}`",
+            "exists": lambda v: "present" if v else "absent",
+            "contains": lambda v: f"a list containing `{v}`",
+            "regex": lambda v: f"matching `{v}`",
+            "not": lambda v: f"not {_matcher_words(v)}",
+        }
+        return " and ".join(words[k](v) for k, v in expected.items() if k in words)
+    if isinstance(expected, bool):
+        return f"`{str(expected).lower()}`"
+    return _expected(expected)
+
+
+def _trigger_words(book: Runbook) -> list[str]:
+    """`## When triage recommends it`: each trigger's conditions, blockers and parameters."""
+    if not book.triggers:
+        return [
+            "## When triage recommends it",
+            "",
+            "Never on its own: this runbook has no `triggers:`; `hybridops triage` does not"
+            " recommend it (reach for it by its **Use when** above).",
+            "",
+        ]
+    out = [
+        "## When triage recommends it",
+        "",
+        "`hybridops triage` gathers the facts once and recommends this runbook when every"
+        " condition of one of its triggers holds (higher priority first, across all runbooks;"
+        " a condition over a fact that could not be read is said as unknown, never guessed):",
+        "",
+    ]
+    for trigger in sorted(book.triggers, key=lambda t: -t.priority):
+        params = " ".join(f"-p {k}={_compact(v)}" for k, v in trigger.params.items())
+        command = f"hybridops run {book.name} {params}".rstrip()
+        fallback = ", only when no other runbook's trigger holds" if trigger.fallback else ""
+        out.append(f"- **{trigger.name}** (priority {trigger.priority}{fallback}): `{command}`")
+        for path, expected in trigger.when.items():
+            out.append(f"  - when {_fact_words(path, expected)}")
+        for blocker in trigger.unless:
+            conditions = " and ".join(_fact_words(p, e) for p, e in blocker.when.items())
+            out.append(
+                f"  - not when {conditions}: says instead “{_cell(_placeholders(blocker.says))}”"
+            )
+        out.append(f"  - says why: “{_cell(_placeholders(trigger.why))}”")
+    out.append("")
+    return out
 
 
 def _placeholders(text: str) -> str:
