@@ -105,7 +105,11 @@ def test_health_is_green_right_after_a_verified_rollback(cli: Cli, sandbox_env: 
     assert "fail" in ecs
     assert "(hybrid-router:3) started" in ecs  # the failures belong to the bad deployment
     assert "failed container health checks" in ecs
-    assert red.out.splitlines()[-1] == "unhealthy · eu-central-1"
+    assert red.out.splitlines()[-2] == "unhealthy · eu-central-1"
+    # Red ends with what to run: triage's first command, with its evidence.
+    assert red.out.splitlines()[-1].startswith(
+        "next (triage): hybridops --env sandbox run rollback-service -p to=hybrid-router:2 — "
+    )
 
     done = rollback(cli)
     assert done.code == 0, done.err

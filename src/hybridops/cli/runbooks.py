@@ -97,6 +97,8 @@ def show(
         doc["report"] = [
             e.model_dump(exclude_none=True, exclude_defaults=True) for e in book.report
         ]
+    if book.triggers:
+        doc["triggers"] = [t.model_dump(exclude_defaults=True) for t in book.triggers]
     if state.json:
         emit_json(state.environment, doc)
         return 0
@@ -122,6 +124,17 @@ def show(
                 "log events" if entry.format == "log" else "a table" if entry.table else "lines"
             )
             out.print(f"  {entry.title}: {shows}", markup=False, highlight=False)
+    if book.triggers:
+        out.print("[bold]triggers[/bold] (weighed by `hybridops triage`, higher priority first)")
+        for trigger in sorted(book.triggers, key=lambda t: -t.priority):
+            when = " and ".join(f"{path} {_word(v)}" for path, v in trigger.when.items())
+            params = " ".join(f"-p {k}={_word(v)}" for k, v in trigger.params.items())
+            out.print(
+                f"  {trigger.priority:>4} {trigger.name}: when {when}"
+                + (f" → {params}" if params else ""),
+                markup=False,
+                highlight=False,
+            )
     return 0
 
 

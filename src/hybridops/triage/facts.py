@@ -505,7 +505,9 @@ class Gatherer:
             failing, failure = True, f"rollout of {revision} FAILED"
         elif ecs["failure_events"]:
             failing = True
-            failure = f"{ecs['failure_events']} failure events, latest: {ecs['latest_failure']}"
+            from hybridops.health.verdict import _events
+
+            failure = f"{_events(ecs['failure_events'])}, latest: {ecs['latest_failure']}"
         elif ecs["rollout"] == "IN_PROGRESS" and router.get("status") in (
             "unhealthy",
             "unreachable",
