@@ -536,12 +536,6 @@ def test_a_throttled_lambda_is_scaled_while_ecs_at_its_cap_is_not(
     assert "raise limits.max_desired_count" in blocked[0]["what"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="triage bug: lambda.at_cap is derived from lambda.provisioned, but an unreadable"
-    " lambda.provisioned does not make the scale-lambda blocker `lambda.at_cap: true` undecided"
-    " (rules._unknown_area matches paths only): scale-lambda is recommended unjudged",
-)
 def test_an_unreadable_provisioned_concurrency_leaves_scale_lambda_undecided(
     cli: Cli,
     moto: MotoServer,

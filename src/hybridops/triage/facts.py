@@ -30,6 +30,17 @@ THROTTLE_WINDOW_MIN = 5
 # What a cold standby's endpoint says about itself: no fault of the side, only no tasks yet.
 COLD_REASONS = ("no running tasks", "no healthy targets", "desired count is 0")
 SECONDARY_PROBE = "secondary health"
+# Facts computed from other areas: unknown when one of those is.
+DERIVED = {
+    "primary.down": ("primary.endpoint", "primary.components"),
+    "primary.router": ("primary.components",),
+    "primary.failing_components": ("primary.components",),
+    "lambda.at_cap": ("lambda.provisioned",),
+    "bedrock.client": ("primary.components",),
+    "bedrock.reason": ("primary.components",),
+    "secondary.able_to_serve": ("secondary",),
+    "deploys": ("primary.ecs",),
+}
 COMPONENT_WORDS = {"pass": "healthy", "warn": "degraded", "fail": "unhealthy"}
 
 Client = Callable[[str, str], Any]
@@ -187,7 +198,7 @@ class Gatherer:
         return {
             "function": s.lambda_function,
             "alias": s.lambda_alias,
-            "throttles": round(sum(float(p.get("Sum", 0)) for p in points), 1),
+            "throttles": _count(sum(float(p.get("Sum", 0)) for p in points)),
             "window_minutes": THROTTLE_WINDOW_MIN,
             "max_provisioned": s.limits.max_provisioned_concurrency,
         }
@@ -306,6 +317,19 @@ class Gatherer:
 
     def document(self, http: list[Check], results: dict[str, Any]) -> dict[str, Any]:
         """The facts, derived ones included, from what was read."""
+        facts = self._assemble(http, results)
+        # Health's verdict over the same checks health runs (alarms and Route 53 included).
+        facts["primary"]["verdict"] = verdict_of(self.checks) if self.checks else None
+        for derived, inputs in DERIVED.items():
+            if derived in self.unknown:
+                continue
+            missing = next((i for i in inputs if i in self.unknown), None)
+            if missing is not None:
+                # Computed from something unread: as unknown as its input, never a default.
+                self.unknown[derived] = f"from {missing}: {self.unknown[missing]}"
+        return facts
+
+    def _assemble(self, http: list[Check], results: dict[str, Any]) -> dict[str, Any]:
 
         s = self.settings
         facts: dict[str, Any] = {
@@ -427,8 +451,6 @@ class Gatherer:
             primary["down"] = main.status == "fail" and all(
                 c["status"] in ("unhealthy", "unreachable") for c in every
             )
-        judged = [c for c in self.checks]
-        primary["verdict"] = verdict_of(judged) if judged else None
         return primary
 
     def _api(self) -> str:
@@ -514,6 +536,10 @@ class Gatherer:
         ):
             failing = True
             failure = f"rollout IN_PROGRESS while {router.get('name')} is {router.get('status')}"
+        if not failing and ecs["rollout"] == "IN_PROGRESS" and not router:
+            self.unknown["deploys.failing"] = (
+                "a rollout is in progress and the router's health could not be read"
+            )
         others = [d for d in ecs["deployments"] if d["id"] != current.get("id")]
         previous = next((r for r in reversed(known) if r != revision), None) or next(
             (d["revision"] for d in others), None
@@ -598,6 +624,11 @@ class Gatherer:
             "provisioned": provisioned,
             "at_cap": None if provisioned is None else provisioned >= cap,
         }
+
+
+def _count(value: float) -> float | int:
+    """A sum of counts: 50 rather than 50.0."""
+    return int(value) if float(value).is_integer() else round(value, 1)
 
 
 def _absent_cluster_is_no_service(ecs: Any, kwargs: dict[str, Any]) -> Any:

@@ -18,14 +18,6 @@ if TYPE_CHECKING:
     from hybridops.engine.models import Runbook
     from hybridops.triage.run import Triggered
 
-CHECK_KIND_AREA = {
-    "http": "primary.endpoint",
-    "ecs": "primary.ecs",
-    "alb": "primary.targets",
-    "alarms": "alarms",
-    "route53": "route53",
-}
-
 
 @dataclass
 class Recommendation:
@@ -302,6 +294,8 @@ def check_findings(facts: dict[str, Any]) -> list[Finding]:
             )
         )
     for area, why in (facts.get("unknown") or {}).items():
+        if why.startswith("from "):
+            continue  # computed from an unread area: that area is said already
         out.append(Finding("unknown", f"cannot judge {area}: {why}", area))
     return out
 
