@@ -234,6 +234,7 @@ def _facts(**areas: Any) -> dict[str, Any]:
             "api": "ok",
             "router": {"name": "hybrid-router", "status": "healthy", "reason": None},
             "ecs": {"desired": 2, "running": 2, "at_cap": False, "max_desired": 20},
+            "targets": {"healthy": 2, "total": 2},
         },
         "alarms": {"firing": [], "names": [], "metrics": []},
         "route53": {"serving": "primary", "inverted": []},
@@ -291,7 +292,19 @@ def test_a_fresh_bad_deploy_is_undone_before_anything_else() -> None:
 
 def test_a_regional_outage_outranks_scaling() -> None:
     facts = _facts(primary__down=True, metrics__cpu={"fired": True, "detail": "85"})
+    facts["primary"]["targets"]["healthy"] = 0
     assert _ranked(facts) == ["regional-failover", "scale-service"]
+
+
+def test_a_probe_from_here_alone_does_not_fail_a_region_over() -> None:
+    """Nothing answers this machine, but the ALB calls its targets healthy: ambiguous."""
+    facts = _facts(primary__down=True)
+    assert "regional-failover" not in _ranked(facts)
+    facts = _facts(primary__down=True, primary__api="unreachable")
+    facts["secondary"]["endpoint"] = {"reachable": False}  # nothing answers here at all
+    assert "regional-failover" not in _ranked(facts)
+    facts["secondary"]["endpoint"] = {"reachable": True}
+    assert _ranked(facts)[0] == "regional-failover"
 
 
 def test_bedrock_down_with_the_router_serving_is_the_breaker_not_a_rollback() -> None:
@@ -311,6 +324,7 @@ def test_an_old_deploy_that_fails_now_is_not_a_rollback() -> None:
 
 def test_a_trigger_over_an_unknown_fact_is_said_not_guessed() -> None:
     facts = _facts(primary__down=True)
+    facts["primary"]["targets"]["healthy"] = 0
     facts["deploys"] = None
     facts["unknown"]["deploys"] = "credentials expired (refresh them)"
     outcome = evaluate(runbooks_with_triggers(), facts, "prod", {})

@@ -157,6 +157,25 @@ def target_group(moto: MotoServer) -> str:
     return str(arn)
 
 
+def targets_fail_health_checks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every primary target unhealthy, as the ALB would say (moto's never are)."""
+    from moto.elbv2.models import FakeHealthStatus, elbv2_backends
+
+    for tg in elbv2_backends[ACCOUNT][PRIMARY].target_groups.values():
+
+        def failing(target: dict[str, Any], ec2: Any, _port: int = tg.port) -> Any:
+            return FakeHealthStatus(
+                target["Id"],
+                target.get("Port", _port),
+                None,
+                "unhealthy",
+                "Target.FailedHealthChecks",
+                "Health checks failed",
+            )
+
+        monkeypatch.setattr(tg, "health_for", failing)
+
+
 def circuit(moto: MotoServer, state: str) -> None:
     moto.client("ssm").put_parameter(Name=CIRCUIT, Value=state, Type="String", Overwrite=True)
 
@@ -589,8 +608,16 @@ def test_a_green_estate_needs_nothing_and_a_dead_primary_fails_over(
     assert ok.code == 0
     assert ok.out.splitlines()[-1] == "nothing needs doing: health is green and no trigger holds"
 
-    # Every endpoint of the primary answers 503, while ECS still reports its tasks running.
+    # Every endpoint of the primary answers 503, while ECS still reports its tasks running...
     primary.everything(unhealthy("no healthy upstream"))
+    # ...but the ALB still calls its targets healthy: a probe from here disagrees with AWS
+    # (a VPN, a resolver): ambiguous, so no failover is recommended.
+    code, doc = triage(cli)
+    assert code == 1
+    assert doc["facts"]["primary"]["targets"]["healthy"] == 2
+    assert "regional-failover" not in runbooks(doc)
+    # Once the ALB agrees that no target is healthy, the region is down.
+    targets_fail_health_checks(monkeypatch)
     code, doc = triage(cli)
     assert code == 1
     facts = doc["facts"]
@@ -607,6 +634,7 @@ def test_a_green_estate_needs_nothing_and_a_dead_primary_fails_over(
     assert failover["command"] == "hybridops --env test run regional-failover -p to=secondary"
     assert evidence(failover) == {
         "primary.down": True,
+        "primary.targets.healthy": 0,
         "primary.ecs.running": 2,
         "deploys.failing": False,
     }
