@@ -505,3 +505,23 @@ def test_every_builtin_trigger_set_is_whole(tmp_path: Path) -> None:
         "scale-lambda",
         "scale-service",
     }
+
+
+def test_the_gathered_facts_are_the_documented_facts(cli: Cli, sandbox_env: Any) -> None:
+    """docs/facts.md and trigger validation read engine/facts.py: the gatherer must agree."""
+    from hybridops.engine.facts import FACTS
+
+    sandbox_env.break_("region-outage")  # the second round reads the backup side too
+    sandbox_env.break_("lambda-throttle")
+    facts = _triage(cli)[1]["facts"]
+
+    def walk(doc: Any, schema: Any, where: str) -> None:
+        if not isinstance(schema, dict) or doc is None:
+            return  # a leaf (or an area that was not read)
+        assert isinstance(doc, dict), where
+        assert set(doc) == set(schema), f"{where}: {sorted(set(doc) ^ set(schema))}"
+        for key, sub in schema.items():
+            walk(doc[key], sub, f"{where}.{key}".lstrip("."))
+
+    walk(facts, FACTS, "")
+    assert facts["secondary"] is not None and facts["lambda"]["provisioned"] is not None

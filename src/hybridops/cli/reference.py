@@ -20,14 +20,17 @@ def reference(
         typer.Option("--check", help="Write nothing; exit 1 if a file differs from the code."),
     ] = False,
 ) -> int:
-    """Write docs/cli.md (every command and option) and the JSON Schemas for editors."""
+    """Write docs/cli.md (every command and option), docs/facts.md and the JSON Schemas."""
     from hybridops.cli.main import build_app
     from hybridops.reference.cli_reference import cli_reference
     from hybridops.reference.schemas import as_text, config_schema, runbook_schema
 
     state = app_state(ctx)
+    from hybridops.reference.facts_page import facts_page
+
     files = {
         out / "cli.md": cli_reference(typer.main.get_command(build_app())),
+        out / "facts.md": facts_page(),
         out / "schemas" / "runbook.schema.json": as_text(runbook_schema()),
         out / "schemas" / "hybridops.schema.json": as_text(config_schema()),
     }

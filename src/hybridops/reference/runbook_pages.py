@@ -319,17 +319,22 @@ def index_page(books: list[LoadedRunbook]) -> str:
         "# Runbooks",
         "",
         "Every procedure hybridops runs, generated from its YAML. `hybridops runbooks list` shows"
-        " the same; `hybridops run NAME --dry-run` shows the plan.",
+        " the same; `hybridops run NAME --dry-run` shows the plan. `hybridops triage` recommends"
+        " a runbook when one of its triggers holds (highest priority first; each page says"
+        " when, in words).",
         "",
-        "| runbook | severity | changes | use when |",
-        "|---|---|---|---|",
+        "| runbook | severity | changes | triage (priority: trigger) | use when |",
+        "|---|---|---|---|---|",
     ]
     for loaded in books:
         book = loaded.runbook
         changes = "yes" if any(step_is_mutating(s) for s in book.steps) else "no"
+        triggers = ", ".join(
+            f"{t.priority}: {t.name}" for t in sorted(book.triggers, key=lambda t: -t.priority)
+        )
         out.append(
             f"| [{book.name}]({book.name}.md) | {', '.join(book.severity)} | {changes} |"
-            f" {_cell(book.use_when or book.description)} |"
+            f" {triggers or 'never'} | {_cell(book.use_when or book.description)} |"
         )
     return "\n".join(out) + "\n"
 
