@@ -256,7 +256,9 @@ def _facts(**areas: Any) -> dict[str, Any]:
             "max_provisioned": 500,
         },
         "bedrock": {"client": "healthy", "reason": None, "circuit": "closed"},
-        "metrics": {m: {"fired": False} for m in ("cpu", "memory", "queue_depth", "p95_ms")},
+        "metrics": {
+            m: {"fired": False} for m in ("cpu", "memory", "queue_depth", "p95_ms", "error_rate")
+        },
         "unknown": {},
         "skipped": {},
     }
@@ -313,6 +315,18 @@ def test_bedrock_down_with_the_router_serving_is_the_breaker_not_a_rollback() ->
     # Already open: the breaker is not suggested again; finding the cause is.
     facts["bedrock"]["circuit"] = "open"
     assert _ranked(facts) == ["bedrock-connection-failed"]
+
+
+def test_errors_rising_after_a_fresh_deploy_roll_it_back_unless_a_dependency_explains_them() -> (
+    None
+):
+    rate = {"fired": True, "value": 7.5, "detail": "7.5% 5xx of 4000 requests in 5 min"}
+    facts = _facts(metrics__error_rate=rate)
+    assert _ranked(facts) == ["rollback-service"]
+    facts = _facts(metrics__error_rate=rate, bedrock__client="unhealthy")
+    assert _ranked(facts) == ["circuit-breaker"]  # Bedrock's errors, not the deploy's
+    quiet = {"fired": False, "value": None, "detail": "not judged: 25 requests in 5 min"}
+    assert _ranked(_facts(metrics__error_rate=quiet)) == []
 
 
 def test_an_old_deploy_that_fails_now_is_not_a_rollback() -> None:

@@ -106,6 +106,11 @@ FACTS: dict[str, Any] = {
         "client": "the Bedrock client component: healthy, degraded, unhealthy or unreachable",
         "reason": "the reason its endpoint gave",
         "circuit": "the Bedrock circuit breaker: open or closed",
+        "model": "the configured model offered and ACTIVE: pass, warn or fail (read when the"
+        " client is not healthy)",
+        "model_detail": "in words",
+        "permission": "the client role may bedrock:InvokeModel: pass, warn or fail",
+        "permission_detail": "in words",
     },
     "metrics": {
         name: {
@@ -120,6 +125,10 @@ FACTS: dict[str, Any] = {
             ("memory", "ECS memory %"),
             ("queue_depth", "the queue depth"),
             ("p95_ms", "the ALB's P95 response time (ms)"),
+            (
+                "error_rate",
+                "the ALB's 5xx share of requests (%, over the SLO; judged on 200+ requests only)",
+            ),
         )
     },
     "unknown": "area (a dotted path such as primary.ecs) -> why it could not be read",

@@ -27,6 +27,9 @@ from hybridops.health.verdict import (
 
 FRESH_WINDOW_S = 3600
 THROTTLE_WINDOW_MIN = 5
+ERROR_WINDOW_MIN = 5
+# Fewer requests than this in the window and an error rate says nothing (one request = 0.5%).
+MIN_REQUESTS = 200
 # What a cold standby's endpoint says about itself: no fault of the side, only no tasks yet.
 COLD_REASONS = ("no running tasks", "no healthy targets", "desired count is 0")
 SECONDARY_PROBE = "secondary health"
@@ -203,6 +206,79 @@ class Gatherer:
             "max_provisioned": s.limits.max_provisioned_concurrency,
         }
 
+    def error_rate(self) -> dict[str, Any]:
+        """5xx share of the ALB's requests in the last minutes (one GetMetricData call)."""
+        s = self.settings
+        threshold = s.logs.slo.error_rate_pct
+        if not s.load_balancer:
+            raise Unknown("not evaluated: set load_balancer (app/NAME/ID) in the environment")
+
+        def query(ident: str, metric: str) -> dict[str, Any]:
+            return {
+                "Id": ident,
+                "MetricStat": {
+                    "Metric": {
+                        "Namespace": "AWS/ApplicationELB",
+                        "MetricName": metric,
+                        "Dimensions": [{"Name": "LoadBalancer", "Value": s.load_balancer}],
+                    },
+                    "Period": 60,
+                    "Stat": "Sum",
+                },
+            }
+
+        found = self.client("cloudwatch", "primary").get_metric_data(
+            MetricDataQueries=[
+                query("errors", "HTTPCode_Target_5XX_Count"),
+                query("requests", "RequestCount"),
+            ],
+            StartTime=self.now - dt.timedelta(minutes=ERROR_WINDOW_MIN),
+            EndTime=self.now,
+        )["MetricDataResults"]
+        sums = {r["Id"]: sum(float(v) for v in r.get("Values", [])) for r in found}
+        errors, requests = sums.get("errors", 0.0), sums.get("requests", 0.0)
+        if requests < MIN_REQUESTS:
+            # On a quiet service one request moves the rate by whole percents: not judged.
+            return {
+                "fired": False,
+                "value": None,
+                "threshold": threshold,
+                "minutes": ERROR_WINDOW_MIN,
+                "detail": f"not judged: {_count(requests)} requests in {ERROR_WINDOW_MIN} min"
+                f" (fewer than {MIN_REQUESTS})",
+            }
+        rate = round(100.0 * errors / requests, 2)
+        return {
+            "fired": rate > threshold,
+            "value": rate,
+            "threshold": threshold,
+            "minutes": ERROR_WINDOW_MIN,
+            "detail": f"{rate:g}% 5xx of {_count(requests)} requests in {ERROR_WINDOW_MIN} min"
+            f" ({'over' if rate > threshold else 'not over'} the SLO's {threshold:g}%)",
+        }
+
+    def bedrock_checks(self) -> dict[str, Any]:
+        """The model offered and ACTIVE, the client role allowed to invoke it (health --deep)."""
+        from hybridops.health.bedrock import model_check, permission_check
+
+        b = self.settings.bedrock
+        out: dict[str, Any] = {}
+        for key, run in (
+            ("model", lambda: model_check(self.client("bedrock", "primary"), b.model_id)),
+            (
+                "permission",
+                lambda: permission_check(
+                    self.client("iam", "primary"), b.role_arn, b.model_id, self.settings.region
+                ),
+            ),
+        ):
+            try:
+                check = run()
+                out[key], out[f"{key}_detail"] = check.status, check.detail
+            except Exception as exc:  # Bedrock failing to answer is itself the evidence
+                out[key], out[f"{key}_detail"] = "fail", _why(exc, self.settings.profile)
+        return out
+
     def provisioned(self) -> int:
         """Provisioned concurrency requested on the alias (0 when none is configured)."""
         s = self.settings
@@ -254,6 +330,7 @@ class Gatherer:
         }
         for name in ("cpu", "memory", "queue_depth", "p95_ms"):
             reads[f"metrics.{name}"] = functools.partial(self.metric, name)
+        reads["metrics.error_rate"] = self.error_rate
         if self.target.target_group_arn:
             reads["primary.targets"] = self.targets
         results: dict[str, Any] = {}
@@ -304,8 +381,10 @@ class Gatherer:
         bedrock = next((c for c in http if c.name == component), None)
         if bedrock is None or bedrock.status != "pass":
             more["bedrock.circuit"] = self.circuit
+            more["bedrock.checks"] = self.bedrock_checks
         else:
-            self.skipped["bedrock.circuit"] = "not read: the Bedrock client is healthy"
+            for area in ("bedrock.circuit", "bedrock.model", "bedrock.permission"):
+                self.skipped[area] = "not read: the Bedrock client is healthy"
         throttles = results.get("lambda") or {}
         alarms = results.get("alarms")
         throttle_alarm = alarms is not None and any(a["metric"] == "Throttles" for a in alarms[1])
@@ -348,7 +427,7 @@ class Gatherer:
             "unknown": self.unknown,
             "skipped": self.skipped,
         }
-        for m in ("cpu", "memory", "queue_depth", "p95_ms"):
+        for m in ("cpu", "memory", "queue_depth", "p95_ms", "error_rate"):
             facts["metrics"].setdefault(m, None)
         if "alarms" in results:
             check, firing = results["alarms"]
@@ -377,10 +456,15 @@ class Gatherer:
             client = {"status": None, "reason": None}
         else:
             client = router[component]
+        checks = results.get("bedrock.checks") or {}
         facts["bedrock"] = {
             "client": client["status"],
             "reason": client["reason"],
             "circuit": results.get("bedrock.circuit"),
+            "model": checks.get("model"),
+            "model_detail": checks.get("model_detail"),
+            "permission": checks.get("permission"),
+            "permission_detail": checks.get("permission_detail"),
         }
         return facts
 

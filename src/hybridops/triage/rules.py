@@ -279,6 +279,11 @@ def check_findings(facts: dict[str, Any]) -> list[Finding]:
         if metric and metric.get("fired"):
             out.append(Finding("warn", f"{name}: {metric['detail']}", "metrics"))
     bedrock = facts.get("bedrock") or {}
+    for key, label in (("model", "Bedrock model"), ("permission", "Bedrock permission")):
+        if bedrock.get(key) in ("fail", "warn"):
+            out.append(
+                Finding(_sev(bedrock[key]), f"{label}: {bedrock[f'{key}_detail']}", "bedrock")
+            )
     if bedrock.get("circuit") == "open":
         out.append(Finding("warn", "the Bedrock circuit breaker is open", "bedrock"))
     route53 = facts.get("route53") or {}
