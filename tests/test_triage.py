@@ -63,8 +63,9 @@ def test_the_remedies_carry_their_parameters(cli: Cli, sandbox_env: Any) -> None
     sandbox_env.reset()
     sandbox_env.break_("latency-spike")
     scale = _triage(cli)[1]["recommendations"][0]
-    assert scale["params"] == {"by": "2"}
-    assert scale["command"] == "hybridops --env sandbox run scale-service -p by=2"
+    assert scale["params"] == {"to": "4"}  # 2 running + the report's step of 2, under the cap
+    assert scale["command"] == "hybridops --env sandbox run scale-service -p to=4"
+    assert "2 → 4" in scale["changes"]
 
 
 def test_a_healthy_estate_gets_no_recommendation_and_exit_0(cli: Cli, sandbox_env: Any) -> None:
@@ -122,7 +123,7 @@ def test_text_through_a_pipe_shows_findings_commands_and_evidence(
     )
     assert lines[-1] == (
         "next: hybridops --env sandbox run rollback-service -p to=hybrid-router:2"
-        "   (or: hybridops triage --apply)"
+        "   (or: hybridops --env sandbox triage --apply)"
     )
     assert result.err == ""
 
@@ -166,7 +167,7 @@ def test_apply_runs_the_first_and_lands_on_the_incident_timeline(
     timeline = cli("-o", "json", "incident", "timeline").json()["entries"]
     triage_entries = [e for e in timeline if e["kind"] == "triage"]
     assert triage_entries and triage_entries[0]["text"].startswith(
-        "triage: applying circuit-breaker"
+        "triage: applied circuit-breaker (succeeded, exit 0) — "
     )
     assert triage_entries[0]["recommendation"].startswith("hybridops --env sandbox run circuit")
     # Mitigated: what is left is to find the cause, read-only.
@@ -188,11 +189,11 @@ def test_health_and_alarms_end_with_triages_first_command(cli: Cli, sandbox_env:
     health = cli("health")
     assert health.code == 0  # degraded is not a failure by default
     assert health.out.splitlines()[-1].startswith(
-        "next (triage): hybridops --env sandbox run scale-lambda -p by=50 — "
+        "next (triage): hybridops --env sandbox run scale-lambda -p to=50 — "
     )
     alarms = cli("alarms", "list", "--firing")
     assert alarms.out.splitlines()[-1].startswith(
-        "next (triage): hybridops --env sandbox run scale-lambda -p by=50 — "
+        "next (triage): hybridops --env sandbox run scale-lambda -p to=50 — "
     )
     sandbox_env.reset()
     green = cli("health")
@@ -233,7 +234,13 @@ def _facts(**areas: Any) -> dict[str, Any]:
             "down": False,
             "api": "ok",
             "router": {"name": "hybrid-router", "status": "healthy", "reason": None},
-            "ecs": {"desired": 2, "running": 2, "at_cap": False, "max_desired": 20},
+            "ecs": {
+                "desired": 2,
+                "running": 2,
+                "at_cap": False,
+                "max_desired": 20,
+                "scale_up_to": 4,
+            },
             "targets": {"healthy": 2, "total": 2},
         },
         "alarms": {"firing": [], "names": [], "metrics": []},
@@ -241,6 +248,10 @@ def _facts(**areas: Any) -> dict[str, Any]:
         "secondary": {"region": "us-west-2", "able_to_serve": True, "why": "cold standby"},
         "deploys": {
             "fresh": True,
+            "new_revision": True,
+            "rolling_out": False,
+            "age_s": 900,
+            "age": "15 min",
             "failing": False,
             "current_known_good": False,
             "previous": "hybrid-router:2",
@@ -254,6 +265,7 @@ def _facts(**areas: Any) -> dict[str, Any]:
             "at_cap": False,
             "provisioned": 0,
             "max_provisioned": 500,
+            "scale_up_to": 50,
         },
         "bedrock": {"client": "healthy", "reason": None, "circuit": "closed"},
         "metrics": {
@@ -337,14 +349,25 @@ def test_an_old_deploy_that_fails_now_is_not_a_rollback() -> None:
 
 
 def test_a_trigger_over_an_unknown_fact_is_said_not_guessed() -> None:
+    # Nothing answers, but the ALB's view could not be read (credentials expired): a region
+    # that might only be unreachable from here is not failed over; it is said as unknown.
+    facts = _facts(primary__down=True)
+    facts["primary"]["targets"] = None
+    facts["unknown"]["primary.targets"] = "credentials expired (refresh them)"
+    outcome = evaluate(runbooks_with_triggers(), facts, "prod", {})
+    assert "regional-failover" not in [r.runbook for r in outcome.recommendations]
+    assert ("regional-failover", "primary.targets") in [
+        (u.runbook, u.area) for u in outcome.undecided
+    ]
+    assert outcome.status == "unknown" and outcome.exit_code == 1
+    # The deploy unknown: the rollback is undecided, the failover (its own evidence read) not.
     facts = _facts(primary__down=True)
     facts["primary"]["targets"]["healthy"] = 0
     facts["deploys"] = None
-    facts["unknown"]["deploys"] = "credentials expired (refresh them)"
+    facts["unknown"]["deploys"] = "credentials expired"
     outcome = evaluate(runbooks_with_triggers(), facts, "prod", {})
-    assert "regional-failover" not in [r.runbook for r in outcome.recommendations]
-    assert any((u.runbook, u.area) == ("regional-failover", "deploys") for u in outcome.undecided)
-    assert outcome.status in ("unknown", "action")
+    assert [r.runbook for r in outcome.recommendations] == ["regional-failover"]
+    assert ("rollback-service", "deploys") in [(u.runbook, u.area) for u in outcome.undecided]
     # A known condition that fails settles it: nothing unknown is said about rollback when the
     # deploy is unknown but nothing else points at it either.
     healthy = _facts()
@@ -352,6 +375,21 @@ def test_a_trigger_over_an_unknown_fact_is_said_not_guessed() -> None:
     healthy["unknown"]["primary.ecs"] = "credentials expired"
     quiet = evaluate(runbooks_with_triggers(), healthy, "prod", {})
     assert quiet.recommendations == []
+
+
+def test_a_rollback_in_progress_is_never_rolled_back() -> None:
+    """Rolling back from :3 to :2, the old :3 is still ACTIVE: :3 is no rollback target."""
+    facts = _facts(deploys__new_revision=False, deploys__previous=None, deploys__failing=False)
+    facts["deploys"]["rolling_out"] = True
+    facts["metrics"]["error_rate"] = {"fired": True, "detail": "20% 5xx"}
+    facts["primary"]["verdict"] = "unhealthy"
+    assert _ranked(facts) == []  # judged when the rollout completes; not "unexplained"
+
+
+def test_a_bad_deploy_in_a_dead_region_gives_both_in_order() -> None:
+    facts = _facts(primary__down=True, deploys__failing=True)
+    facts["primary"]["targets"]["healthy"] = 0
+    assert _ranked(facts) == ["rollback-service", "regional-failover"]
 
 
 def test_the_fallback_is_considered_only_when_nothing_else_holds() -> None:

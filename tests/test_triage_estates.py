@@ -427,7 +427,7 @@ def test_the_text_answer_lists_the_commands_in_order_and_ends_with_the_first(
     after = [line.strip() for line in lines[second + 1 :]]
     assert after[0].startswith("why:      the Bedrock client is unhealthy")
     assert any(line.startswith("changes:  the breaker parameter set to open") for line in after)
-    assert lines[-1] == f"next: {commands[0]}   (or: hybridops triage --apply)"
+    assert lines[-1] == f"next: {commands[0]}   (or: hybridops --env test triage --apply)"
 
 
 # -- 2. latency high on a healthy, fresh deploy -----------------------------------------------
@@ -485,8 +485,8 @@ def test_high_latency_on_a_healthy_fresh_deploy_scales_the_service_and_does_not_
 
     assert runbooks(doc) == ["scale-service"]
     scale = doc["recommendations"][0]
-    assert scale["params"] == {"by": "2"}
-    assert scale["command"] == "hybridops --env test run scale-service -p by=2"
+    assert scale["params"] == {"to": "4"}
+    assert scale["command"] == "hybridops --env test run scale-service -p to=4"
     assert scale["trigger"] == "p95-high" and "cpu-alarm" in scale["also"]
     assert evidence(scale)["metrics.p95_ms.fired"] is True
     assert "CPUUtilization" in evidence(scale)["alarms.metrics"]
@@ -547,8 +547,8 @@ def test_a_throttled_lambda_is_scaled_while_ecs_at_its_cap_is_not(
     assert runbooks(doc) == ["scale-lambda"]
     lam = doc["recommendations"][0]
     assert lam["trigger"] == "throttled"
-    assert lam["params"] == {"by": "50"}
-    assert lam["command"] == "hybridops --env test run scale-lambda -p by=50"
+    assert lam["params"] == {"to": "50"}
+    assert lam["command"] == "hybridops --env test run scale-lambda -p to=50"
     assert evidence(lam) == {"lambda.throttles": 50}
     blocked = [f for f in doc["findings"] if f["source"].startswith("scale-service/")]
     assert [f["source"] for f in blocked] == ["scale-service/cpu-alarm"]
@@ -638,7 +638,6 @@ def test_a_green_estate_needs_nothing_and_a_dead_primary_fails_over(
         "primary.down": True,
         "primary.targets.healthy": 0,
         "primary.ecs.running": 2,
-        "deploys.failing": False,
     }
     assert SECONDARY in failover["changes"] and ZONE_RECORD in failover["changes"]
     # A region that serves nothing is not mended by restarting in it or opening a breaker.

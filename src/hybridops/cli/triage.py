@@ -63,6 +63,7 @@ def triage(
                 state.out_console().print("nothing to apply", markup=False)
         return outcome.exit_code
     from hybridops.cli.render import print_run_result
+    from hybridops.errors import HybridOpsError
     from hybridops.triage.run import apply as apply_recommendation
 
     first = outcome.recommendations[0]
@@ -71,8 +72,15 @@ def triage(
         state.err_console().print(
             runtime.redactor.text(f"applying 1. {first.command}"), markup=False, highlight=False
         )
-    note_on_timeline(runtime, outcome, first)
-    result = apply_recommendation(runtime, first, [state.progress()])
+    try:
+        result = apply_recommendation(runtime, first, [state.progress()])
+    except HybridOpsError as exc:
+        note_on_timeline(runtime, outcome, first, f"not run: {exc.message}")
+        raise
+    except KeyboardInterrupt:
+        note_on_timeline(runtime, outcome, first, "interrupted")
+        raise
+    note_on_timeline(runtime, outcome, first, f"{result.status}, exit {result.exit_code}")
     if state.json:
         doc = runtime.redactor(outcome.as_dict())
         doc["applied"] = runtime.redactor(result.to_dict())
@@ -192,9 +200,13 @@ def conclusion(outcome: Outcome) -> str:
     if outcome.status == "ok":
         return "nothing needs doing: health is green and no trigger holds"
     if outcome.recommendations:
-        return f"next: {outcome.recommendations[0].command}   (or: hybridops triage --apply)"
+        first = outcome.recommendations[0].command
+        again = first.split(" run ", 1)[0] + " triage --apply"
+        return f"next: {first}   (or: {again})"
     if outcome.status == "unknown":
         return "no recommendation: what is unknown above must be read first"
+    if any("/" in f.source for f in outcome.findings):
+        return "no recommendation: a runbook applies but is blocked (the finding above says why)"
     return "no runbook's trigger matches what is found: read the findings above"
 
 
@@ -205,6 +217,9 @@ def next_line(outcome: Outcome) -> str | None:
         return f"next (triage): {top.command} — {top.why}"
     if outcome.status == "ok":
         return None
+    blocked = next((f for f in outcome.findings if "/" in f.source), None)
+    if blocked is not None:  # evidence in hand comes before what could not be judged
+        return f"next: {blocked.source.split('/')[0]} would apply, but {blocked.what}"
     if outcome.undecided:
         first = outcome.undecided[0]
         return f"next: hybridops triage — cannot judge {first.runbook}: {first.area}: {first.why}"

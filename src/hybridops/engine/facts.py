@@ -46,6 +46,7 @@ FACTS: dict[str, Any] = {
             "latest_failure": "the newest of them",
             "max_desired": "limits.max_desired_count (scale-service's cap)",
             "at_cap": "desired count is at the cap: scaling up would be refused",
+            "scale_up_to": "desired count + scaling.ecs_step (the report's +2), at most the cap",
         },
         "targets": {
             "status": f"the ALB target check: {_CHECK}",
@@ -86,10 +87,14 @@ FACTS: dict[str, Any] = {
         "age": "the same in words (40s, 12 min, 3 h)",
         "fresh": "it started within the fresh window",
         "fresh_window_s": "how recent a deployment counts as fresh (1 h)",
-        "failing": "it fails: rollout FAILED, failure events since it started, or a rollout in"
-        " progress while the router is unhealthy",
+        "failing": "a new revision fails: rollout FAILED, failure events since it started, or"
+        " a rollout in progress while the router is unhealthy",
         "failure": "the evidence of that, in words",
-        "previous": "the revision a rollback returns to (known-good, else the one replaced)",
+        "previous": "the revision a rollback returns to: the newest known-good one older than"
+        " the current, else the older one it replaces; never a newer one",
+        "new_revision": "the current deployment brought a newer revision than the one it"
+        " replaces (not a restart, not a rollback)",
+        "rolling_out": "the current deployment is still IN_PROGRESS",
         "known_good": "revisions `health` has seen healthy",
         "current_known_good": "the current revision has been seen healthy",
     },
@@ -101,6 +106,7 @@ FACTS: dict[str, Any] = {
         "provisioned": "provisioned concurrency requested on the alias (0 when none)",
         "max_provisioned": "limits.max_provisioned_concurrency (scale-lambda's cap)",
         "at_cap": "provisioned concurrency is at the cap",
+        "scale_up_to": "provisioned + scaling.lambda_step (the report's +50), at most the cap",
     },
     "bedrock": {
         "client": "the Bedrock client component: healthy, degraded, unhealthy or unreachable",

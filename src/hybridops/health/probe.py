@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -40,10 +41,26 @@ class Check:
         }
 
 
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
+MAX_REMOTE_TEXT = 300
+
+
+def clean(text: Any) -> str | None:
+    """Text an endpoint or AWS sent, fit to print: one line, no control characters, bounded.
+
+    A reason is shown on a terminal and passed as a parameter (the breaker's reason): escape
+    sequences and newlines would forge output, and SSM bounds a Description to 1024 chars.
+    """
+    if text is None:
+        return None
+    flat = " ".join(_CONTROL_RE.sub(" ", str(text)).split())
+    return flat if len(flat) <= MAX_REMOTE_TEXT else flat[: MAX_REMOTE_TEXT - 1] + "…"
+
+
 def classify(code: int, body: object) -> tuple[str, str]:
     """(pass|warn|fail, detail) from an HTTP status and a JSON body with `status`."""
-    reported = str(body.get("status", "")).lower() if isinstance(body, dict) else ""
-    reason = body.get("reason") if isinstance(body, dict) else None
+    reported = (clean(body.get("status", "")) or "").lower() if isinstance(body, dict) else ""
+    reason = clean(body.get("reason")) if isinstance(body, dict) else None
     detail = (
         f"HTTP {code}" + (f" {reported}" if reported else "") + (f": {reason}" if reason else "")
     )
@@ -127,8 +144,8 @@ async def _probe_all(
             facts = {
                 "reachable": True,
                 "code": status_code,
-                "reported": str(said.get("status", "")).lower(),
-                "reason": said.get("reason"),
+                "reported": (clean(said.get("status", "")) or "").lower(),
+                "reason": clean(said.get("reason")),
             }
             return Check(name, "http", status, detail, latency, facts)
         return Check(name, "http", "fail", last, None)

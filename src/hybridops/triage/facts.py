@@ -13,7 +13,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from hybridops.health.probe import Check, probe
+from hybridops.health.probe import Check, clean, probe
 from hybridops.health.verdict import (
     FailureEvents,
     Target,
@@ -33,6 +33,9 @@ MIN_REQUESTS = 200
 # What a cold standby's endpoint says about itself: no fault of the side, only no tasks yet.
 COLD_REASONS = ("no running tasks", "no healthy targets", "desired count is 0")
 SECONDARY_PROBE = "secondary health"
+ROUTER = "hybrid-router"
+# Facts read together by one read.
+READ_AS = {"bedrock.model": "bedrock.checks", "bedrock.permission": "bedrock.checks"}
 # Facts computed from other areas: unknown when one of those is.
 DERIVED = {
     "primary.down": ("primary.endpoint", "primary.components"),
@@ -43,6 +46,9 @@ DERIVED = {
     "bedrock.reason": ("primary.components",),
     "secondary.able_to_serve": ("secondary",),
     "deploys": ("primary.ecs",),
+    "deploys.current_known_good": ("deploys.known_good",),
+    "deploys.previous": ("deploys.known_good",),
+    "lambda.scale_up_to": ("lambda.provisioned",),
 }
 COMPONENT_WORDS = {"pass": "healthy", "warn": "degraded", "fail": "unhealthy"}
 
@@ -95,10 +101,15 @@ class Gatherer:
         self.now = now
         self.timeout_s = timeout_s
         self.target: Target = target_for(settings)
+        # Areas that could not be read; `unknown` adds what follows from them, per document.
+        self.read_unknown: dict[str, str] = {}
         self.unknown: dict[str, str] = {}
         self.errors: dict[str, BaseException] = {}
         self.skipped: dict[str, str] = {}
         self.backup_probe: Check | None = None
+        self.lazy: dict[str, Callable[[], Any]] = {}
+        self.http_checks: list[Check] = []
+        self.results: dict[str, Any] = {}
         self.checks: list[Check] = []
 
     # -- areas ---------------------------------------------------------------------------------
@@ -275,8 +286,13 @@ class Gatherer:
             try:
                 check = run()
                 out[key], out[f"{key}_detail"] = check.status, check.detail
-            except Exception as exc:  # Bedrock failing to answer is itself the evidence
-                out[key], out[f"{key}_detail"] = "fail", _why(exc, self.settings.profile)
+            except Exception as exc:
+                if _unreadable(exc, self.settings.profile):
+                    # Credentials or the network, not Bedrock: unknown, not a failure.
+                    out[key], out[f"{key}_detail"] = None, None
+                    self.read_unknown[f"bedrock.{key}"] = _why(exc, self.settings.profile)
+                else:  # Bedrock failing to answer (a 503) is itself the evidence
+                    out[key], out[f"{key}_detail"] = "fail", _why(exc, self.settings.profile)
         return out
 
     def provisioned(self) -> int:
@@ -350,10 +366,27 @@ class Gatherer:
             try:
                 results[area] = future.result()
             except Unknown as exc:
-                self.unknown[area] = str(exc)
+                self.read_unknown[area] = str(exc)
             except Exception as exc:  # one unreadable area must not hide the others
-                self.unknown[area] = _why(exc, self.settings.profile)
+                self.read_unknown[area] = _why(exc, self.settings.profile)
                 self.errors[area] = exc
+
+    def read_skipped(self, areas: set[str]) -> dict[str, Any]:
+        """Read areas the first rounds skipped (a trigger needs them after all); new facts."""
+        wanted = {READ_AS.get(a, a) for a in areas}
+        reads = {a: self.lazy[a] for a in wanted if a in self.lazy}
+        for area in reads:
+            self.lazy.pop(area, None)
+            for name in [area, *(k for k, v in READ_AS.items() if v == area)]:
+                self.skipped.pop(name, None)
+        if reads:
+            with ThreadPoolExecutor(max_workers=len(reads)) as pool:
+                self._collect({a: pool.submit(r) for a, r in reads.items()}, self.results)
+        return self.document(self.http_checks, self.results)
+
+    def _skip(self, area: str, why: str, read: Callable[[], Any]) -> None:
+        self.skipped[area] = why
+        self.lazy[area] = read
 
     def _second_round(self, http: list[Check], results: dict[str, Any]) -> dict[str, Any]:
         """The reads the first round calls for; the others are named under `skipped`."""
@@ -364,7 +397,9 @@ class Gatherer:
             if area in ("primary.ecs", "primary.targets")
         ]
         backup = self._backup_endpoint()
-        backup_fault = not backup["reachable"] or _names_fault(backup["reason"])
+        backup_fault = self.backup_probe is not None and (
+            not backup["reachable"] or _names_fault(backup["reason"])
+        )
         if any(c.status != "pass" for c in first) or "primary.ecs" in self.unknown or backup_fault:
             more["secondary"] = self.secondary
             more["route53.serving"] = self.serving
@@ -375,27 +410,33 @@ class Gatherer:
             if others:
                 more["alarms.elsewhere"] = functools.partial(self.alarms, others)
         else:
-            self.skipped["secondary"] = "not read: the primary side is healthy"
-            self.skipped["route53.serving"] = "not read: the primary side is healthy"
+            self._skip("secondary", "not read: the primary side is healthy", self.secondary)
+            self._skip("route53.serving", "not read: the primary side is healthy", self.serving)
         component = f"component {self.settings.bedrock.component}"
         bedrock = next((c for c in http if c.name == component), None)
         if bedrock is None or bedrock.status != "pass":
             more["bedrock.circuit"] = self.circuit
             more["bedrock.checks"] = self.bedrock_checks
         else:
-            for area in ("bedrock.circuit", "bedrock.model", "bedrock.permission"):
-                self.skipped[area] = "not read: the Bedrock client is healthy"
+            why = "not read: the Bedrock client is healthy"
+            self._skip("bedrock.circuit", why, self.circuit)
+            self._skip("bedrock.checks", why, self.bedrock_checks)
+            self.skipped["bedrock.model"] = self.skipped["bedrock.permission"] = why
         throttles = results.get("lambda") or {}
         alarms = results.get("alarms")
         throttle_alarm = alarms is not None and any(a["metric"] == "Throttles" for a in alarms[1])
         if throttles.get("throttles") or throttle_alarm:
             more["lambda.provisioned"] = self.provisioned
         else:
-            self.skipped["lambda.provisioned"] = "not read: the Lambda does not throttle"
+            why = "not read: the Lambda does not throttle"
+            self._skip("lambda.provisioned", why, self.provisioned)
         return more
 
     def document(self, http: list[Check], results: dict[str, Any]) -> dict[str, Any]:
         """The facts, derived ones included, from what was read."""
+        self.http_checks, self.results = http, results
+        self.checks = []
+        self.unknown = dict(self.read_unknown)
         facts = self._assemble(http, results)
         # Health's verdict over the same checks health runs (alarms and Route 53 included).
         facts["primary"]["verdict"] = verdict_of(self.checks) if self.checks else None
@@ -491,17 +532,19 @@ class Gatherer:
                     "status": COMPONENT_WORDS[c.status]
                     if c.facts.get("reachable")
                     else "unreachable",
-                    "reason": c.facts.get("reason") or (None if c.facts else c.detail),
+                    "reason": c.facts.get("reason") or c.detail,
                 }
                 for c in http
                 if c.name.startswith("component ")
             }
         components = primary["components"]
-        router_name = "hybrid-router" if "hybrid-router" in s.components else s.components[0]
-        if components is not None and router_name in components:
-            primary["router"] = {"name": router_name, **components[router_name]}
+        if components is not None and ROUTER in components:
+            primary["router"] = {"name": ROUTER, **components[ROUTER]}
         else:
             primary["router"] = None
+            if components is not None:
+                # Not guessed from another component: said as unknown.
+                self.unknown["primary.router"] = f"no {ROUTER} component configured"
         primary["failing_components"] = (
             sorted(n for n, c in components.items() if c["status"] in ("unhealthy", "unreachable"))
             if components is not None
@@ -580,9 +623,13 @@ class Gatherer:
                 for d in deployments
             ],
             "failure_events": len(failures.counted) if failures else 0,
-            "latest_failure": failures.counted[0] if failures and failures.counted else None,
+            "latest_failure": clean(failures.counted[0]) if failures and failures.counted else None,
             "max_desired": cap,
             "at_cap": desired is not None and desired >= cap,
+            # The report's scale-up step, bounded by the cap: a command the gate accepts.
+            "scale_up_to": min(desired + self.settings.scaling.ecs_step, cap)
+            if desired is not None
+            else None,
             "_current": current,
         }
 
@@ -594,39 +641,50 @@ class Gatherer:
         current = ecs.pop("_current", None) or {}
         revision = _revision(current.get("taskDefinition")) if current else ecs["revision"]
         age = _age(self.now, current.get("createdAt"))
-        from hybridops.health.verdict import _ago
+        from hybridops.health.verdict import _ago, _events
 
         try:
             from hybridops.aws.ecs import family_and_revision
 
             arn = str(current.get("taskDefinition") or "")
             family = family_and_revision(arn)[0] if arn else None
-            known = sorted(_revision(a) for a in self.store.known_good(family)) if family else []
+            known = (
+                sorted({_revision(a) for a in self.store.known_good(family)}, key=_number)
+                if family
+                else []
+            )
         except Exception as exc:  # the store is evidence too, but not worth failing triage
             known = []
             self.unknown["deploys.known_good"] = _why(exc, None)
+        others = [d["revision"] for d in ecs["deployments"] if d["id"] != current.get("id")]
+        # What runs now replaced something older: a new revision. A restart (the same
+        # revision) or a rollback (an older one replacing a newer) is not a deploy to undo.
+        new_revision = bool(others) and all(_number(o) < _number(revision) for o in others)
+        if not others and current:
+            new_revision = revision not in known and bool(known)
         router = primary.get("router") or {}
         failing, failure = False, None
-        if ecs["rollout"] == "FAILED":
+        if new_revision and ecs["rollout"] == "FAILED":
             failing, failure = True, f"rollout of {revision} FAILED"
-        elif ecs["failure_events"]:
+        elif new_revision and ecs["failure_events"]:
             failing = True
-            from hybridops.health.verdict import _events
-
             failure = f"{_events(ecs['failure_events'])}, latest: {ecs['latest_failure']}"
-        elif ecs["rollout"] == "IN_PROGRESS" and router.get("status") in (
-            "unhealthy",
-            "unreachable",
+        elif (
+            new_revision
+            and ecs["rollout"] == "IN_PROGRESS"
+            and router.get("status") in ("unhealthy", "unreachable")
         ):
             failing = True
             failure = f"rollout IN_PROGRESS while {router.get('name')} is {router.get('status')}"
-        if not failing and ecs["rollout"] == "IN_PROGRESS" and not router:
+        if not failing and new_revision and ecs["rollout"] == "IN_PROGRESS" and not router:
             self.unknown["deploys.failing"] = (
                 "a rollout is in progress and the router's health could not be read"
             )
-        others = [d for d in ecs["deployments"] if d["id"] != current.get("id")]
-        previous = next((r for r in reversed(known) if r != revision), None) or next(
-            (d["revision"] for d in others), None
+        # The revision a rollback returns to: known-good and older, else the older one this
+        # deployment replaces; never a newer one (that would undo a rollback).
+        older = [r for r in known if _number(r) < _number(revision)]
+        previous = (older[-1] if older else None) or next(
+            (o for o in others if _number(o) < _number(revision)), None
         )
         return {
             "current": revision,
@@ -637,6 +695,8 @@ class Gatherer:
             else None,
             "fresh": age is not None and age <= FRESH_WINDOW_S,
             "fresh_window_s": FRESH_WINDOW_S,
+            "new_revision": new_revision,
+            "rolling_out": ecs["rollout"] == "IN_PROGRESS",
             "failing": failing,
             "failure": failure,
             "previous": previous,
@@ -658,7 +718,8 @@ class Gatherer:
             "reachable": bool(answer.facts.get("reachable", False)),
             "code": answer.facts.get("code"),
             "status": answer.facts.get("reported") or None,
-            "reason": answer.facts.get("reason") or (None if answer.facts else answer.detail),
+            "reason": answer.facts.get("reason")
+            or (None if answer.facts else clean(answer.detail)),
         }
 
     def _secondary(
@@ -703,11 +764,19 @@ class Gatherer:
             return None
         provisioned = results.get("lambda.provisioned")
         cap = found["max_provisioned"]
+        step = self.settings.scaling.lambda_step
         return {
             **found,
             "provisioned": provisioned,
             "at_cap": None if provisioned is None else provisioned >= cap,
+            "scale_up_to": None if provisioned is None else min(provisioned + step, cap),
         }
+
+
+def _number(revision: str | None) -> int:
+    """`hybrid-router:12` -> 12 (revisions sort as numbers, not text); -1 when unknown."""
+    tail = str(revision or "").rsplit(":", 1)[-1]
+    return int(tail) if tail.isdigit() else -1
 
 
 def _count(value: float) -> float | int:
@@ -725,11 +794,20 @@ def _absent_cluster_is_no_service(ecs: Any, kwargs: dict[str, Any]) -> Any:
         raise
 
 
+def _unreadable(exc: BaseException, profile: str | None) -> bool:
+    """Credentials, permissions to read, or no network: the answer is unknown, not a fault."""
+    from botocore.exceptions import ConnectionError as BotoConnectionError
+
+    from hybridops.health.access import access_error
+
+    return access_error(exc, profile) is not None or isinstance(exc, BotoConnectionError)
+
+
 def _names_fault(reason: str | None) -> bool:
     """A backup's /health reason that names a fault, not only a cold standby's lack of tasks."""
     if not reason:
         return False
-    return not any(word in reason.lower() for word in COLD_REASONS)
+    return not any(word in str(reason).lower() for word in COLD_REASONS)
 
 
 def _expression_metric(metrics: list[dict[str, Any]]) -> str | None:

@@ -33,6 +33,8 @@ class Recommendation:
     changes: str
     # Other triggers of the same runbook that hold too (their evidence is in `evidence`).
     also: list[str] = field(default_factory=list)
+    # What `run` is given: the built-in's name, or the team runbook file that was judged.
+    target: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         """JSON shape."""
@@ -114,7 +116,11 @@ def judge(facts: dict[str, Any], conditions: dict[str, Any]) -> tuple[bool | Non
         if area is not None:
             missing.append(area)
             continue
-        actual = matching.compile_path(path).search(facts)
+        try:
+            actual = matching.compile_path(path).search(facts)
+        except Exception as exc:  # a type error in a team's expression: said, not a crash
+            missing.append((path, f"the condition cannot be evaluated: {exc}"))
+            continue
         if not matching.matches(actual, expected):
             return False, []
         evidence.append({"fact": path, "value": actual, "expected": expected})
@@ -147,9 +153,9 @@ def command_words(words: list[str], params: dict[str, Any]) -> str:
     return " ".join(shlex.quote(w) for w in out)
 
 
-def command_for(env_name: str, runbook: str, params: dict[str, str]) -> str:
-    """The complete command, shell-quoted."""
-    return command_words(["hybridops", "--env", env_name, "run", runbook], params)
+def command_for(prefix: list[str], target: str, params: dict[str, str]) -> str:
+    """The complete command, shell-quoted: `prefix` is hybridops and the global options."""
+    return command_words([*prefix, "run", target], params)
 
 
 def default_changes(runbook: Runbook) -> str:
@@ -166,16 +172,26 @@ def default_changes(runbook: Runbook) -> str:
 
 
 def evaluate(
-    runbooks: list[Triggered], facts: dict[str, Any], env_name: str, env_scope: dict[str, Any]
+    runbooks: list[Triggered],
+    facts: dict[str, Any],
+    env_name: str,
+    env_scope: dict[str, Any],
+    prefix: list[str] | None = None,
 ) -> Outcome:
-    """Every trigger of every runbook over the facts; the outcome, ranked."""
+    """Every trigger of every runbook over the facts; the outcome, ranked.
+
+    `prefix` starts each command (hybridops and the global options the facts were read with,
+    so that a pasted command acts on what was judged); default `hybridops --env ENV`.
+    """
+    words = prefix or ["hybridops", "--env", env_name]
+    blocked_any = False
     scope = {"facts": facts, "env": env_scope}
     held: dict[str, list[tuple[Trigger, list[dict[str, Any]]]]] = {}
     findings: list[Finding] = list(check_findings(facts))
     undecided: list[Undecided] = []
     for fallback in (False, True):
-        if fallback and held:
-            break
+        if fallback and (held or blocked_any):
+            break  # a blocked trigger explains what it found: its finding says why
         for runbook in runbooks:
             for trigger in runbook.triggers:
                 if trigger.fallback != fallback:
@@ -197,11 +213,22 @@ def evaluate(
                     elif stop:
                         said = _text(_render(blocker.says, scope))
                         findings.append(Finding("warn", said, f"{runbook.name}/{trigger.name}"))
-                        blocked = True
+                        blocked = blocked_any = True
                     if blocked:
                         break
-                if not blocked:
-                    held.setdefault(runbook.name, []).append((trigger, found))
+                if blocked:
+                    continue
+                empty = [
+                    k
+                    for k, v in trigger.params.items()
+                    if _render(v, scope) in (None, "") or "${{" in str(_render(v, scope))
+                ]
+                if empty:
+                    # A command with a parameter the facts could not give is no command.
+                    why = f"parameter {empty[0]} has no value from the facts"
+                    undecided.append(Undecided(runbook.name, trigger.name, "params", why))
+                    continue
+                held.setdefault(runbook.name, []).append((trigger, found))
         if undecided and not fallback:
             break  # what could not be judged is said; a fallback would hide it
     by_name = {r.name: r for r in runbooks}
@@ -223,12 +250,13 @@ def evaluate(
                 runbook=name,
                 trigger=top.name,
                 priority=top.priority,
-                command=command_for(env_name, name, params),
+                command=command_for(words, by_name[name].target, params),
                 params=params,
                 why=_text(_render(top.why, scope)),
                 evidence=evidence,
                 changes=changes,
                 also=[t.name for t, _ in fired[1:]],
+                target=by_name[name].target,
             )
         )
     recommendations.sort(key=lambda r: (-r.priority, r.runbook))
@@ -236,10 +264,10 @@ def evaluate(
         status = "action"
     elif undecided:
         status = "unknown"
-    elif any(f.severity in ("fail", "warn") for f in findings) or facts.get("unknown"):
-        status = "attention" if findings else "unknown"
+    elif any(f.severity in ("fail", "warn") for f in findings):
+        status = "attention"
     else:
-        status = "ok"
+        status = "ok"  # an area not read (not configured, say) is said, but needs nothing
     return Outcome(status, facts, findings, recommendations, undecided)
 
 

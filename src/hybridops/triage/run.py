@@ -21,6 +21,12 @@ class Triggered:
     name: str
     triggers: list[Trigger]
     source: Path
+    builtin: bool = True
+
+    @property
+    def target(self) -> str:
+        """What `hybridops run` is given: a built-in's name, else the file that was judged."""
+        return self.name if self.builtin else str(self.source.resolve())
 
 
 def _builtin_triggers(path: Path) -> Triggered:
@@ -51,7 +57,7 @@ def runbooks_with_triggers(extra: list[Path] | None = None) -> list[Triggered]:
         for file in sorted(given.glob("*.y*ml")) if given.is_dir() else [given]:
             book = load_file(file)  # a team's runbook is checked whole: nothing trusts it yet
             # ...and one of a built-in's name replaces it.
-            loaded[book.name] = Triggered(book.name, book.triggers, file)
+            loaded[book.name] = Triggered(book.name, book.triggers, file, builtin=False)
     return [b for b in loaded.values() if b.triggers]
 
 
@@ -75,10 +81,38 @@ def triage(runtime: Runtime, extra: list[Path] | None = None) -> Outcome:
         )
         facts = gatherer.gather()
         runbooks = books.result()
-    facts["env"] = env.name
     from hybridops.triage.rules import evaluate
 
-    return evaluate(runbooks, facts, env.name, env.as_template_scope())
+    prefix = command_prefix(runtime)
+    facts["env"] = env.name
+    outcome = evaluate(runbooks, facts, env.name, env.as_template_scope(), prefix)
+    skipped = {u.area for u in outcome.undecided if u.area in (facts.get("skipped") or {})}
+    if skipped:
+        # A trigger needs what the first rounds did not read (a team's trigger, usually):
+        # read it now rather than call it unknown.
+        facts = gatherer.read_skipped(skipped)
+        facts["env"] = env.name
+        outcome = evaluate(runbooks, facts, env.name, env.as_template_scope(), prefix)
+    return outcome
+
+
+def command_prefix(runtime: Runtime) -> list[str]:
+    """`hybridops` and the global options that chose what was judged: a pasted command acts
+    on the same environment, account and region."""
+    import os
+
+    o = runtime.options
+    words = ["hybridops", "--env", runtime.env.name]
+    for flag, value, variable in (
+        ("--config", o.config, "HYBRIDOPS_CONFIG"),
+        ("--profile", o.profile, "HYBRIDOPS_PROFILE"),
+        ("--region", o.region, "HYBRIDOPS_REGION"),
+        ("--endpoint-url", o.endpoint_url, "HYBRIDOPS_ENDPOINT_URL"),
+    ):
+        # A value the shell's variable gives holds for the pasted command too: said once.
+        if value and str(value) != os.environ.get(variable):
+            words += [flag, str(value)]
+    return words
 
 
 def apply(
@@ -89,12 +123,19 @@ def apply(
     """Run a recommendation through the normal path: plan, confirm, gate, audit, journal."""
     from hybridops.engine.runner import execute, prepare
 
-    loaded, params = prepare(runtime, recommendation.runbook, dict(recommendation.params))
+    target = recommendation.target or recommendation.runbook
+    loaded, params = prepare(runtime, target, dict(recommendation.params))
     return execute(runtime, loaded, params, handlers)
 
 
-def note_on_timeline(runtime: Runtime, outcome: Outcome, applied: Recommendation | None) -> None:
-    """With an active incident, what triage recommended (and applied) goes on its timeline."""
+def note_on_timeline(
+    runtime: Runtime,
+    outcome: Outcome,
+    applied: Recommendation | None,
+    result: str | None = None,
+) -> None:
+    """With an active incident, what triage recommended (and what applying it gave) goes on
+    its timeline."""
     if runtime.mode.dry_run:
         return
     store = runtime.store
@@ -104,11 +145,12 @@ def note_on_timeline(runtime: Runtime, outcome: Outcome, applied: Recommendation
     from hybridops.incidents import add_entry
 
     top = outcome.recommendations[0] if outcome.recommendations else None
-    text = (
-        f"triage: {'applying' if applied else 'recommends'} {top.runbook} — {top.why}"
-        if top
-        else f"triage: {outcome.status}, nothing to recommend"
-    )
+    if applied is not None:
+        text = f"triage: applied {applied.runbook} ({result}) — {applied.why}"
+    elif top:
+        text = f"triage: recommends {top.runbook} — {top.why}"
+    else:
+        text = f"triage: {outcome.status}, nothing to recommend"
     fields: dict[str, Any] = {"status": outcome.status}
     if top:
         fields["recommendation"] = top.command
