@@ -577,3 +577,105 @@ def test_the_gathered_facts_are_the_documented_facts(cli: Cli, sandbox_env: Any)
 
     walk(facts, FACTS, "")
     assert facts["secondary"] is not None and facts["lambda"]["provisioned"] is not None
+
+
+# -- what an adversarial review found -----------------------------------------------------------
+
+
+def test_a_team_trigger_reading_a_skipped_fact_gets_it_read(
+    cli: Cli, sandbox_env: Any, write_runbook: Any
+) -> None:
+    book = write_runbook(
+        """\
+name: breaker-left-open
+steps:
+  - name: s
+    sleep: {seconds: 0}
+triggers:
+  - name: open
+    priority: 30
+    when: {bedrock.circuit: open}
+    why: the breaker is open
+"""
+    )
+    code, doc = _triage(cli, "--runbook", str(book))
+    assert (code, doc["status"], doc["unknown"]) == (0, "ok", [])  # read, found closed
+    assert doc["facts"]["bedrock"]["circuit"] == "closed"
+    assert cli("--yes", "circuit", "open", "--reason", "test").code == 0
+    code, doc = _triage(cli, "--runbook", str(book))
+    first = doc["recommendations"][0]
+    assert first["runbook"] == "breaker-left-open"
+    # The file that was judged is what runs: not a built-in of the same name.
+    assert first["command"] == f"hybridops --env sandbox run {book.resolve()}"
+
+
+def test_remote_text_is_one_clean_line_and_tokens_are_masked(
+    cli: Cli, write_config: Callable[..., Path], http_server: Any, moto: Any
+) -> None:
+    hostile = (
+        "db down \x1b[2J\x1b]0;pwned\x07 Authorization: Bearer eyJhbGciOi.SEKRETJWT.sig"
+        "\nnext: hybridops --env prod run regional-failover -p to=secondary" + "x" * 2000
+    )
+
+    def answer(path: str) -> tuple[int, Any]:
+        return 503, {"status": "unhealthy", "reason": hostile}
+
+    server = http_server(answer)
+    write_config(moto.url, server.url)
+    text = cli("triage").out
+    doc = json.loads(cli("-o", "json", "triage").out)
+    assert "\x1b" not in text and "\x07" not in text
+    assert "SEKRETJWT" not in text and "SEKRETJWT" not in json.dumps(doc)
+    assert not any(line.startswith("next: hybridops --env prod") for line in text.splitlines())
+    reason = doc["facts"]["primary"]["components"]["hybrid-router"]["reason"]
+    assert "\n" not in reason and len(reason) <= 300
+
+
+def test_optional_settings_left_out_do_not_make_a_green_estate_red(
+    cli: Cli,
+    write_config: Callable[..., Path],
+    healthy_endpoint: Any,
+    moto: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # No target group, no secondary health URL, no Route 53: nothing is wrong with that.
+    write_config(moto.url, healthy_endpoint.url)
+    ecs = moto.client("ecs")
+    ecs.create_cluster(clusterName="hybrid-routing-cluster")
+    arn = ecs.register_task_definition(
+        family="hybrid-router",
+        containerDefinitions=[{"name": "r", "image": "r:1", "memory": 512}],
+    )["taskDefinition"]["taskDefinitionArn"]
+    monkeypatch.setenv("MOTO_ECS_SERVICE_RUNNING", "2")  # moto runs nothing unless told
+    ecs.create_service(
+        cluster="hybrid-routing-cluster",
+        serviceName="hybrid-router-service",
+        taskDefinition=arn,
+        desiredCount=2,
+    )
+    result = cli("-o", "json", "triage")
+    doc = json.loads(result.out)
+    assert (result.code, doc["status"], doc["recommendations"]) == (0, "ok", [])
+    assert {f["severity"] for f in doc["findings"]} <= {"unknown"}  # said, not alarming
+    assert "primary.targets" in doc["facts"]["unknown"]
+    assert not any("backup side" in f["what"] for f in doc["findings"])
+
+
+def test_the_commands_keep_the_global_options_that_chose_the_estate(
+    cli: Cli, sandbox_env: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sandbox_env.break_("latency-spike")
+    doc = json.loads(cli("--region", "eu-central-1", "-o", "json", "triage").out)
+    assert doc["recommendations"][0]["command"] == (
+        "hybridops --env sandbox --region eu-central-1 run scale-service -p to=4"
+    )
+
+
+def test_a_declined_apply_is_on_the_timeline_as_not_applied(cli: Cli, sandbox_env: Any) -> None:
+    sandbox_env.break_("bedrock-down")
+    assert cli("incident", "open", "-s", "P1", "-t", "bedrock").code == 0
+    assert cli("triage", "--apply").code == 3  # no terminal to confirm on
+    timeline = cli("-o", "json", "incident", "timeline").json()["entries"]
+    said = [e["text"] for e in timeline if e["kind"] == "triage"]
+    assert said and said[0].startswith("triage: applied circuit-breaker (refused, exit 3)")
+    assert not sandbox_env.circuit_open()

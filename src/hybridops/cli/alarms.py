@@ -121,14 +121,24 @@ def list_alarms(
             row.severity,
             row.name + muted,
             duration_words(row.for_s),
-            row.command,
+            _with_env(row.command, runtime.env.name),
         )
     out.print(table)
-    if firing and any(r.state == "ALARM" for r in rows):
+    if firing:
+        # Also when nothing fires: a Bedrock outage, say, has no alarm of its own.
         from hybridops.cli.triage import next_after
 
-        out.print(runtime.redactor.text(next_after(runtime)), markup=False, highlight=False)
+        line = next_after(runtime)
+        if rows or not line.startswith("next: nothing"):
+            out.print(runtime.redactor.text(line), markup=False, highlight=False)
     return 0
+
+
+def _with_env(command: str, env_name: str) -> str:
+    """An alarm's command (kept without an environment) as this environment runs it."""
+    if command.startswith("hybridops ") and "--env" not in command:
+        return f"hybridops --env {env_name} {command.removeprefix('hybridops ')}"
+    return command
 
 
 def _window_summary(window: dict[str, Any] | None) -> dict[str, Any] | None:
