@@ -252,7 +252,7 @@ def test_list_shows_state_severity_duration_and_the_command(
     text = cli("alarms", "list", "--firing")
     assert text.code == 0
     assert "ALARM  P0   hybrid-router-availability" in text.out
-    assert "hybridops triage" in text.out
+    assert "hybridops --env test triage" in text.out  # the run column, with its environment
     # ...and ends with what triage, weighing every alarm and check, would run first.
     last = text.out.strip().splitlines()[-1]
     # This estate has no ECS service: scaling applies but has nothing to scale, said so.

@@ -265,7 +265,10 @@ def _trigger_words(book: Runbook) -> list[str]:
         "",
     ]
     for trigger in sorted(book.triggers, key=lambda t: -t.priority):
-        params = " ".join(f"-p {k}={_compact(v)}" for k, v in trigger.params.items())
+        params = " ".join(
+            f"-p {k}={_placeholders(v) if isinstance(v, str) else _compact(v)}"
+            for k, v in trigger.params.items()
+        )
         command = f"hybridops run {book.name} {params}".rstrip()
         fallback = ", only when no other runbook's trigger holds" if trigger.fallback else ""
         out.append(f"- **{trigger.name}** (priority {trigger.priority}{fallback}): `{command}`")
