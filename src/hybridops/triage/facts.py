@@ -400,7 +400,8 @@ class Gatherer:
         backup_fault = self.backup_probe is not None and (
             not backup["reachable"] or _names_fault(backup["reason"])
         )
-        if any(c.status != "pass" for c in first) or "primary.ecs" in self.unknown or backup_fault:
+        unread = "primary.ecs" in self.read_unknown
+        if any(c.status != "pass" for c in first) or unread or backup_fault:
             more["secondary"] = self.secondary
             more["route53.serving"] = self.serving
             from hybridops.alarms import alarm_regions
