@@ -89,7 +89,7 @@ def test_a_broken_backup_is_a_finding_and_never_a_failover(cli: Cli, sandbox_env
     code, doc = _triage(cli)
     assert (code, doc["status"], doc["recommendations"]) == (1, "attention", [])
     assert doc["facts"]["secondary"]["able_to_serve"] is False
-    assert any("cannot take traffic" in f["what"] for f in doc["findings"])
+    assert any("failing over to the backup side" in f["what"] for f in doc["findings"])
     # With the primary down as well, failover is refused in words, not recommended.
     sandbox_env.break_("region-outage")
     code, doc = _triage(cli)
@@ -360,14 +360,22 @@ def test_a_trigger_over_an_unknown_fact_is_said_not_guessed() -> None:
         (u.runbook, u.area) for u in outcome.undecided
     ]
     assert outcome.status == "unknown" and outcome.exit_code == 1
-    # The deploy unknown: the rollback is undecided, the failover (its own evidence read) not.
+    # The deploy unknown: a rollback might come first, so the failover is withheld, said so.
     facts = _facts(primary__down=True)
     facts["primary"]["targets"]["healthy"] = 0
     facts["deploys"] = None
-    facts["unknown"]["deploys"] = "credentials expired"
+    facts["unknown"]["deploys"] = "the known-good store cannot be read"
+    outcome = evaluate(runbooks_with_triggers(), facts, "prod", {})
+    assert outcome.recommendations == []
+    said = [(u.runbook, u.area) for u in outcome.undecided]
+    assert ("rollback-service", "deploys") in said and ("regional-failover", "order") in said
+    # ...unless the region's ECS API is down (no rollback can be made there) and the backup
+    # answers this machine: then the failover comes first.
+    facts["primary"]["api"] = "unreachable"
+    facts["secondary"]["endpoint"] = {"reachable": True}
     outcome = evaluate(runbooks_with_triggers(), facts, "prod", {})
     assert [r.runbook for r in outcome.recommendations] == ["regional-failover"]
-    assert ("rollback-service", "deploys") in [(u.runbook, u.area) for u in outcome.undecided]
+    assert outcome.recommendations[0].trigger == "primary-region-api-down"
     # A known condition that fails settles it: nothing unknown is said about rollback when the
     # deploy is unknown but nothing else points at it either.
     healthy = _facts()
@@ -657,7 +665,9 @@ def test_optional_settings_left_out_do_not_make_a_green_estate_red(
     doc = json.loads(result.out)
     assert (result.code, doc["status"], doc["recommendations"]) == (0, "ok", [])
     assert {f["severity"] for f in doc["findings"]} <= {"unknown"}  # said, not alarming
-    assert "primary.targets" in doc["facts"]["unknown"]
+    assert "primary.targets" in doc["facts"]["absent"]  # not configured: nothing to judge
+    line = next(x for x in cli("triage").out.splitlines() if x.startswith("not configured"))
+    assert "primary.targets" in line and "metrics.error_rate" in line  # no target group, no ALB
     assert not any("backup side" in f["what"] for f in doc["findings"])
 
 
@@ -677,5 +687,5 @@ def test_a_declined_apply_is_on_the_timeline_as_not_applied(cli: Cli, sandbox_en
     assert cli("triage", "--apply").code == 3  # no terminal to confirm on
     timeline = cli("-o", "json", "incident", "timeline").json()["entries"]
     said = [e["text"] for e in timeline if e["kind"] == "triage"]
-    assert said and said[0].startswith("triage: applied circuit-breaker (refused, exit 3)")
+    assert said and said[0].startswith("triage: did not apply circuit-breaker (refused, exit 3)")
     assert not sandbox_env.circuit_open()

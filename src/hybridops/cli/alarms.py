@@ -113,6 +113,11 @@ def list_alarms(
     table = Table(box=None, header_style="bold", pad_edge=False)
     for column in ("state", "sev", "alarm", "for", "run"):
         table.add_column(column)
+    import shlex
+
+    from hybridops.triage.run import command_prefix
+
+    prefix = " ".join(shlex.quote(w) for w in command_prefix(runtime))
     for row in rows:
         muted = " (muted)" if not row.actions_enabled else ""
         style = {"ALARM": "red", "INSUFFICIENT_DATA": "yellow"}.get(row.state, "")
@@ -121,7 +126,7 @@ def list_alarms(
             row.severity,
             row.name + muted,
             duration_words(row.for_s),
-            _with_env(row.command, runtime.env.name),
+            _with_env(row.command, prefix),
         )
     out.print(table)
     if firing:
@@ -134,10 +139,10 @@ def list_alarms(
     return 0
 
 
-def _with_env(command: str, env_name: str) -> str:
+def _with_env(command: str, prefix: str) -> str:
     """An alarm's command (kept without an environment) as this environment runs it."""
     if command.startswith("hybridops ") and "--env" not in command:
-        return f"hybridops --env {env_name} {command.removeprefix('hybridops ')}"
+        return f"{prefix} {command.removeprefix('hybridops ')}"
     return command
 
 

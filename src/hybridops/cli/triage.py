@@ -155,6 +155,9 @@ def print_outcome(
             mark, style = MARKS.get(finding.severity, ("·", ""))
             out.print(f"  {mark} ", style=style, end="", markup=False, highlight=False)
             out.print(finding.what, markup=False, highlight=False)
+    absent = [a for a, why in (facts.get("absent") or {}).items() if not why.startswith("from ")]
+    if absent:
+        out.print(f"not configured, not judged: {', '.join(absent)}", markup=False)
     if outcome.recommendations:
         out.print("do, in this order:", markup=False)
         for index, rec in enumerate(outcome.recommendations, 1):
@@ -200,9 +203,7 @@ def conclusion(outcome: Outcome) -> str:
     if outcome.status == "ok":
         return "nothing needs doing: health is green and no trigger holds"
     if outcome.recommendations:
-        first = outcome.recommendations[0].command
-        again = first.split(" run ", 1)[0] + " triage --apply"
-        return f"next: {first}   (or: {again})"
+        return f"next: {outcome.recommendations[0].command}   (or: {outcome.apply_command})"
     if outcome.status == "unknown":
         return "no recommendation: what is unknown above must be read first"
     if any("/" in f.source for f in outcome.findings):
@@ -220,10 +221,11 @@ def next_line(outcome: Outcome) -> str | None:
     blocked = next((f for f in outcome.findings if "/" in f.source), None)
     if blocked is not None:  # evidence in hand comes before what could not be judged
         return f"next: {blocked.source.split('/')[0]} would apply, but {blocked.what}"
+    triage = outcome.apply_command.removesuffix(" --apply")
     if outcome.undecided:
         first = outcome.undecided[0]
-        return f"next: hybridops triage — cannot judge {first.runbook}: {first.area}: {first.why}"
-    return f"next: hybridops triage ({conclusion(outcome)})"
+        return f"next: {triage} — cannot judge {first.runbook}: {first.area}: {first.why}"
+    return f"next: {triage} ({conclusion(outcome)})"
 
 
 def next_after(runtime: Any) -> str:

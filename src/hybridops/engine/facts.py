@@ -139,6 +139,7 @@ FACTS: dict[str, Any] = {
     },
     "unknown": "area (a dotted path such as primary.ecs) -> why it could not be read",
     "skipped": "area -> why it was not read (nothing read first made it relevant)",
+    "absent": "area -> what the environment does not configure (conditions read it as null)",
 }
 
 ROOTS = tuple(FACTS)

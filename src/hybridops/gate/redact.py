@@ -17,6 +17,12 @@ _QUERY_SECRET_RE = re.compile(
     re.IGNORECASE,
 )
 _SLACK_HOOK_RE = re.compile(r"https://hooks\.slack\.com/[^\s\"']+")
+# A credential named in free text (an endpoint's error reason): `token=abc`, `x-api-key: k`.
+_NAMED_SECRET_RE = re.compile(
+    r"(\b(?:token|api[-_]?key|x-api-key|secret|password|passwd|access[-_]?key)\s*[=:]\s*)"
+    r"(?!\*\*\*)[^\s&,;'\"]{4,}",
+    re.IGNORECASE,
+)
 # A bearer token in free text (an endpoint's error reason, a log line): `Bearer eyJ...`.
 _BEARER_RE = re.compile(r"(\bBearer\s+)[A-Za-z0-9\-._~+/]{8,}=*", re.IGNORECASE)
 # What botocore's and httpx's debug logs (-vv) carry: signed headers, session tokens.
@@ -149,6 +155,7 @@ class Redactor:
         value = _TOKEN_HEADER_RE.sub(rf"\g<1>{MASK}", value)
         if "earer" in value or "EARER" in value:
             value = _BEARER_RE.sub(rf"\1{MASK}", value)
+        value = _NAMED_SECRET_RE.sub(rf"\1{MASK}", value)
         if any(hint in value for hint in _SECRET_FIELD_HINTS):
             value = _SECRET_JSON_FIELD_RE.sub(rf'\1{MASK}"', value)
             value = _SECRET_XML_FIELD_RE.sub(rf"\1{MASK}\3", value)

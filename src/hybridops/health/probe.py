@@ -53,7 +53,11 @@ def clean(text: Any) -> str | None:
     """
     if text is None:
         return None
-    flat = " ".join(_CONTROL_RE.sub(" ", str(text)).split())
+    import unicodedata
+
+    # Format characters too (U+202E and friends reorder what a terminal shows).
+    shown = "".join(" " if unicodedata.category(c) == "Cf" else c for c in str(text))
+    flat = " ".join(_CONTROL_RE.sub(" ", shown).split())
     return flat if len(flat) <= MAX_REMOTE_TEXT else flat[: MAX_REMOTE_TEXT - 1] + "…"
 
 

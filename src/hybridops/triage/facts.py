@@ -59,6 +59,10 @@ class Unknown(Exception):
     """An area that could not be read, and why (in words)."""
 
 
+class NotConfigured(Unknown):
+    """An area the environment does not configure: nothing to judge there, nothing wrong."""
+
+
 def _revision(arn: Any) -> str:
     return str(arn or "?").rsplit("/", 1)[-1]
 
@@ -104,10 +108,14 @@ class Gatherer:
         # Areas that could not be read; `unknown` adds what follows from them, per document.
         self.read_unknown: dict[str, str] = {}
         self.unknown: dict[str, str] = {}
+        # Areas the environment does not configure: said, but no trigger waits on them.
+        self.read_absent: dict[str, str] = {}
+        self.absent: dict[str, str] = {}
         self.errors: dict[str, BaseException] = {}
         self.skipped: dict[str, str] = {}
         self.backup_probe: Check | None = None
         self.lazy: dict[str, Callable[[], Any]] = {}
+        self.current_arn: str | None = None
         self.http_checks: list[Check] = []
         self.results: dict[str, Any] = {}
         self.checks: list[Check] = []
@@ -222,7 +230,7 @@ class Gatherer:
         s = self.settings
         threshold = s.logs.slo.error_rate_pct
         if not s.load_balancer:
-            raise Unknown("not evaluated: set load_balancer (app/NAME/ID) in the environment")
+            raise NotConfigured("not evaluated: set load_balancer (app/NAME/ID) in the environment")
 
         def query(ident: str, metric: str) -> dict[str, Any]:
             return {
@@ -313,7 +321,7 @@ class Gatherer:
         """The Bedrock breaker's state from its SSM parameter."""
         name = self.settings.circuits.get("bedrock")
         if not name:
-            raise Unknown("no circuits.bedrock parameter configured")
+            raise NotConfigured("no circuits.bedrock parameter configured")
         value = self.client("ssm", "primary").get_parameter(Name=name)["Parameter"]["Value"]
         return "open" if str(value).strip().lower() == "open" else "closed"
 
@@ -365,6 +373,8 @@ class Gatherer:
         for area, future in futures.items():
             try:
                 results[area] = future.result()
+            except NotConfigured as exc:
+                self.read_absent[area] = str(exc)
             except Unknown as exc:
                 self.read_unknown[area] = str(exc)
             except Exception as exc:  # one unreadable area must not hide the others
@@ -438,16 +448,22 @@ class Gatherer:
         self.http_checks, self.results = http, results
         self.checks = []
         self.unknown = dict(self.read_unknown)
+        self.absent = dict(self.read_absent)
         facts = self._assemble(http, results)
         # Health's verdict over the same checks health runs (alarms and Route 53 included).
         facts["primary"]["verdict"] = verdict_of(self.checks) if self.checks else None
         for derived, inputs in DERIVED.items():
-            if derived in self.unknown:
+            if derived in self.unknown or derived in self.absent:
                 continue
             missing = next((i for i in inputs if i in self.unknown), None)
             if missing is not None:
                 # Computed from something unread: as unknown as its input, never a default.
                 self.unknown[derived] = f"from {missing}: {self.unknown[missing]}"
+                continue
+            gap = next((i for i in inputs if i in self.absent), None)
+            if gap is not None:
+                self.absent[derived] = f"from {gap}: {self.absent[gap]}"
+        facts["absent"] = self.absent
         return facts
 
     def _assemble(self, http: list[Check], results: dict[str, Any]) -> dict[str, Any]:
@@ -494,7 +510,7 @@ class Gatherer:
         component = s.bedrock.component
         if "primary.components" in self.unknown or component not in router:
             if component not in router and "primary.components" not in self.unknown:
-                self.unknown["bedrock.client"] = f"{component} is not a configured component"
+                self.absent["bedrock.client"] = f"{component} is not a configured component"
             client = {"status": None, "reason": None}
         else:
             client = router[component]
@@ -517,8 +533,8 @@ class Gatherer:
         by_name = {c.name: c for c in http}
         main = by_name.get("health")
         if main is None:
-            self.unknown["primary.endpoint"] = "no health_url configured"
-            self.unknown["primary.components"] = "no health_url configured"
+            self.absent["primary.endpoint"] = "no health_url configured"
+            self.absent["primary.components"] = "no health_url configured"
             primary["endpoint"] = None
             primary["components"] = None
         else:
@@ -545,7 +561,7 @@ class Gatherer:
             primary["router"] = None
             if components is not None:
                 # Not guessed from another component: said as unknown.
-                self.unknown["primary.router"] = f"no {ROUTER} component configured"
+                self.absent["primary.router"] = f"no {ROUTER} component configured"
         primary["failing_components"] = (
             sorted(n for n, c in components.items() if c["status"] in ("unhealthy", "unreachable"))
             if components is not None
@@ -569,7 +585,7 @@ class Gatherer:
             }
         elif "primary.targets" not in self.unknown:
             primary["targets"] = None
-            self.unknown["primary.targets"] = "no target_group_arn configured"
+            self.absent["primary.targets"] = "no target_group_arn configured"
         else:
             primary["targets"] = None
         if main is None:
@@ -640,6 +656,7 @@ class Gatherer:
             self.unknown.setdefault("deploys", self.unknown.get("primary.ecs", "ECS unread"))
             return None
         current = ecs.pop("_current", None) or {}
+        self.current_arn = str(current.get("taskDefinition") or "") or None
         revision = _revision(current.get("taskDefinition")) if current else ecs["revision"]
         age = _age(self.now, current.get("createdAt"))
         from hybridops.health.verdict import _ago, _events
@@ -660,23 +677,38 @@ class Gatherer:
         others = [d["revision"] for d in ecs["deployments"] if d["id"] != current.get("id")]
         # What runs now replaced something older: a new revision. A restart (the same
         # revision) or a rollback (an older one replacing a newer) is not a deploy to undo.
-        new_revision = bool(others) and all(_number(o) < _number(revision) for o in others)
-        if not others and current:
-            new_revision = revision not in known and bool(known)
+        new_revision: bool | None
+        if others:
+            new_revision = all(_number(o) < _number(revision) for o in others)
+        elif not current:
+            new_revision = False
+        elif known and "deploys.known_good" not in self.unknown:
+            # Alone: new if it is newer than every revision seen healthy here.
+            new_revision = revision not in known and _number(revision) > _number(known[-1])
+        else:
+            new_revision = None  # nothing recorded on this machine to compare with
         router = primary.get("router") or {}
-        failing, failure = False, None
-        if new_revision and ecs["rollout"] == "FAILED":
-            failing, failure = True, f"rollout of {revision} FAILED"
-        elif new_revision and ecs["failure_events"]:
-            failing = True
+        failure = None
+        if ecs["rollout"] == "FAILED":
+            failure = f"rollout of {revision} FAILED"
+        elif ecs["failure_events"]:
             failure = f"{_events(ecs['failure_events'])}, latest: {ecs['latest_failure']}"
-        elif (
-            new_revision
-            and ecs["rollout"] == "IN_PROGRESS"
-            and router.get("status") in ("unhealthy", "unreachable")
+        elif ecs["rollout"] == "IN_PROGRESS" and router.get("status") in (
+            "unhealthy",
+            "unreachable",
         ):
-            failing = True
             failure = f"rollout IN_PROGRESS while {router.get('name')} is {router.get('status')}"
+        failing: bool | None = bool(failure) and bool(new_revision)
+        if failure and new_revision is None:
+            # Something fails, but whether it is a deploy to undo cannot be told here.
+            failing = None
+            why = (
+                f"{revision} fails ({failure}), but whether it is a new revision is unknown:"
+                " no known-good revision recorded on this machine (health and triage record"
+                " one when green)"
+            )
+            self.unknown["deploys.new_revision"] = why
+            self.unknown["deploys.failing"] = why
         if not failing and new_revision and ecs["rollout"] == "IN_PROGRESS" and not router:
             self.unknown["deploys.failing"] = (
                 "a rollout is in progress and the router's health could not be read"

@@ -77,6 +77,8 @@ class Outcome:
     findings: list[Finding]
     recommendations: list[Recommendation]
     undecided: list[Undecided]
+    # `triage --apply` as this run was invoked (its global options and --runbook files).
+    apply_command: str = "hybridops triage --apply"
 
     @property
     def exit_code(self) -> int:
@@ -232,6 +234,7 @@ def evaluate(
         if undecided and not fallback:
             break  # what could not be judged is said; a fallback would hide it
     by_name = {r.name: r for r in runbooks}
+    priority_of = {(r.name, t.name): t.priority for r in runbooks for t in r.triggers}
     recommendations = []
     for name, fired in held.items():
         fired.sort(key=lambda pair: -pair[0].priority)
@@ -260,6 +263,27 @@ def evaluate(
             )
         )
     recommendations.sort(key=lambda r: (-r.priority, r.runbook))
+    # A trigger that could not be judged outranks what comes after it: a bad deploy that might
+    # be there is undone before scaling, so nothing below it is recommended on a guess.
+    top_undecided = max(
+        (
+            priority_of[(u.runbook, u.trigger)]
+            for u in undecided
+            if (u.runbook, u.trigger) in priority_of and u.runbook not in held
+        ),
+        default=0,
+    )
+    kept = [r for r in recommendations if r.priority > top_undecided]
+    for withheld in recommendations[len(kept) :]:
+        undecided.append(
+            Undecided(
+                withheld.runbook,
+                withheld.trigger,
+                "order",
+                f"withheld: a trigger of priority {top_undecided} could not be judged first",
+            )
+        )
+    recommendations = kept
     if recommendations:
         status = "action"
     elif undecided:
@@ -322,7 +346,8 @@ def check_findings(facts: dict[str, Any]) -> list[Finding]:
         out.append(
             Finding(
                 "warn",
-                f"the backup side ({secondary['region']}) cannot take traffic: {secondary['why']}",
+                f"failing over to the backup side ({secondary['region']}) is not possible now:"
+                f" {secondary['why']}",
                 "secondary",
             )
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -86,6 +87,8 @@ def triage(runtime: Runtime, extra: list[Path] | None = None) -> Outcome:
     prefix = command_prefix(runtime)
     facts["env"] = env.name
     outcome = evaluate(runbooks, facts, env.name, env.as_template_scope(), prefix)
+    if gatherer.current_arn and facts["primary"]["verdict"] == "healthy":
+        _remember_known_good(runtime, gatherer.current_arn)
     skipped = {u.area for u in outcome.undecided if u.area in (facts.get("skipped") or {})}
     if skipped:
         # A trigger needs what the first rounds did not read (a team's trigger, usually):
@@ -93,7 +96,26 @@ def triage(runtime: Runtime, extra: list[Path] | None = None) -> Outcome:
         facts = gatherer.read_skipped(skipped)
         facts["env"] = env.name
         outcome = evaluate(runbooks, facts, env.name, env.as_template_scope(), prefix)
+    again = [*prefix, "triage", "--apply"]
+    for path in extra or []:
+        again += ["--runbook", str(path.resolve())]
+    outcome.apply_command = " ".join(shlex.quote(w) for w in again)
     return outcome
+
+
+def _remember_known_good(runtime: Runtime, arn: str) -> None:
+    """As `health` does: a green verdict marks the running revision known-good (not in a dry
+    run); a store that cannot take it does not fail triage."""
+    if runtime.mode.dry_run:
+        return
+    from hybridops.aws.ecs import family_and_revision
+
+    try:
+        runtime.store.record_known_good(family_and_revision(arn)[0], arn)
+    except Exception:  # evidence for later, never a reason to fail now
+        import logging
+
+        logging.getLogger(__name__).debug("known-good not recorded", exc_info=True)
 
 
 def command_prefix(runtime: Runtime) -> list[str]:
@@ -103,14 +125,16 @@ def command_prefix(runtime: Runtime) -> list[str]:
 
     o = runtime.options
     words = ["hybridops", "--env", runtime.env.name]
+    config = str(Path(o.config).resolve()) if o.config else None
     for flag, value, variable in (
-        ("--config", o.config, "HYBRIDOPS_CONFIG"),
+        ("--config", config, "HYBRIDOPS_CONFIG"),
         ("--profile", o.profile, "HYBRIDOPS_PROFILE"),
         ("--region", o.region, "HYBRIDOPS_REGION"),
         ("--endpoint-url", o.endpoint_url, "HYBRIDOPS_ENDPOINT_URL"),
     ):
         # A value the shell's variable gives holds for the pasted command too: said once.
-        if value and str(value) != os.environ.get(variable):
+        given = os.environ.get(variable)
+        if value and str(value) != given and not (given and Path(given).resolve() == Path(value)):
             words += [flag, str(value)]
     return words
 
@@ -145,8 +169,10 @@ def note_on_timeline(
     from hybridops.incidents import add_entry
 
     top = outcome.recommendations[0] if outcome.recommendations else None
-    if applied is not None:
+    if applied is not None and result and result.startswith(("succeeded", "planned")):
         text = f"triage: applied {applied.runbook} ({result}) — {applied.why}"
+    elif applied is not None:
+        text = f"triage: did not apply {applied.runbook} ({result}) — {applied.why}"
     elif top:
         text = f"triage: recommends {top.runbook} — {top.why}"
     else:
