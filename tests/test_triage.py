@@ -689,3 +689,29 @@ def test_a_declined_apply_is_on_the_timeline_as_not_applied(cli: Cli, sandbox_en
     said = [e["text"] for e in timeline if e["kind"] == "triage"]
     assert said and said[0].startswith("triage: did not apply circuit-breaker (refused, exit 3)")
     assert not sandbox_env.circuit_open()
+
+
+def test_apply_sends_the_masked_parameters_it_printed(sandbox_env: Any) -> None:
+    """A token inside Bedrock's error reason must not become the breaker's SSM Description."""
+    sandbox_env.break_("bedrock-down")
+    from hybridops.triage.rules import Recommendation
+    from hybridops.triage.run import apply as apply_recommendation
+
+    rec = Recommendation(
+        runbook="circuit-breaker",
+        trigger="bedrock-failing",
+        priority=80,
+        command="",
+        params={"state": "open", "reason": "triage: 401 Authorization: Bearer sk-SEKRET12345"},
+        why="",
+        evidence=[],
+        changes="",
+    )
+    from hybridops.options import Options
+    from hybridops.runtime import Runtime
+
+    result = apply_recommendation(Runtime(Options(env="sandbox", yes=True)), rec, [])
+    assert result.status == "succeeded", result.error
+    ssm = sandbox_env.internal_client("ssm")
+    stored = ssm.describe_parameters()["Parameters"]
+    assert stored and all("SEKRET" not in str(p.get("Description")) for p in stored)

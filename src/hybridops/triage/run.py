@@ -148,7 +148,10 @@ def apply(
     from hybridops.engine.runner import execute, prepare
 
     target = recommendation.target or recommendation.runbook
-    loaded, params = prepare(runtime, target, dict(recommendation.params))
+    # Exactly what was printed: a secret in a remote reason is masked on screen, and must not
+    # reach AWS (the breaker's Description) either.
+    shown = {k: runtime.redactor.text(str(v)) for k, v in recommendation.params.items()}
+    loaded, params = prepare(runtime, target, shown)
     return execute(runtime, loaded, params, handlers)
 
 
