@@ -37,7 +37,7 @@ def builtin_runbooks() -> dict[str, Path]:
 def locate(name_or_path: str) -> tuple[Path, bool]:
     """A path to a file, or the name of a built-in runbook."""
     candidate = Path(name_or_path).expanduser()
-    if candidate.suffix in (".yaml", ".yml") or "/" in name_or_path or candidate.is_file():
+    if candidate.suffix in (".yaml", ".yml", ".json") or "/" in name_or_path or candidate.is_file():
         if not candidate.is_file():
             raise ValidationError(f"{name_or_path}: no such runbook file")
         return candidate, False
@@ -55,8 +55,15 @@ def load(name_or_path: str) -> LoadedRunbook:
 
 
 def load_file(path: Path) -> Runbook:
-    """Parse and validate one runbook file; raise ValidationError naming file:line and field."""
+    """Parse and validate one runbook file; raise ValidationError naming file:line and field.
+
+    An SSM Automation document (schemaVersion 0.3) is converted to the native format first.
+    """
     data = load_yaml_file(path)
+    from hybridops.ssm.automation import convert, is_automation
+
+    if is_automation(data):
+        data = convert(data, str(path), path.stem)
     return validate_data(data, str(path))
 
 

@@ -1,0 +1,210 @@
+"""SSM Automation documents (schema 0.3) run as they are, through the gate (issue 21, part)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hybridops.ssm.automation import runbook_name, seconds, selector_path, snake, step_name
+from tests.conftest import Cli, MotoServer
+
+CLUSTER, SERVICE = "ops-cluster", "web"
+
+# Written the way AWS's published Automation documents are (AWS-*, AWSResilienceHub-*): typed
+# parameters, an assume-role parameter left empty, Selector outputs, wait and assert steps.
+SCALE_DOCUMENT = """\
+description: Scale an ECS service and wait until ECS reports the new desired count
+schemaVersion: '0.3'
+assumeRole: '{{ AutomationAssumeRole }}'
+parameters:
+  ClusterName:
+    type: String
+    description: (Required) The cluster
+    allowedPattern: '^[A-Za-z0-9_-]{1,255}$'
+  ServiceName:
+    type: String
+    description: (Required) The service
+  NumberOfTasks:
+    type: Integer
+    description: (Required) The desired number of tasks
+  AutomationAssumeRole:
+    type: String
+    default: ''
+mainSteps:
+  - name: GetCurrentCount
+    action: aws:executeAwsApi
+    inputs:
+      Service: ecs
+      Api: DescribeServices
+      cluster: '{{ ClusterName }}'
+      services: ['{{ ServiceName }}']
+    outputs:
+      - Name: DesiredCount
+        Selector: $.services[0].desiredCount
+        Type: Integer
+  - name: UpdateDesiredCount
+    action: aws:executeAwsApi
+    inputs:
+      Service: ecs
+      Api: UpdateService
+      cluster: '{{ ClusterName }}'
+      service: '{{ ServiceName }}'
+      desiredCount: '{{ NumberOfTasks }}'
+  - name: WaitForDesiredCount
+    action: aws:waitForAwsResourceProperty
+    timeoutSeconds: 60
+    inputs:
+      Service: ecs
+      Api: DescribeServices
+      cluster: '{{ ClusterName }}'
+      services: ['{{ ServiceName }}']
+      PropertySelector: $.services[0].desiredCount
+      DesiredValues: ['{{ NumberOfTasks }}']
+  - name: AssertActive
+    action: aws:assertAwsResourceProperty
+    inputs:
+      Service: ecs
+      Api: DescribeServices
+      cluster: '{{ ClusterName }}'
+      services: ['{{ ServiceName }}']
+      PropertySelector: $.services[0].status
+      DesiredValues: [ACTIVE]
+  - name: Settle
+    action: aws:sleep
+    inputs:
+      Duration: PT0S
+"""
+
+
+@pytest.fixture
+def service(moto: MotoServer, write_config: Any) -> Any:
+    """An ECS service with 2 tasks on the moto server, and an environment pointing at it."""
+    write_config(moto.url)
+    ecs = moto.client("ecs")
+    ecs.create_cluster(clusterName=CLUSTER)
+    arn = ecs.register_task_definition(
+        family="web", containerDefinitions=[{"name": "w", "image": "w:1", "memory": 256}]
+    )["taskDefinition"]["taskDefinitionArn"]
+    ecs.create_service(cluster=CLUSTER, serviceName=SERVICE, taskDefinition=arn, desiredCount=2)
+    moto.forget_requests()
+    return ecs
+
+
+def _desired(ecs: Any) -> int:
+    return int(
+        ecs.describe_services(cluster=CLUSTER, services=[SERVICE])["services"][0]["desiredCount"]
+    )
+
+
+def _document(tmp_path: Path, text: str = SCALE_DOCUMENT, name: str = "Scale-ECS.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_a_document_runs_as_it_is_and_reaches_its_end_state(
+    cli: Cli, moto: MotoServer, service: Any, tmp_path: Path
+) -> None:
+    doc = _document(tmp_path)
+    params = ["-p", f"ClusterName={CLUSTER}", "-p", f"ServiceName={SERVICE}"]
+    result = cli("--yes", "-o", "json", "run", str(doc), *params, "-p", "NumberOfTasks=4")
+    assert result.code == 0, result.err
+    assert _desired(service) == 4  # checked in AWS, not in hybridops' output
+    assert "UpdateService" in moto.requests  # what the dry-run test counts is counted
+    run = json.loads(result.out)
+    steps = {s["name"]: s for s in run["steps"]}
+    assert steps["get-current-count"]["outputs"] == {"DesiredCount": 2}
+    assert list(steps) == [
+        "assume-role",
+        "get-current-count",
+        "update-desired-count",
+        "wait-for-desired-count",
+        "assert-active",
+        "settle",
+    ]
+    # Every change went through the gate: audited.
+    audit = cli("-o", "json", "audit").json()["records"]
+    assert [(r["operation"], r["outcome"]) for r in audit if r["outcome"] != "started"] == [
+        ("update_service", "succeeded")
+    ]
+
+
+def test_a_dry_run_sends_no_mutating_request(
+    cli: Cli, moto: MotoServer, service: Any, tmp_path: Path
+) -> None:
+    doc = _document(tmp_path)
+    params = ["-p", f"ClusterName={CLUSTER}", "-p", f"ServiceName={SERVICE}"]
+    result = cli("--dry-run", "run", str(doc), *params, "-p", "NumberOfTasks=4")
+    assert result.code == 0, result.err
+    assert "UpdateService" not in moto.requests  # counted at the server
+    assert "DescribeServices" in moto.requests  # the reads were made: a real plan
+    assert _desired(service) == 2
+
+
+def test_parameters_are_typed_and_checked_as_ssm_does(
+    cli: Cli, moto: MotoServer, service: Any, tmp_path: Path
+) -> None:
+    doc = _document(tmp_path)
+    bad_number = cli("run", str(doc), "-p", f"ClusterName={CLUSTER}", "-p",
+                     f"ServiceName={SERVICE}", "-p", "NumberOfTasks=four")  # fmt: skip
+    assert bad_number.code == 2 and "NumberOfTasks" in bad_number.err
+    bad_pattern = cli("run", str(doc), "-p", "ClusterName=no spaces!", "-p",
+                      f"ServiceName={SERVICE}", "-p", "NumberOfTasks=3")  # fmt: skip
+    assert bad_pattern.code == 2 and "ClusterName" in bad_pattern.err
+    missing = cli("run", str(doc), "-p", f"ClusterName={CLUSTER}")
+    assert missing.code == 2 and "ServiceName" in missing.err
+    assert "UpdateService" not in moto.requests and _desired(service) == 2
+
+
+def test_a_role_to_assume_is_refused_not_ignored(
+    cli: Cli, moto: MotoServer, service: Any, tmp_path: Path
+) -> None:
+    doc = _document(tmp_path)
+    result = cli("--yes", "run", str(doc), "-p", f"ClusterName={CLUSTER}", "-p",
+                 f"ServiceName={SERVICE}", "-p", "NumberOfTasks=3", "-p",
+                 "AutomationAssumeRole=arn:aws:iam::123456789012:role/Automation")  # fmt: skip
+    assert result.code == 3
+    assert "assuming a role is not supported yet" in result.err
+    assert _desired(service) == 2
+
+
+@pytest.mark.parametrize(
+    ("change", "said"),
+    [
+        (("action: aws:sleep", "action: aws:runCommand"), "action aws:runCommand is not supported"),
+        (("Duration: PT0S", "Duration: soon"), "is not an ISO 8601 duration"),
+        (("'{{ NumberOfTasks }}'", "'{{ global:ACCOUNT_ID }}'"), "global:ACCOUNT_ID"),
+        (("$.services[0].status", "$..status"), "recursive selector"),
+    ],
+)
+def test_what_cannot_be_run_is_named_before_anything_runs(
+    cli: Cli, moto: MotoServer, service: Any, tmp_path: Path, change: tuple[str, str], said: str
+) -> None:
+    doc = _document(tmp_path, SCALE_DOCUMENT.replace(*change, 1))
+    result = cli("runbooks", "validate", str(doc))
+    assert result.code == 2
+    assert said in result.err and str(doc) in result.err
+    assert moto.requests == []
+
+
+def test_a_json_document_is_read_too(cli: Cli, tmp_path: Path) -> None:
+    import yaml
+
+    doc = tmp_path / "Scale-ECS.json"
+    doc.write_text(json.dumps(yaml.safe_load(SCALE_DOCUMENT)))
+    shown = cli("runbooks", "show", str(doc))
+    assert shown.code == 0, shown.err
+    assert "update-desired-count (changes)" in shown.out
+
+
+def test_names_selectors_and_durations() -> None:
+    assert runbook_name("AWS-RestartECSService") == "aws-restartecsservice"
+    assert step_name("ChangeTaskDefinition") == "change-task-definition"
+    assert snake("UpdateService") == "update_service"
+    assert snake("DescribeDBInstances") == "describe_db_instances"
+    assert selector_path("$.Services[0].DesiredCount", "x") == "Services[0].DesiredCount"
+    assert seconds("PT1H2M3S", "x") == 3723
+    assert seconds("P1D", "x") == 86400
