@@ -176,7 +176,7 @@ def test_a_role_to_assume_is_refused_not_ignored(
     [
         (("action: aws:sleep", "action: aws:runCommand"), "action aws:runCommand is not supported"),
         (("Duration: PT0S", "Duration: soon"), "is not an ISO 8601 duration"),
-        (("'{{ NumberOfTasks }}'", "'{{ global:ACCOUNT_ID }}'"), "global:ACCOUNT_ID"),
+        (("'{{ NumberOfTasks }}'", "'{{ global:AWS_URL_SUFFIX }}'"), "global:AWS_URL_SUFFIX"),
         (("$.services[0].status", "$..status"), "recursive selector"),
     ],
 )
@@ -208,3 +208,59 @@ def test_names_selectors_and_durations() -> None:
     assert selector_path("$.Services[0].DesiredCount", "x") == "Services[0].DesiredCount"
     assert seconds("PT1H2M3S", "x") == 3723
     assert seconds("P1D", "x") == 86400
+
+
+def test_import_writes_a_native_runbook_that_runs_the_same(
+    cli: Cli, moto: MotoServer, service: Any, tmp_path: Path
+) -> None:
+    doc = _document(tmp_path)
+    native = tmp_path / "scale.yaml"
+    result = cli("runbooks", "import", str(doc), "--out", str(native))
+    assert result.code == 0, result.err
+    text = native.read_text()
+    assert "operation: update_service" in text and "${{ params.NumberOfTasks }}" in text
+    assert cli("runbooks", "validate", str(native)).code == 0
+    ran = cli("--yes", "run", str(native), "-p", f"ClusterName={CLUSTER}", "-p",
+              f"ServiceName={SERVICE}", "-p", "NumberOfTasks=5")  # fmt: skip
+    assert ran.code == 0, ran.err
+    assert _desired(service) == 5
+    not_a_document = cli("runbooks", "import", str(native))
+    assert not_a_document.code == 2 and "not an SSM Automation document" in not_a_document.err
+
+
+GLOBALS_DOCUMENT = """\
+schemaVersion: '0.3'
+description: Record when and in which account a change was made
+parameters:
+  Prefix: {type: String, default: /ops}
+outputs:
+  - Record.Version
+mainSteps:
+  - name: Record
+    action: aws:executeAwsApi
+    inputs:
+      Service: ssm
+      Api: PutParameter
+      Name: '{{ Prefix }}/{{ global:ACCOUNT_ID }}/{{ global:REGION }}/last-change'
+      Value: '{{ global:DATE_TIME }} by {{ automation:EXECUTION_ID }}'
+      Type: String
+      Overwrite: true
+    outputs:
+      - {Name: Version, Selector: $.Version, Type: Integer}
+"""
+
+
+def test_globals_and_document_outputs(cli: Cli, moto: MotoServer, write_config: Any,
+                                      tmp_path: Path) -> None:  # fmt: skip
+    write_config(moto.url)
+    doc = _document(tmp_path, GLOBALS_DOCUMENT, "Record-Change.yaml")
+    result = cli("--yes", "-o", "json", "run", str(doc))
+    assert result.code == 0, result.err
+    run = json.loads(result.out)
+    name = "/ops/123456789012/eu-central-1/last-change"  # moto's account, the env's region
+    value = moto.client("ssm").get_parameter(Name=name)["Parameter"]["Value"]
+    import re
+
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d_\d\d\.\d\d\.\d\d by " + re.escape(run["run_id"]), value)
+    assert run["report"][0]["title"] == "Outputs"
+    assert run["report"][0]["fields"] == {"Record.Version": 1}  # the first version

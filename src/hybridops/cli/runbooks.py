@@ -232,6 +232,42 @@ def schema(
     return 0
 
 
+@app.command("import")
+def import_document(
+    ctx: typer.Context,
+    document: Annotated[
+        Path, typer.Argument(help="An SSM Automation document (schemaVersion 0.3, JSON or YAML).")
+    ],
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Write the runbook here (default: stdout).")
+    ] = None,
+) -> int:
+    """Write an SSM Automation document as a native runbook, for review and editing."""
+    from hybridops.cli.render import emit_json
+    from hybridops.errors import BadInput
+    from hybridops.ssm.automation import native_yaml
+
+    state = app_state(ctx)
+    if not document.is_file():
+        raise BadInput(f"{document}: no such file")
+    text = native_yaml(document)  # validated as any runbook before a line is written
+    if out is not None:
+        from hybridops.paths import write_named_file
+
+        write_named_file(out, text)
+    if state.json:
+        emit_json(
+            state.environment,
+            {"status": "ok", "path": str(out) if out else None}
+            | ({} if out else {"runbook": text}),
+        )
+    elif out is not None:
+        state.environment.stdout.write(f"{out}\n")
+    else:
+        state.environment.stdout.write(text)
+    return 0
+
+
 @app.command("docs")
 def docs(
     ctx: typer.Context,

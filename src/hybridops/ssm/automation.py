@@ -16,6 +16,7 @@ Supported: parameters (String, Integer, Boolean, StringList, StringMap, MapList 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 from hybridops.errors import ValidationError
@@ -40,6 +41,9 @@ _TEMPLATE_RE = re.compile(r"\{\{\s*([^{}]+?)\s*\}\}")
 _DURATION_RE = re.compile(
     r"^P(?:(?P<d>\d+)D)?(?:T(?:(?P<h>\d+)H)?(?:(?P<m>\d+)M)?(?:(?P<s>\d+(?:\.\d+)?)S)?)?$"
 )
+# `{{ global:X }}` read through one first step (`ssm.globals`): its outputs.
+GLOBALS = {"global:ACCOUNT_ID": "account_id", "global:DATE_TIME": "date_time"}
+GLOBALS_STEP = "ssm-globals"
 # Botocore's service names for the namespaces SSM documents use.
 SERVICE_NAMES = {"elasticloadbalancingv2": "elbv2", "elasticloadbalancing": "elb"}
 
@@ -99,6 +103,7 @@ class Converter:
         self.source = source
         self.params = set((data.get("parameters") or {}).keys())
         self.steps = {str(s.get("name")): step_name(s.get("name", "")) for s in data["mainSteps"]}
+        self.globals_used: set[str] = set()
 
     def template(self, value: Any, where: str) -> Any:
         """`{{ X }}` references as `${{ ... }}`, recursively."""
@@ -117,6 +122,9 @@ class Converter:
             return "${{ env.region }}"
         if ref == "automation:EXECUTION_ID":
             return "${{ run.id }}"
+        if ref in GLOBALS:
+            self.globals_used.add(ref)
+            return f"${{{{ steps.{GLOBALS_STEP}.outputs.{GLOBALS[ref]} }}}}"
         step, _, output = ref.partition(".")
         if output and step in self.steps:
             return f"${{{{ steps.{self.steps[step]}.outputs.{output} }}}}"
@@ -248,11 +256,54 @@ class Converter:
                     },
                 }
             )
-        steps += [self.step(raw) for raw in self.data["mainSteps"]]
+        converted = [self.step(raw) for raw in self.data["mainSteps"]]
+        if self.globals_used:
+            steps.insert(
+                0,
+                {
+                    "name": GLOBALS_STEP,
+                    "description": "What the document reads as {{ global:... }}",
+                    "action": {
+                        "name": "ssm.globals",
+                        "inputs": {"account_id": "global:ACCOUNT_ID" in self.globals_used},
+                    },
+                    "outputs": {"account_id": "account_id", "date_time": "date_time"},
+                },
+            )
+        steps += converted
         out["steps"] = steps
+        outputs = self.outputs()
+        if outputs:
+            out["report"] = [{"title": "Outputs", "fields": outputs}]
         return out
+
+    def outputs(self) -> dict[str, str]:
+        """Document-level `outputs` (`Step.Output`) as the run's report fields."""
+        fields: dict[str, str] = {}
+        for ref in self.data.get("outputs") or []:
+            step, _, output = str(ref).partition(".")
+            if step not in self.steps or not output:
+                raise ValidationError(f"{self.source}: output {ref!r} names no step output")
+            fields[str(ref)] = f"${{{{ steps.{self.steps[step]}.outputs.{output} }}}}"
+        return fields
 
 
 def convert(data: dict[str, Any], source: str, stem: str) -> dict[str, Any]:
     """An Automation document as a native runbook mapping; ValidationError names what not."""
     return Converter(data, source).runbook(runbook_name(stem))
+
+
+def native_yaml(path: Path) -> str:
+    """The native runbook YAML of an Automation document file (validated first)."""
+    import yaml
+
+    from hybridops.engine.loader import validate_data
+    from hybridops.yamlsource import load_yaml_file
+
+    data = load_yaml_file(path)
+    if not is_automation(data):
+        raise ValidationError(f"{path}: not an SSM Automation document (schemaVersion 0.3)")
+    native = convert(data, str(path), path.stem)
+    validate_data(native, str(path))
+    header = f"# Converted by `hybridops runbooks import` from {path.name}.\n"
+    return header + yaml.safe_dump(native, sort_keys=False, allow_unicode=True, width=100)

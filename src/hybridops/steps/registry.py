@@ -131,6 +131,7 @@ BUILTIN_ACTION_MODULES = (
     "hybridops.steps.actions.lambda_",
     "hybridops.steps.actions.logs",
     "hybridops.steps.actions.failover",
+    "hybridops.steps.actions.ssm",
 )
 BUILTIN_KIND_MODULES = ("hybridops.steps.kinds",)
 
