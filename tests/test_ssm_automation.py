@@ -264,3 +264,71 @@ def test_globals_and_document_outputs(cli: Cli, moto: MotoServer, write_config: 
     assert re.fullmatch(r"\d{4}-\d\d-\d\d_\d\d\.\d\d\.\d\d by " + re.escape(run["run_id"]), value)
     assert run["report"][0]["title"] == "Outputs"
     assert run["report"][0]["fields"] == {"Record.Version": 1}  # the first version
+
+
+BRANCH_DOCUMENT = """\
+schemaVersion: '0.3'
+description: Scale up only when the service runs fewer tasks than asked
+parameters:
+  ClusterName: {type: String}
+  ServiceName: {type: String}
+  AtLeast: {type: Integer, default: 4}
+  Mode: {type: String, default: apply, allowedValues: [apply, report]}
+mainSteps:
+  - name: GetCount
+    action: aws:executeAwsApi
+    inputs: {Service: ecs, Api: DescribeServices, cluster: '{{ ClusterName }}',
+             services: ['{{ ServiceName }}']}
+    outputs:
+      - {Name: Desired, Selector: '$.services[0].desiredCount', Type: Integer}
+  - name: Decide
+    action: aws:branch
+    inputs:
+      Choices:
+        - And:
+            - {Variable: '{{ GetCount.Desired }}', NumericLesser: 4}
+            - Not: {Variable: '{{ Mode }}', StringEquals: report}
+          NextStep: ScaleUp
+      Default: NothingToDo
+  - name: ScaleUp
+    action: aws:executeAwsApi
+    inputs: {Service: ecs, Api: UpdateService, cluster: '{{ ClusterName }}',
+             service: '{{ ServiceName }}', desiredCount: '{{ AtLeast }}'}
+    isEnd: true
+  - name: NothingToDo
+    action: aws:sleep
+    inputs: {Duration: PT0S}
+"""
+
+
+@pytest.mark.parametrize(
+    ("extra", "desired", "ran"),
+    [
+        ([], 4, "scale-up"),
+        (["-p", "Mode=report"], 2, "nothing-to-do"),
+    ],
+)
+def test_a_branch_runs_the_chosen_steps_only(
+    cli: Cli,
+    moto: MotoServer,
+    service: Any,
+    tmp_path: Path,
+    extra: list[str],
+    desired: int,
+    ran: str,
+) -> None:
+    doc = _document(tmp_path, BRANCH_DOCUMENT, "Scale-If-Needed.yaml")
+    result = cli("--yes", "-o", "json", "run", str(doc), "-p", f"ClusterName={CLUSTER}", "-p",
+                 f"ServiceName={SERVICE}", *extra)  # fmt: skip
+    assert result.code == 0, result.err
+    assert _desired(service) == desired
+    statuses = {s["name"]: s["status"] for s in json.loads(result.out)["steps"]}
+    other = {"scale-up", "nothing-to-do"} - {ran}
+    assert statuses[ran] == "succeeded" and statuses[other.pop()] == "skipped"
+
+
+def test_a_loop_is_refused_by_name(cli: Cli, tmp_path: Path) -> None:
+    looping = BRANCH_DOCUMENT.replace("Default: NothingToDo", "Default: GetCount")
+    result = cli("runbooks", "validate", str(_document(tmp_path, looping, "Loop.yaml")))
+    assert result.code == 2
+    assert "a jump back to GetCount (a loop) is not supported" in result.err

@@ -22,6 +22,7 @@ from typing import Any
 from hybridops.errors import ValidationError
 
 SUPPORTED_ACTIONS = (
+    "aws:branch",
     "aws:executeAwsApi",
     "aws:waitForAwsResourceProperty",
     "aws:assertAwsResourceProperty",
@@ -46,6 +47,47 @@ GLOBALS = {"global:ACCOUNT_ID": "account_id", "global:DATE_TIME": "date_time"}
 GLOBALS_STEP = "ssm-globals"
 # Botocore's service names for the namespaces SSM documents use.
 SERVICE_NAMES = {"elasticloadbalancingv2": "elbv2", "elasticloadbalancing": "elb"}
+
+
+def _literal(value: Any) -> str:
+    """A JMESPath literal: `"text"` as a raw string, numbers and booleans as JSON."""
+    import json
+
+    return f"`{json.dumps(value)}`"
+
+
+def _number(path: str) -> str:
+    return f"to_number({path})"
+
+
+COMPARATORS: dict[str, Any] = {
+    "StringEquals": lambda v, x: f"{v} == {_literal(str(x))}",
+    "StartsWith": lambda v, x: f"starts_with(to_string({v}), {_literal(str(x))})",
+    "EndsWith": lambda v, x: f"ends_with(to_string({v}), {_literal(str(x))})",
+    "Contains": lambda v, x: f"contains({v}, {_literal(x)})",
+    "NumericEquals": lambda v, x: f"{_number(v)} == {_literal(float(x))}",
+    "NumericGreater": lambda v, x: f"{_number(v)} > {_literal(float(x))}",
+    "NumericLesser": lambda v, x: f"{_number(v)} < {_literal(float(x))}",
+    "NumericGreaterOrEquals": lambda v, x: f"{_number(v)} >= {_literal(float(x))}",
+    "NumericLesserOrEquals": lambda v, x: f"{_number(v)} <= {_literal(float(x))}",
+    "BooleanEquals": lambda v, x: f"{v} == {_literal(bool(x))}",
+}
+
+
+def _both(reach: list[str] | None, condition: str | None) -> list[str] | None:
+    """Control at a step (`reach`) and an edge's condition, as a formula (None: always)."""
+    if reach is None:
+        return None if condition is None else [condition]
+    if condition is None:
+        return reach
+    return [f"({part}) && ({condition})" for part in reach]
+
+
+def _either(old: list[str] | None, new: list[str] | None) -> list[str] | None:
+    """One more way to reach a step."""
+    if old is None or new is None:
+        return None
+    return [*old, *new]
 
 
 def is_automation(data: Any) -> bool:
@@ -176,9 +218,8 @@ class Converter:
                 f"{where}: action {action} is not supported (supported: "
                 f"{', '.join(SUPPORTED_ACTIONS)}); nothing was run"
             )
-        for key in ("nextStep", "onCancel"):
-            if key in raw:
-                raise ValidationError(f"{where}: {key} is not supported; nothing was run")
+        if "onCancel" in raw:
+            raise ValidationError(f"{where}: onCancel is not supported; nothing was run")
         failure = str(raw.get("onFailure", "Abort"))
         if failure not in ("Abort", "Continue"):
             raise ValidationError(f"{where}: onFailure {failure} is not supported")
@@ -215,6 +256,10 @@ class Converter:
                     "timeout_s": float(timeout or 3600),
                     "interval_s": 5,
                 }
+        elif action == "aws:branch":
+            # The choice itself is made by the `when` of the steps it leads to (see flow()).
+            step["sleep"] = {"seconds": 0}
+            step.setdefault("description", "aws:branch: the steps it leads to run, the others not")
         elif action == "aws:sleep":
             step["sleep"] = {"seconds": seconds(inputs.get("Duration", ""), where)}
         else:  # aws:approve, aws:pause: a person says go
@@ -257,6 +302,9 @@ class Converter:
                 }
             )
         converted = [self.step(raw) for raw in self.data["mainSteps"]]
+        for native, condition in zip(converted, self.flow(), strict=True):
+            if condition is not None:
+                native["when"] = condition
         if self.globals_used:
             steps.insert(
                 0,
@@ -276,6 +324,105 @@ class Converter:
         if outputs:
             out["report"] = [{"title": "Outputs", "fields": outputs}]
         return out
+
+    # -- control flow: aws:branch, nextStep, isEnd ------------------------------------------
+    def flow(self) -> list[str | None]:
+        """Each step's `when`: the condition under which control reaches it (None: always).
+
+        Forward jumps only: what a step's choice depends on (parameters, earlier outputs) does
+        not change after it, so the choice can be made again where it leads. A jump backward
+        (a loop) is refused by name.
+        """
+        raws = self.data["mainSteps"]
+        index = {str(r.get("name")): i for i, r in enumerate(raws)}
+        reach: list[list[str] | None] = [[] for _ in raws]  # None: always reached
+        reach[0] = None
+        for i, raw in enumerate(raws):
+            here = reach[i]
+            if here == []:
+                continue  # never reached
+            where = f"{self.source}: step {raw.get('name')} ({raw.get('action')})"
+            for target, condition in self._edges(raw, i, index, where):
+                if target <= i:
+                    raise ValidationError(
+                        f"{where}: a jump back to {raws[target].get('name')} (a loop) is not"
+                        " supported; nothing was run"
+                    )
+                reach[target] = _either(reach[target], _both(here, condition))
+        out: list[str | None] = []
+        for i, formula in enumerate(reach):
+            if formula is None:
+                out.append(None)
+            elif formula == []:
+                out.append("`false`")  # no path leads here
+            else:
+                text = " || ".join(f"({part})" for part in formula)
+                if len(text) > 4000:
+                    raise ValidationError(
+                        f"{self.source}: step {raws[i].get('name')}: the branches leading to it"
+                        " are too many to express; nothing was run"
+                    )
+                out.append(text)
+        return out
+
+    def _edges(
+        self, raw: dict[str, Any], i: int, index: dict[str, int], where: str
+    ) -> list[tuple[int, str | None]]:
+        """(target step, condition or None) for each way control leaves step i."""
+
+        def target(name: Any) -> int:
+            if str(name) not in index:
+                raise ValidationError(f"{where}: nextStep {name!r} names no step")
+            return index[str(name)]
+
+        if raw.get("action") == "aws:branch":
+            inputs = raw.get("inputs") or {}
+            edges: list[tuple[int, str | None]] = []
+            taken: list[str] = []
+            for choice in inputs.get("Choices") or []:
+                condition = self.choice(choice, where)
+                guard = " && ".join([f"!({t})" for t in taken] + [f"({condition})"])
+                edges.append((target(choice.get("NextStep")), guard))
+                taken.append(condition)
+            if inputs.get("Default"):
+                rest = " && ".join(f"!({t})" for t in taken) or None
+                edges.append((target(inputs["Default"]), rest))
+            return edges
+        if raw.get("isEnd"):
+            return []
+        if raw.get("nextStep"):
+            return [(target(raw["nextStep"]), None)]
+        return [(i + 1, None)] if i + 1 < len(self.data["mainSteps"]) else []
+
+    def choice(self, choice: dict[str, Any], where: str) -> str:
+        """One of aws:branch's Choices (And/Or/Not or a typed comparison) as JMESPath."""
+        if "And" in choice:
+            return " && ".join(f"({self.choice(c, where)})" for c in choice["And"])
+        if "Or" in choice:
+            return " || ".join(f"({self.choice(c, where)})" for c in choice["Or"])
+        if "Not" in choice:
+            return f"!({self.choice(choice['Not'], where)})"
+        variable = self.variable(choice.get("Variable"), where)
+        for operator, value in choice.items():
+            if operator in ("Variable", "NextStep"):
+                continue
+            if operator not in COMPARATORS:
+                raise ValidationError(f"{where}: comparator {operator} is not supported")
+            return COMPARATORS[operator](variable, value)
+        raise ValidationError(f"{where}: a choice needs a comparator")
+
+    def variable(self, text: Any, where: str) -> str:
+        """`{{ Step.Output }}` or `{{ Param }}` as a JMESPath over {params, steps}."""
+        found = _TEMPLATE_RE.fullmatch(str(text or "").strip())
+        if not found:
+            raise ValidationError(f"{where}: Variable {text!r} must be one {{{{ }}}} reference")
+        ref = found.group(1)
+        if ref in self.params:
+            return f'params."{ref}"'
+        step, _, output = ref.partition(".")
+        if output and step in self.steps:
+            return f'steps."{self.steps[step]}".outputs."{output}"'
+        raise ValidationError(f"{where}: Variable {{{{ {ref} }}}} names nothing")
 
     def outputs(self) -> dict[str, str]:
         """Document-level `outputs` (`Step.Output`) as the run's report fields."""
