@@ -332,3 +332,98 @@ def test_a_loop_is_refused_by_name(cli: Cli, tmp_path: Path) -> None:
     result = cli("runbooks", "validate", str(_document(tmp_path, looping, "Loop.yaml")))
     assert result.code == 2
     assert "a jump back to GetCount (a loop) is not supported" in result.err
+
+
+SCRIPT_DOCUMENT = """\
+schemaVersion: '0.3'
+description: Scale through a Python script, as Resilience Hub SOPs do
+parameters:
+  ClusterName: {type: String}
+  ServiceName: {type: String}
+  NumberOfTasks: {type: Integer}
+mainSteps:
+  - name: ScaleWithScript
+    action: aws:executeScript
+    timeoutSeconds: 60
+    inputs:
+      Runtime: python3.8
+      Handler: scale
+      InputPayload:
+        Cluster: '{{ ClusterName }}'
+        Service: '{{ ServiceName }}'
+        Count: '{{ NumberOfTasks }}'
+      Script: |-
+        import boto3
+        from botocore.exceptions import ClientError
+
+
+        def scale(events, context):
+            ecs = boto3.client('ecs')
+            before = ecs.describe_services(cluster=events['Cluster'],
+                                           services=[events['Service']])['services'][0]
+            print('scaling from', before['desiredCount'])
+            try:
+                ecs.describe_services(cluster='no-such-cluster', services=['x'])
+            except ClientError as error:
+                print('caught', error.response['Error']['Code'])
+            ecs.update_service(cluster=events['Cluster'], service=events['Service'],
+                               desiredCount=int(events['Count']))
+            return {'Previous': before['desiredCount'], 'Asked': int(events['Count'])}
+    outputs:
+      - {Name: Previous, Selector: $.Payload.Previous, Type: Integer}
+"""
+
+
+def _script_run(cli: Cli, doc: Path, *extra: str) -> Any:
+    return cli(*extra, "-o", "json", "run", str(doc), "-p", f"ClusterName={CLUSTER}", "-p",
+               f"ServiceName={SERVICE}", "-p", "NumberOfTasks=6")  # fmt: skip
+
+
+def test_a_script_runs_with_its_boto3_calls_through_the_gate(
+    cli: Cli, moto: MotoServer, service: Any, tmp_path: Path
+) -> None:
+    doc = _document(tmp_path, SCRIPT_DOCUMENT, "Scale-By-Script.yaml")
+    result = _script_run(cli, doc, "--yes")
+    assert result.code == 0, result.err
+    assert _desired(service) == 6
+    step = json.loads(result.out)["steps"][0]
+    assert step["outputs"]["Previous"] == 2
+    assert step["outputs"]["printed"] == "scaling from 2\ncaught ClusterNotFoundException\n"
+    audit = cli("-o", "json", "audit").json()["records"]
+    assert [(r["operation"], r["outcome"]) for r in audit if r["outcome"] != "started"] == [
+        ("update_service", "succeeded")
+    ]
+
+
+def test_a_scripts_change_is_planned_in_a_dry_run_and_refused_read_only(
+    cli: Cli, moto: MotoServer, service: Any, tmp_path: Path
+) -> None:
+    doc = _document(tmp_path, SCRIPT_DOCUMENT, "Scale-By-Script.yaml")
+    planned = _script_run(cli, doc, "--dry-run")
+    assert planned.code == 0, planned.err
+    run = json.loads(planned.out)
+    assert run["steps"][0]["status"] == "planned"
+    assert [(c["operation"], c["sent"]) for c in run["calls"]] == [("update_service", False)]
+    assert "UpdateService" not in moto.requests and "DescribeServices" in moto.requests
+    refused = _script_run(cli, doc, "--read-only")
+    assert refused.code == 3
+    assert _desired(service) == 2
+
+
+def test_a_scripts_failure_and_timeout_fail_the_step(
+    cli: Cli, moto: MotoServer, service: Any, tmp_path: Path
+) -> None:
+    failing = SCRIPT_DOCUMENT.replace(
+        "            ecs = boto3.client('ecs')", "            raise ValueError('no capacity left')"
+    )
+    doc = _document(tmp_path, failing, "Fails.yaml")
+    result = _script_run(cli, doc, "--yes")
+    assert result.code == 1
+    assert "the script failed: ValueError: no capacity left" in json.dumps(json.loads(result.out))
+    slow = SCRIPT_DOCUMENT.replace("timeoutSeconds: 60", "timeoutSeconds: 1").replace(
+        "            ecs = boto3.client('ecs')",
+        "            import threading\n            threading.Event().wait(30)",
+    )
+    result = _script_run(cli, _document(tmp_path, slow, "Slow.yaml"), "--yes")
+    assert result.code == 5
+    assert _desired(service) == 2

@@ -24,6 +24,7 @@ from hybridops.errors import ValidationError
 SUPPORTED_ACTIONS = (
     "aws:branch",
     "aws:executeAwsApi",
+    "aws:executeScript",
     "aws:waitForAwsResourceProperty",
     "aws:assertAwsResourceProperty",
     "aws:sleep",
@@ -256,6 +257,14 @@ class Converter:
                     "timeout_s": float(timeout or 3600),
                     "interval_s": 5,
                 }
+        elif action == "aws:executeScript":
+            step["action"] = self.script(inputs, timeout, where)
+            # What the script printed goes with the step's outputs: to the journal and -o json.
+            outputs = {"printed": "output"}
+            for output in raw.get("outputs") or []:
+                outputs[str(output["Name"])] = selector_path(output["Selector"], where)
+            if outputs:
+                step["outputs"] = outputs
         elif action == "aws:branch":
             # The choice itself is made by the `when` of the steps it leads to (see flow()).
             step["sleep"] = {"seconds": 0}
@@ -324,6 +333,28 @@ class Converter:
         if outputs:
             out["report"] = [{"title": "Outputs", "fields": outputs}]
         return out
+
+    def script(self, inputs: dict[str, Any], timeout: Any, where: str) -> dict[str, Any]:
+        """aws:executeScript as the `ssm.execute_script` action (Python runtimes only)."""
+        runtime = str(inputs.get("Runtime", ""))
+        if not runtime.startswith("python"):
+            raise ValidationError(f"{where}: Runtime {runtime!r} is not supported (Python only)")
+        script = inputs.get("Script")
+        if not isinstance(script, str) or not script.strip():
+            raise ValidationError(f"{where}: a Script in the document is needed (attachments are"
+                                  " not supported)")  # fmt: skip
+        if "${{" in script:
+            raise ValidationError(f"{where}: the Script contains '${{{{', which hybridops reads"
+                                  " as a reference")  # fmt: skip
+        return {
+            "name": "ssm.execute_script",
+            "inputs": {
+                "script": script,
+                "handler": str(inputs.get("Handler", "")),
+                "payload": self.template(inputs.get("InputPayload") or {}, where),
+                "timeout_s": float(timeout or 600),
+            },
+        }
 
     # -- control flow: aws:branch, nextStep, isEnd ------------------------------------------
     def flow(self) -> list[str | None]:
