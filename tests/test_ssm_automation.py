@@ -427,3 +427,91 @@ def test_a_scripts_failure_and_timeout_fail_the_step(
     result = _script_run(cli, _document(tmp_path, slow, "Slow.yaml"), "--yes")
     assert result.code == 5
     assert _desired(service) == 2
+
+
+TEAM_RUNBOOK = """\
+name: scale-web
+description: Scale the web service to a count and wait for it
+parameters:
+  cluster: {type: string, default: "${{ env.cluster }}"}
+  service: {type: string}
+  count: {type: integer, minimum: 0, maximum: 20}
+steps:
+  - name: describe
+    aws:
+      service: ecs
+      operation: describe_services
+      params: {cluster: "${{ params.cluster }}", services: ["${{ params.service }}"]}
+    outputs: {before: "services[0].desiredCount"}
+    expect: {"services[0].status": ACTIVE}
+  - name: go
+    confirm: {message: "Scale ${{ params.service }} to ${{ params.count }} tasks"}
+  - name: update
+    aws:
+      service: ecs
+      operation: update_service
+      params: {cluster: "${{ params.cluster }}", service: "${{ params.service }}",
+               desiredCount: "${{ params.count }}"}
+  - name: settle
+    wait:
+      aws:
+        service: ecs
+        operation: describe_services
+        params: {cluster: "${{ params.cluster }}", services: ["${{ params.service }}"]}
+      until: {"services[0].desiredCount": "${{ params.count }}"}
+      timeout_s: 60
+      interval_s: 0.1
+  - name: breathe
+    sleep: {seconds: 0}
+"""
+
+
+def test_export_writes_a_document_ssm_accepts_and_that_runs_back_the_same(
+    cli: Cli, moto: MotoServer, service: Any, tmp_path: Path, write_config: Any
+) -> None:
+    write_config(moto.url, cluster=CLUSTER)
+    book = tmp_path / "scale-web.yaml"
+    book.write_text(TEAM_RUNBOOK)
+    exported = tmp_path / "Scale-Web.json"
+    result = cli("runbooks", "export", str(book), "--format", "ssm", "--out", str(exported))
+    assert result.code == 0, result.err
+    document = json.loads(exported.read_text())
+    assert document["schemaVersion"] == "0.3"
+    assert document["parameters"]["cluster"]["default"] == CLUSTER  # env.* written in
+    assert [s["action"] for s in document["mainSteps"]] == [
+        "aws:executeAwsApi",
+        "aws:assertAwsResourceProperty",
+        "aws:pause",
+        "aws:executeAwsApi",
+        "aws:waitForAwsResourceProperty",
+        "aws:sleep",
+    ]
+    # SSM itself accepts it as an Automation document.
+    created = moto.client("ssm").create_document(
+        Content=exported.read_text(),
+        Name="Scale-Web",
+        DocumentType="Automation",
+        DocumentFormat="JSON",
+    )
+    assert created["DocumentDescription"]["Status"] in ("Creating", "Active")
+    # ...and it runs back through hybridops to the same end state as the original.
+    ran = cli("--yes", "run", str(exported), "-p", f"service={SERVICE}", "-p", "count=7")
+    assert ran.code == 0, ran.err
+    assert _desired(service) == 7
+
+
+@pytest.mark.parametrize(
+    ("runbook", "said"),
+    [
+        ("scale-service", "step plan: an action step (ecs.plan_scale) cannot be expressed"),
+        ("rollback-service", "cannot be expressed in an SSM Automation document yet"),
+    ],
+)
+def test_what_export_cannot_express_is_refused_by_name(
+    cli: Cli, tmp_path: Path, runbook: str, said: str
+) -> None:
+    out = tmp_path / "doc.json"
+    result = cli("runbooks", "export", runbook, "--out", str(out))
+    assert result.code == 2
+    assert said in result.err and "nothing was written" in result.err
+    assert not out.exists()

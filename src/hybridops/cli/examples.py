@@ -27,6 +27,7 @@ EXAMPLES: dict[str, list[str]] = {
         "hybridops runbooks validate --strict my.yaml",
     ],
     "runbooks schema": ["hybridops runbooks schema --out runbook.schema.json"],
+    "runbooks export": ["hybridops --env prod runbooks export my-runbook.yaml --out my.json"],
     "runbooks import": ["hybridops runbooks import AWS-RestartECSService.json --out restart.yaml"],
     "runbooks docs": ["hybridops runbooks docs --check"],
     "sandbox": ["hybridops sandbox up --detach", "hybridops sandbox break bad-deploy"],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -260,6 +261,60 @@ def import_document(
             state.environment,
             {"status": "ok", "path": str(out) if out else None}
             | ({} if out else {"runbook": text}),
+        )
+    elif out is not None:
+        state.environment.stdout.write(f"{out}\n")
+    else:
+        state.environment.stdout.write(text)
+    return 0
+
+
+class ExportFormat(str, enum.Enum):
+    """What `runbooks export` writes."""
+
+    ssm = "ssm"
+
+
+@app.command("export")
+def export(
+    ctx: typer.Context,
+    runbook: Annotated[str, typer.Argument(help="Built-in runbook name or path to a YAML file.")],
+    format_: Annotated[
+        ExportFormat, typer.Option("--format", help="ssm: an SSM Automation document (0.3).")
+    ] = ExportFormat.ssm,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Write here (JSON if it ends in .json, else YAML)."),
+    ] = None,
+) -> int:
+    """Write a runbook as an SSM Automation document (env.* values of --env written in)."""
+    import json
+
+    import yaml
+
+    from hybridops.cli.render import emit_json
+    from hybridops.engine.loader import load
+    from hybridops.ssm.export import export_document
+
+    state = app_state(ctx)
+    loaded = load(runbook)
+    runtime = state.runtime()
+    document = export_document(loaded.runbook, runtime.env.as_template_scope(), str(loaded.source))
+    as_json = out is not None and out.suffix == ".json"
+    text = (
+        json.dumps(document, indent=2) + "\n"
+        if as_json
+        else yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=100)
+    )
+    if out is not None:
+        from hybridops.paths import write_named_file
+
+        write_named_file(out, text)
+    if state.json:
+        emit_json(
+            state.environment,
+            {"status": "ok", "path": str(out) if out else None}
+            | ({} if out else {"document": document}),
         )
     elif out is not None:
         state.environment.stdout.write(f"{out}\n")
