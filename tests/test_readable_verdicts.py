@@ -502,12 +502,13 @@ def test_the_demo_through_a_pipe_echoes_each_command_shell_quoted() -> None:
     )
     assert out.returncode == 0, out.stderr[-3000:]
     echoed = [line[2:] for line in out.stderr.splitlines() if line.startswith("$ ")]
-    assert len(echoed) == 9
+    assert len(echoed) == 10
+    assert echoed[3] == "hybridops --env sandbox triage"  # the first command on a page
     for command in echoed:
         words = shlex.split(command)  # pasteable: a shell reads back the words that ran
         assert words[:3] == ["hybridops", "--env", "sandbox"]
         assert shlex.join(words) == command
-    resolve = shlex.split(echoed[7])[3:]
+    resolve = shlex.split(echoed[8])[3:]
     assert resolve == [
         "incident",
         "resolve",
@@ -515,6 +516,7 @@ def test_the_demo_through_a_pipe_echoes_each_command_shell_quoted() -> None:
         "rolled back to the last known-good revision",
     ]
     assert "upstream error: health check failed" in out.stdout  # the investigated errors
+    assert "1. hybridops --env sandbox run rollback-service -p to=hybrid-router:2" in out.stdout
     assert "{'" not in out.stderr  # no Python reprs
     assert out.stderr.strip().splitlines()[-2].endswith("· us-west-2: standby (desired 0)")
 

@@ -60,6 +60,7 @@ def demo_steps(rollback_to: str | None = None) -> list[DemoStep]:
                 "on-call",
             ],
         ),
+        DemoStep("Triage: what is wrong, and the command to run first", ["triage"], 1),
         DemoStep(
             "Investigate: recent ERROR logs",
             ["logs", "search", "--since", "10m", "--grep", "ERROR", "--limit", "5"],
