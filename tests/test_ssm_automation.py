@@ -178,6 +178,8 @@ def test_a_role_to_assume_is_refused_not_ignored(
         (("Duration: PT0S", "Duration: soon"), "is not an ISO 8601 duration"),
         (("'{{ NumberOfTasks }}'", "'{{ global:AWS_URL_SUFFIX }}'"), "global:AWS_URL_SUFFIX"),
         (("$.services[0].status", "$..status"), "recursive selector"),
+        (("desiredCount: '{{ NumberOfTasks }}'", "desiredCount: '${{ env.notify }}'"), "'${{'"),
+        (("default: ''", "default: '${{ env.profile }}'"), "the default contains '${{'"),
     ],
 )
 def test_what_cannot_be_run_is_named_before_anything_runs(
@@ -358,6 +360,8 @@ mainSteps:
 
 
         def scale(events, context):
+            import os
+            assert not [k for k in os.environ if k.startswith(('AWS_', 'HYBRIDOPS_C'))], 'env'
             ecs = boto3.client('ecs')
             before = ecs.describe_services(cluster=events['Cluster'],
                                            services=[events['Service']])['services'][0]
@@ -416,6 +420,7 @@ def test_a_scripts_failure_and_timeout_fail_the_step(
     failing = SCRIPT_DOCUMENT.replace(
         "            ecs = boto3.client('ecs')", "            raise ValueError('no capacity left')"
     )
+    assert failing != SCRIPT_DOCUMENT
     doc = _document(tmp_path, failing, "Fails.yaml")
     result = _script_run(cli, doc, "--yes")
     assert result.code == 1

@@ -156,6 +156,11 @@ class Converter:
             return [self.template(v, where) for v in value]
         if not isinstance(value, str):
             return value
+        if "${{" in value:
+            # Read as a native reference, it could pull env.* (a webhook URL, say) into a call.
+            raise ValidationError(
+                f"{where}: {value!r} contains '${{{{', which hybridops would read as a reference"
+            )
         return _TEMPLATE_RE.sub(lambda m: self._reference(m.group(1), where), value)
 
     def _reference(self, ref: str, where: str) -> str:
@@ -185,6 +190,8 @@ class Converter:
             if spec.get("description"):
                 native["description"] = " ".join(str(spec["description"]).split())
             if "default" in spec:
+                if "${{" in repr(spec["default"]):
+                    raise ValidationError(f"{where}: the default contains '${{{{'")
                 native["default"] = spec["default"]
             else:
                 native["required"] = True

@@ -24,6 +24,9 @@ class PlannedStop(BaseException):
 
 
 def _ask(message: dict[str, Any]) -> dict[str, Any]:
+    # What the script printed so far is in the parent's capture before it hears from us.
+    sys.stdout.flush()
+    sys.stderr.flush()
     _REQUESTS.write(json.dumps(message, default=str) + "\n")
     _REQUESTS.flush()
     line = _ANSWERS.readline()

@@ -79,13 +79,17 @@ def execute_script(inputs: ScriptInputs, ctx: StepContext) -> dict[str, Any]:
     child = Path(__file__).resolve().parent.parent.parent / "ssm" / "script_child.py"
     requests_r, requests_w = os.pipe()
     answers_r, answers_w = os.pipe()
-    # The child holds no credentials: every call it makes is made here, through the gate.
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    # The child holds no credentials, and none of this process's variables (webhook URLs,
+    # tokens): every call it makes is made here, through the gate.
+    keep = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "SYSTEMROOT")
+    env = {k: v for k, v in os.environ.items() if k in keep}
     env |= {
+        "PYTHONUNBUFFERED": "1",
         "HYBRIDOPS_SCRIPT_REQUESTS": str(requests_w),
         "HYBRIDOPS_SCRIPT_ANSWERS": str(answers_r),
     }
     outcome: tuple[str, Any] = ("failed", "the script ended without an answer")
+    answered = False
     with tempfile.TemporaryFile() as printed:
         proc = subprocess.Popen(
             [sys.executable, str(child)],
@@ -125,13 +129,18 @@ def execute_script(inputs: ScriptInputs, ctx: StepContext) -> dict[str, Any]:
                     continue
                 kind = next(iter(message))
                 outcome = (kind, message[kind])
+                answered = True
                 break
         finally:
-            if proc.poll() is None:
+            answers.close()  # the child's last question gets EOF: it exits
+            if not answered:  # a timeout, an interrupt, a refusal: stopped now
                 proc.kill()
-            proc.wait()
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
             requests.close()
-            answers.close()
         printed.seek(0)
         output = printed.read()[-MAX_SCRIPT_OUTPUT:].decode("utf-8", errors="replace")
     kind, value = outcome
