@@ -393,10 +393,11 @@ def test_a_script_runs_with_its_boto3_calls_through_the_gate(
     step = json.loads(result.out)["steps"][0]
     assert step["outputs"]["Previous"] == 2
     assert step["outputs"]["printed"] == "scaling from 2\ncaught ClusterNotFoundException\n"
+    assert step["mutating"] is True
+    # Running the script is a change of its own; its call inside is audited as well.
     audit = cli("-o", "json", "audit").json()["records"]
-    assert [(r["operation"], r["outcome"]) for r in audit if r["outcome"] != "started"] == [
-        ("update_service", "succeeded")
-    ]
+    done = [(r["operation"], r["outcome"]) for r in audit if r["outcome"] != "started"]
+    assert sorted(done) == [("execute_script", "succeeded"), ("update_service", "succeeded")]
 
 
 def test_a_scripts_change_is_planned_in_a_dry_run_and_refused_read_only(
@@ -407,8 +408,10 @@ def test_a_scripts_change_is_planned_in_a_dry_run_and_refused_read_only(
     assert planned.code == 0, planned.err
     run = json.loads(planned.out)
     assert run["steps"][0]["status"] == "planned"
-    assert [(c["operation"], c["sent"]) for c in run["calls"]] == [("update_service", False)]
-    assert "UpdateService" not in moto.requests and "DescribeServices" in moto.requests
+    # A script is code: a dry run plans running it and runs nothing (code could reach AWS by
+    # other ways than the proxy, and a dry run promises nothing is sent).
+    assert [(c["operation"], c["sent"]) for c in run["calls"]] == [("execute_script", False)]
+    assert moto.requests == []
     refused = _script_run(cli, doc, "--read-only")
     assert refused.code == 3
     assert _desired(service) == 2
@@ -520,3 +523,61 @@ def test_what_export_cannot_express_is_refused_by_name(
     assert result.code == 2
     assert said in result.err and "nothing was written" in result.err
     assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ("schemaVersion: '0.3'\nmainSteps: []\n", "mainSteps must be a non-empty list"),
+        ("schemaVersion: '0.3'\nmainSteps: [hello]\n", "mainSteps[0] must be a mapping"),
+        (
+            "schemaVersion: '0.3'\nparameters: {X: hello}\nmainSteps:\n"
+            "  - {name: S, action: 'aws:sleep', inputs: {Duration: PT0S}}\n",
+            "parameters must map names to mappings",
+        ),
+        (
+            "schemaVersion: '0.3'\nmainSteps:\n  - {action: 'aws:sleep'}\n",
+            "needs a name",
+        ),
+        (
+            "schemaVersion: '0.3'\nmainSteps:\n"
+            "  - {name: S, action: 'aws:sleep', maxAttempts: abc, inputs: {Duration: PT0S}}\n",
+            "maxAttempts must be an integer",
+        ),
+        (
+            "schemaVersion: '0.3'\nmainSteps:\n  - name: B\n    action: aws:branch\n"
+            "    inputs: {Choices: [5], Default: S}\n"
+            "  - {name: S, action: 'aws:sleep', inputs: {Duration: PT0S}}\n",
+            "malformed Automation document",
+        ),
+        (
+            "schemaVersion: '0.3'\nmainSteps:\n  - name: B\n    action: aws:branch\n"
+            "    inputs:\n      Choices:\n"
+            "        - {Variable: '{{ S.X\" || `true` || \"y }}', StringEquals: a, NextStep: S}\n"
+            "  - {name: S, action: 'aws:sleep', inputs: {Duration: PT0S}}\n",
+            "is not a reference",
+        ),
+    ],
+)
+def test_a_malformed_document_is_one_line_exit_2(
+    cli: Cli, tmp_path: Path, text: str, said: str
+) -> None:
+    result = cli("runbooks", "validate", str(_document(tmp_path, text, "Bad.yaml")))
+    assert result.code == 2, result.err
+    assert said in result.err and "Traceback" not in result.err
+    assert len(result.err.strip().splitlines()) <= 2  # the error, and maybe its hint
+
+
+def test_a_script_speaking_garbage_fails_its_step_cleanly(
+    cli: Cli, moto: MotoServer, service: Any, tmp_path: Path
+) -> None:
+    garbage = SCRIPT_DOCUMENT.replace(
+        "            ecs = boto3.client('ecs')",
+        "            os.write(int(os.environ['HYBRIDOPS_SCRIPT_REQUESTS']), b'not json\\n')\n"
+        "            ecs = boto3.client('ecs')",
+    )
+    assert garbage != SCRIPT_DOCUMENT
+    result = _script_run(cli, _document(tmp_path, garbage, "Garbage.yaml"), "--yes")
+    assert result.code == 1
+    assert "not a request" in result.out
+    assert _desired(service) == 2

@@ -40,6 +40,10 @@ PARAM_TYPES = {
     "MapList": "list",
 }
 _TEMPLATE_RE = re.compile(r"\{\{\s*([^{}]+?)\s*\}\}")
+_NAME_RE = re.compile(r"^[A-Za-z0-9_]{1,128}$")
+# What a `{{ }}` may name: a parameter, Step.Output, or a global (nothing that could escape a
+# quoted JMESPath name or a template).
+_REFERENCE_RE = re.compile(r"^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)?$|^(global|automation):[A-Z_]+$")
 _DURATION_RE = re.compile(
     r"^P(?:(?P<d>\d+)D)?(?:T(?:(?P<h>\d+)H)?(?:(?P<m>\d+)M)?(?:(?P<s>\d+(?:\.\d+)?)S)?)?$"
 )
@@ -164,6 +168,8 @@ class Converter:
         return _TEMPLATE_RE.sub(lambda m: self._reference(m.group(1), where), value)
 
     def _reference(self, ref: str, where: str) -> str:
+        if not _REFERENCE_RE.match(ref):
+            raise ValidationError(f"{where}: {{{{ {ref} }}}} is not a reference SSM allows")
         if ref in self.params:
             return f"${{{{ params.{ref} }}}}"
         if ref == "global:REGION":
@@ -455,6 +461,8 @@ class Converter:
         if not found:
             raise ValidationError(f"{where}: Variable {text!r} must be one {{{{ }}}} reference")
         ref = found.group(1)
+        if not _REFERENCE_RE.match(ref):
+            raise ValidationError(f"{where}: Variable {{{{ {ref} }}}} is not a reference")
         if ref in self.params:
             return f'params."{ref}"'
         step, _, output = ref.partition(".")
@@ -475,7 +483,45 @@ class Converter:
 
 def convert(data: dict[str, Any], source: str, stem: str) -> dict[str, Any]:
     """An Automation document as a native runbook mapping; ValidationError names what not."""
-    return Converter(data, source).runbook(runbook_name(stem))
+    check_shape(data, source)
+    try:
+        return Converter(data, source).runbook(runbook_name(stem))
+    except ValidationError:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError, RecursionError) as exc:
+        # A document of the wrong shape somewhere the checks above do not look: one line.
+        raise ValidationError(
+            f"{source}: malformed Automation document ({type(exc).__name__}: {exc})"
+        ) from None
+
+
+def check_shape(data: dict[str, Any], source: str) -> None:
+    """The shapes the converter relies on, named when they are wrong (exit 2, nothing run)."""
+    steps = data.get("mainSteps")
+    if not isinstance(steps, list) or not steps:
+        raise ValidationError(f"{source}: mainSteps must be a non-empty list of steps")
+    for index, raw in enumerate(steps):
+        if not isinstance(raw, dict):
+            raise ValidationError(f"{source}: mainSteps[{index}] must be a mapping")
+        if not isinstance(raw.get("name"), str) or not _NAME_RE.match(raw["name"]):
+            raise ValidationError(f"{source}: mainSteps[{index}] needs a name of [A-Za-z0-9_]")
+        for key in ("inputs",):
+            if key in raw and not isinstance(raw[key], dict):
+                raise ValidationError(f"{source}: step {raw['name']}: {key} must be a mapping")
+        for key in ("maxAttempts", "timeoutSeconds"):
+            if key in raw and not (isinstance(raw[key], int) and not isinstance(raw[key], bool)):
+                raise ValidationError(f"{source}: step {raw['name']}: {key} must be an integer")
+        for output in raw.get("outputs") or []:
+            if not isinstance(output, dict) or not {"Name", "Selector"} <= set(output):
+                raise ValidationError(
+                    f"{source}: step {raw['name']}: each output needs Name and Selector"
+                )
+    params = data.get("parameters") or {}
+    if not isinstance(params, dict) or not all(isinstance(v, dict) for v in params.values()):
+        raise ValidationError(f"{source}: parameters must map names to mappings")
+    outputs = data.get("outputs") or []
+    if not isinstance(outputs, list):
+        raise ValidationError(f"{source}: outputs must be a list of Step.Output")
 
 
 def native_yaml(path: Path) -> str:

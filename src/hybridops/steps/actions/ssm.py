@@ -56,18 +56,50 @@ class ScriptInputs(BaseModel):
 
 # What the script printed is kept (journal, JSON), its end: enough to read why it failed.
 MAX_SCRIPT_OUTPUT = 16384
+# More than this printed, and the script is stopped: a full disk helps nobody at 3 a.m.
+MAX_PRINTED_BYTES = 64 << 20
+MAX_MESSAGE_BYTES = 8 << 20
 
 
-@action("ssm.execute_script", inputs=ScriptInputs, waits=True)
+@action("ssm.execute_script", inputs=ScriptInputs, mutating=True, waits=True)
 def execute_script(inputs: ScriptInputs, ctx: StepContext) -> dict[str, Any]:
     """Run the document's Python in a child interpreter; its boto3 calls pass hybridops' gate.
 
-    The script's return value is `Payload`; what it printed is `output`. In a dry run the
-    script stops at its first change (planned, not sent): what it does next depends on it.
+    The script's return value is `Payload`; what it printed is `output`. Running it is itself a
+    change to the gate: confirmed, audited, planned (not run) in a dry run, refused read-only.
     """
+
+    from hybridops.gate import Call
+
+    # A script is code, run as you: whatever it does, running it is a change. It passes the
+    # gate as one: confirmed (or --yes), audited, refused read-only, and in a dry run planned
+    # and NOT run — code could reach AWS other than through the proxy, so nothing promised
+    # about a dry run would hold if it ran.
+    lines = inputs.script.count("\n") + 1
+    run = Call(
+        service="ssm",
+        operation="execute_script",
+        params={"Handler": inputs.handler, "Script": f"{lines} lines of Python"},
+        mutating=True,
+        region=ctx.clients.region_for("primary"),
+    )
+    if not ctx.gate.check(run):
+        return {"Payload": None, "output": ""}
+    try:
+        result = _run_script(inputs, ctx)
+    except BaseException as exc:
+        ctx.gate.after(run, ok=False, error=f"{type(exc).__name__}: {exc}"[:300])
+        raise
+    ctx.gate.after(run, ok=True)
+    return result
+
+
+def _run_script(inputs: ScriptInputs, ctx: StepContext) -> dict[str, Any]:
+    """The child interpreter, its questions answered until it returns, fails or times out."""
     import json
     import os
     import select
+    import signal
     import subprocess
     import sys
     import tempfile
@@ -98,6 +130,8 @@ def execute_script(inputs: ScriptInputs, ctx: StepContext) -> dict[str, Any]:
             stderr=subprocess.STDOUT,
             env=env,
             pass_fds=(requests_w, answers_r),
+            # Its own session: what it starts is stopped with it.
+            start_new_session=True,
         )
         os.close(requests_w)
         os.close(answers_r)
@@ -115,34 +149,45 @@ def execute_script(inputs: ScriptInputs, ctx: StepContext) -> dict[str, Any]:
                     raise TimedOut(f"the script ran longer than {inputs.timeout_s:g}s: stopped")
                 if ctx.stop.is_set():
                     raise KeyboardInterrupt
+                if os.fstat(printed.fileno()).st_size > MAX_PRINTED_BYTES:
+                    outcome = ("failed", f"it printed more than {MAX_PRINTED_BYTES >> 20} MiB")
+                    break
                 ready, _, _ = select.select([requests], [], [], min(remaining, 0.2))
                 if not ready:
                     continue
-                line = requests.readline()
+                line = requests.readline(MAX_MESSAGE_BYTES)
                 if not line:
                     break
-                message = json.loads(line)
-                if "call" in message:
-                    answers.write(json.dumps(_script_call(message["call"], ctx), default=str))
-                    answers.write("\n")
+                try:
+                    message = json.loads(line)
+                    kind = next(iter(message))
+                    if kind not in ("call", "done", "planned", "failed"):
+                        raise ValueError(kind)
+                except (ValueError, TypeError, StopIteration, RecursionError):
+                    outcome = ("failed", "it sent something that is not a request: stopped")
+                    break
+                if kind == "call":
+                    answer = _script_call(message["call"], ctx)
+                    answers.write(json.dumps(answer, default=str) + "\n")
                     answers.flush()
                     continue
-                kind = next(iter(message))
                 outcome = (kind, message[kind])
                 answered = True
                 break
         finally:
             answers.close()  # the child's last question gets EOF: it exits
             if not answered:  # a timeout, an interrupt, a refusal: stopped now
-                proc.kill()
+                _stop(proc, signal.SIGKILL)
             try:
                 proc.wait(timeout=5)
             except subprocess.TimeoutExpired:
-                proc.kill()
+                _stop(proc, signal.SIGKILL)
                 proc.wait()
+            _stop(proc, signal.SIGKILL)  # whatever it started, too
             requests.close()
-        printed.seek(0)
-        output = printed.read()[-MAX_SCRIPT_OUTPUT:].decode("utf-8", errors="replace")
+        size = os.fstat(printed.fileno()).st_size
+        printed.seek(max(0, size - MAX_SCRIPT_OUTPUT))
+        output = printed.read(MAX_SCRIPT_OUTPUT).decode("utf-8", errors="replace")
     kind, value = outcome
     if kind == "failed":
         tail = f" (it printed: {output.strip()[-300:]})" if output.strip() else ""
@@ -150,12 +195,27 @@ def execute_script(inputs: ScriptInputs, ctx: StepContext) -> dict[str, Any]:
     return {"Payload": value if kind == "done" else None, "output": output}
 
 
-def _script_call(call: dict[str, Any], ctx: StepContext) -> dict[str, Any]:
-    """One boto3 call of the script, made with hybridops' gated client; its answer."""
-    from botocore.exceptions import BotoCoreError, ClientError
+def _stop(proc: Any, sig: int) -> None:
+    """Signal the script's whole session (it may have started processes of its own)."""
+    import contextlib
+    import os
 
-    client = ctx.clients.client(str(call["service"]), call.get("region") or "primary")
-    operation = str(call["operation"])
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, sig)
+
+
+def _script_call(call: Any, ctx: StepContext) -> dict[str, Any]:
+    """One boto3 call of the script, made with hybridops' gated client; its answer."""
+    from botocore.exceptions import BotoCoreError, ClientError, UnknownServiceError
+
+    if not isinstance(call, dict) or not isinstance(call.get("params") or {}, dict):
+        return {"error": {"Code": "InvalidRequest", "Message": "a call needs a mapping of params"}}
+    try:
+        client = ctx.clients.client(str(call.get("service")), call.get("region") or "primary")
+    except UnknownServiceError:
+        name = str(call.get("service"))[:60]
+        return {"error": {"Code": "UnknownService", "Message": f"no AWS service {name!r}"}}
+    operation = str(call.get("operation"))
     if operation not in client.meta.method_to_api_mapping:
         return {"error": {"Code": "UnknownOperation", "Message": f"{operation} is no API call"}}
     params = call.get("params") or {}
