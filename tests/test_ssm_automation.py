@@ -581,3 +581,59 @@ def test_a_script_speaking_garbage_fails_its_step_cleanly(
     assert result.code == 1
     assert "not a request" in result.out
     assert _desired(service) == 2
+
+
+CHILD_DOCUMENT = """\
+schemaVersion: '0.3'
+description: Set a service's desired count
+parameters:
+  Cluster: {type: String}
+  Service: {type: String}
+  Count: {type: Integer, default: 3}
+mainSteps:
+  - name: Update
+    action: aws:executeAwsApi
+    inputs: {Service: ecs, Api: UpdateService, cluster: '{{ Cluster }}',
+             service: '{{ Service }}', desiredCount: '{{ Count }}'}
+"""
+
+PARENT_DOCUMENT = """\
+schemaVersion: '0.3'
+description: Run the child document, then check
+parameters:
+  ClusterName: {type: String}
+  ServiceName: {type: String}
+mainSteps:
+  - name: RunChild
+    action: aws:executeAutomation
+    inputs:
+      DocumentName: Set-Count
+      RuntimeParameters:
+        Cluster: ['{{ ClusterName }}']
+        Service: ['{{ ServiceName }}']
+  - name: Check
+    action: aws:assertAwsResourceProperty
+    inputs: {Service: ecs, Api: DescribeServices, cluster: '{{ ClusterName }}',
+             services: ['{{ ServiceName }}'], PropertySelector: '$.services[0].desiredCount',
+             DesiredValues: ['3']}
+"""
+
+
+def test_a_nested_document_beside_it_runs_inlined(
+    cli: Cli, moto: MotoServer, service: Any, tmp_path: Path
+) -> None:
+    _document(tmp_path, CHILD_DOCUMENT, "Set-Count.yaml")
+    parent = _document(tmp_path, PARENT_DOCUMENT, "Parent.yaml")
+    result = cli("--yes", "-o", "json", "run", str(parent), "-p", f"ClusterName={CLUSTER}",
+                 "-p", f"ServiceName={SERVICE}")  # fmt: skip
+    assert result.code == 0, result.err
+    assert _desired(service) == 3  # the child's default, with the parent's cluster and service
+    names = [s["name"] for s in json.loads(result.out)["steps"]]
+    assert names == ["run-child-update", "check"]  # the child's steps, named under the parent's
+    missing = PARENT_DOCUMENT.replace("DocumentName: Set-Count", "DocumentName: Not-There")
+    refused = cli("runbooks", "validate", str(_document(tmp_path, missing, "Missing.yaml")))
+    assert refused.code == 2 and "document Not-There not found beside Missing.yaml" in refused.err
+    looping = PARENT_DOCUMENT.replace("DocumentName: Set-Count", "DocumentName: Loops")
+    _document(tmp_path, looping, "Loops.yaml")
+    cycle = cli("runbooks", "validate", str(tmp_path / "Loops.yaml"))
+    assert cycle.code == 2 and "runs itself" in cycle.err

@@ -23,6 +23,7 @@ from hybridops.errors import ValidationError
 
 SUPPORTED_ACTIONS = (
     "aws:branch",
+    "aws:executeAutomation",
     "aws:executeAwsApi",
     "aws:executeScript",
     "aws:waitForAwsResourceProperty",
@@ -77,6 +78,15 @@ COMPARATORS: dict[str, Any] = {
     "NumericLesserOrEquals": lambda v, x: f"{_number(v)} <= {_literal(float(x))}",
     "BooleanEquals": lambda v, x: f"{v} == {_literal(bool(x))}",
 }
+
+
+def _as_path(value: str) -> str:
+    """A bound value (a `${{ }}` reference or a literal) as a JMESPath expression."""
+    whole = re.fullmatch(r"\$\{\{\s*(params|steps)\.([^{}]+?)\s*\}\}", value)
+    if whole:
+        parts = whole.group(2).split(".")
+        return whole.group(1) + "".join(f'."{p}"' for p in parts)
+    return _literal(value)
 
 
 def _both(reach: list[str] | None, condition: str | None) -> list[str] | None:
@@ -145,12 +155,28 @@ def seconds(duration: str, where: str) -> float:
 class Converter:
     """One document's conversion: its parameters and step names decide its templates."""
 
-    def __init__(self, data: dict[str, Any], source: str) -> None:
+    def __init__(
+        self,
+        data: dict[str, Any],
+        source: str,
+        *,
+        prefix: str = "",
+        bindings: dict[str, Any] | None = None,
+        parent: Converter | None = None,
+    ) -> None:
         self.data = data
         self.source = source
+        # A nested document (aws:executeAutomation) is inlined: its steps are named under the
+        # step that runs it, and its parameters are what that step passes (else their defaults).
+        self.prefix = prefix
+        self.bindings = bindings
+        self.parent = parent
         self.params = set((data.get("parameters") or {}).keys())
-        self.steps = {str(s.get("name")): step_name(s.get("name", "")) for s in data["mainSteps"]}
-        self.globals_used: set[str] = set()
+        self.steps = {
+            str(s.get("name")): prefix + step_name(s.get("name", "")) for s in data["mainSteps"]
+        }
+        self.globals_used: set[str] = parent.globals_used if parent else set()
+        self.stack: tuple[str, ...] = (*(parent.stack if parent else ()), source)
 
     def template(self, value: Any, where: str) -> Any:
         """`{{ X }}` references as `${{ ... }}`, recursively."""
@@ -165,12 +191,17 @@ class Converter:
             raise ValidationError(
                 f"{where}: {value!r} contains '${{{{', which hybridops would read as a reference"
             )
+        whole = _TEMPLATE_RE.fullmatch(value.strip())
+        if whole and self.bindings is not None and whole.group(1) in self.params:
+            return self.bound(whole.group(1), where, typed=True)  # keeps an Integer an integer
         return _TEMPLATE_RE.sub(lambda m: self._reference(m.group(1), where), value)
 
     def _reference(self, ref: str, where: str) -> str:
         if not _REFERENCE_RE.match(ref):
             raise ValidationError(f"{where}: {{{{ {ref} }}}} is not a reference SSM allows")
         if ref in self.params:
+            if self.bindings is not None:
+                return self.bound(ref, where)
             return f"${{{{ params.{ref} }}}}"
         if ref == "global:REGION":
             return "${{ env.region }}"
@@ -183,6 +214,74 @@ class Converter:
         if output and step in self.steps:
             return f"${{{{ steps.{self.steps[step]}.outputs.{output} }}}}"
         raise ValidationError(f"{where}: {{{{ {ref} }}}} is not supported or names nothing")
+
+    def bound(self, name: str, where: str, *, typed: bool = False) -> Any:
+        """A nested document's parameter: what the running step passes, else its default.
+
+        `typed`: the value as it is (an Integer stays an integer), for a value that is exactly
+        the reference; otherwise its text, for a reference inside a longer string.
+        """
+        assert self.bindings is not None
+        if name in self.bindings:
+            value = self.bindings[name]
+            if isinstance(value, list) and len(value) == 1:
+                value = value[0]  # SSM passes RuntimeParameters as lists
+        else:
+            spec = (self.data.get("parameters") or {}).get(name) or {}
+            if "default" not in spec:
+                raise ValidationError(f"{where}: parameter {name} is required and not passed")
+            value = spec["default"]
+        if typed or isinstance(value, str):
+            return value
+        import json
+
+        return json.dumps(value)
+
+    def nested(self, raw: dict[str, Any], where: str) -> list[dict[str, Any]]:
+        """aws:executeAutomation: the document it names (a file beside this one), inlined."""
+        from pathlib import Path as _Path
+
+        from hybridops.yamlsource import load_yaml_file
+
+        inputs = raw.get("inputs") or {}
+        name = str(inputs.get("DocumentName", ""))
+        if not _NAME_RE.match(name.replace("-", "_").replace(".", "_")):
+            raise ValidationError(f"{where}: DocumentName {name!r} is not a document name")
+        here = _Path(self.source).parent
+        found = next(
+            (
+                here / f"{name}{ext}"
+                for ext in (".yaml", ".yml", ".json")
+                if (here / f"{name}{ext}").is_file()
+            ),
+            None,
+        )
+        if found is None:
+            raise ValidationError(
+                f"{where}: document {name} not found beside {_Path(self.source).name}"
+                " (.yaml, .yml or .json); nothing was run"
+            )
+        if str(found) in self.stack or len(self.stack) > 3:
+            raise ValidationError(f"{where}: {name} runs itself (or nests too deep)")
+        data = load_yaml_file(found)
+        if not is_automation(data):
+            raise ValidationError(f"{where}: {found} is not an Automation document")
+        check_shape(data, str(found))
+        bindings = {
+            str(k): self.template(v, where)
+            for k, v in (inputs.get("RuntimeParameters") or {}).items()
+        }
+        child = Converter(
+            data,
+            str(found),
+            prefix=f"{self.steps[str(raw.get('name'))]}-",
+            bindings=bindings,
+            parent=self,
+        )
+        unknown = sorted(set(bindings) - child.params)
+        if unknown:
+            raise ValidationError(f"{where}: {name} has no parameter {unknown[0]}")
+        return child.body()
 
     def parameters(self) -> dict[str, Any]:
         """SSM parameters as native ones (typed and checked the same way)."""
@@ -323,10 +422,7 @@ class Converter:
                     },
                 }
             )
-        converted = [self.step(raw) for raw in self.data["mainSteps"]]
-        for native, condition in zip(converted, self.flow(), strict=True):
-            if condition is not None:
-                native["when"] = condition
+        converted = self.body()
         if self.globals_used:
             steps.insert(
                 0,
@@ -464,11 +560,32 @@ class Converter:
         if not _REFERENCE_RE.match(ref):
             raise ValidationError(f"{where}: Variable {{{{ {ref} }}}} is not a reference")
         if ref in self.params:
+            if self.bindings is not None:
+                bound = self.bound(ref, where, typed=True)
+                return _as_path(bound) if isinstance(bound, str) else _literal(bound)
             return f'params."{ref}"'
         step, _, output = ref.partition(".")
         if output and step in self.steps:
             return f'steps."{self.steps[step]}".outputs."{output}"'
         raise ValidationError(f"{where}: Variable {{{{ {ref} }}}} names nothing")
+
+    def body(self) -> list[dict[str, Any]]:
+        """Every step, nested documents inlined, each under the condition control reaches it."""
+        out: list[dict[str, Any]] = []
+        for raw, reach in zip(self.data["mainSteps"], self.flow(), strict=True):
+            where = f"{self.source}: step {raw.get('name')} ({raw.get('action')})"
+            if raw.get("action") == "aws:executeAutomation":
+                natives = self.nested(raw, where)
+            else:
+                natives = [self.step(raw)]
+            for native in natives:
+                inner = native.get("when")
+                if reach is not None and inner is not None:
+                    native["when"] = f"({reach}) && ({inner})"
+                elif reach is not None:
+                    native["when"] = reach
+                out.append(native)
+        return out
 
     def outputs(self) -> dict[str, str]:
         """Document-level `outputs` (`Step.Output`) as the run's report fields."""
