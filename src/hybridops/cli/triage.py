@@ -33,6 +33,7 @@ def triage(
         list[Path] | None,
         typer.Option(
             "--runbook",
+            metavar="FILE|DIR",
             help="Also weigh the triggers of this runbook file, or of every runbook in this"
             " folder (repeatable).",
         ),
