@@ -244,7 +244,6 @@ def import_document(
     ] = None,
 ) -> int:
     """Write an SSM Automation document as a native runbook, for review and editing."""
-    from hybridops.cli.render import emit_json
     from hybridops.errors import BadInput
     from hybridops.ssm.automation import native_yaml
 
@@ -252,21 +251,7 @@ def import_document(
     if not document.is_file():
         raise BadInput(f"{document}: no such file")
     text = native_yaml(document)  # validated as any runbook before a line is written
-    if out is not None:
-        from hybridops.paths import write_named_file
-
-        write_named_file(out, text)
-    if state.json:
-        emit_json(
-            state.environment,
-            {"status": "ok", "path": str(out) if out else None}
-            | ({} if out else {"runbook": text}),
-        )
-    elif out is not None:
-        state.environment.stdout.write(f"{out}\n")
-    else:
-        state.environment.stdout.write(text)
-    return 0
+    return _deliver(state, text, out, "runbook", text)
 
 
 class ExportFormat(str, enum.Enum):
@@ -292,7 +277,6 @@ def export(
 
     import yaml
 
-    from hybridops.cli.render import emit_json
     from hybridops.engine.loader import load
     from hybridops.ssm.export import export_document
 
@@ -306,16 +290,20 @@ def export(
         if as_json
         else yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=100)
     )
+    return _deliver(state, text, out, "document", document)
+
+
+def _deliver(state: Any, text: str, out: Path | None, key: str, value: Any) -> int:
+    """Write `text` to --out (its path printed) or to stdout; with -o json, one document."""
+    from hybridops.cli.render import emit_json
+
     if out is not None:
         from hybridops.paths import write_named_file
 
         write_named_file(out, text)
     if state.json:
-        emit_json(
-            state.environment,
-            {"status": "ok", "path": str(out) if out else None}
-            | ({} if out else {"document": document}),
-        )
+        body = {"status": "ok", "path": str(out) if out else None}
+        emit_json(state.environment, body | ({} if out else {key: value}))
     elif out is not None:
         state.environment.stdout.write(f"{out}\n")
     else:

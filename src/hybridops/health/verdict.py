@@ -372,12 +372,18 @@ def remember_known_good(store: Any, verdict: Verdict, *, dry_run: bool = False) 
     """
     if verdict.status != "healthy":
         return None
-    from hybridops.aws.ecs import family_and_revision
-
     for check in verdict.checks:
         arn = check.facts.get("task_definition")
         if check.kind == "ecs" and arn:
-            if not dry_run:
-                store.record_known_good(family_and_revision(arn)[0], arn)
+            record_known_good(store, arn, dry_run=dry_run)
             return arn
     return None
+
+
+def record_known_good(store: Any, arn: str, *, dry_run: bool = False) -> None:
+    """Mark a task definition known-good under its family (not in a dry run)."""
+    if dry_run:
+        return
+    from hybridops.aws.ecs import family_and_revision
+
+    store.record_known_good(family_and_revision(arn)[0], arn)

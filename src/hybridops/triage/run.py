@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
@@ -106,12 +107,10 @@ def triage(runtime: Runtime, extra: list[Path] | None = None) -> Outcome:
 def _remember_known_good(runtime: Runtime, arn: str) -> None:
     """As `health` does: a green verdict marks the running revision known-good (not in a dry
     run); a store that cannot take it does not fail triage."""
-    if runtime.mode.dry_run:
-        return
-    from hybridops.aws.ecs import family_and_revision
+    from hybridops.health.verdict import record_known_good
 
     try:
-        runtime.store.record_known_good(family_and_revision(arn)[0], arn)
+        record_known_good(runtime.store, arn, dry_run=runtime.mode.dry_run)
     except Exception:  # evidence for later, never a reason to fail now
         import logging
 
@@ -186,12 +185,14 @@ def note_on_timeline(
     add_entry(store, incident_id, "triage", runtime.redactor.text(text), **fields)
 
 
+@functools.lru_cache(maxsize=1)
 def alarm_runbooks() -> dict[str, tuple[str, dict[str, Any]]]:
     """Metric name -> (runbook, parameters) of the built-in triggers that test an alarm on it.
 
     `alarms sync` names these in the alarms it creates, so an alarm and triage never disagree
     on what mends it.
     """
+    # Cached: `alarms sync` and `alarms list` ask once per alarm; the files do not change.
     found: dict[str, tuple[str, dict[str, Any]]] = {}
     for book in runbooks_with_triggers():
         for trigger in sorted(book.triggers, key=lambda t: -t.priority):
