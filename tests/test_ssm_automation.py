@@ -159,16 +159,216 @@ def test_parameters_are_typed_and_checked_as_ssm_does(
     assert "UpdateService" not in moto.requests and _desired(service) == 2
 
 
-def test_a_role_to_assume_is_refused_not_ignored(
+def test_the_role_given_is_assumed_and_the_run_is_audited_as_it(
+    cli: Cli, moto: MotoServer, service: Any, tmp_path: Path
+) -> None:
+    doc = _document(tmp_path)
+    role = "arn:aws:iam::123456789012:role/Automation"
+    result = cli("--yes", "-o", "json", "run", str(doc), "-p", f"ClusterName={CLUSTER}", "-p",
+                 f"ServiceName={SERVICE}", "-p", "NumberOfTasks=3", "-p",
+                 f"AutomationAssumeRole={role}")  # fmt: skip
+    assert result.code == 0, result.err
+    assert _desired(service) == 3
+    # AssumeRole came before the change, and the change was made as the role.
+    assert moto.requests.index("AssumeRole") < moto.requests.index("UpdateService")
+    steps = {s["name"]: s for s in json.loads(result.out)["steps"]}
+    assumed = steps["assume-role"]["outputs"]["runs_as"]
+    assert assumed.startswith("arn:aws:sts::123456789012:assumed-role/Automation/hybridops-")
+    audit = cli("-o", "json", "audit").json()["records"]
+    changed = [r for r in audit if r["operation"] == "update_service"]
+    assert changed and all(r["caller_arn"] == assumed for r in changed)
+
+
+def test_an_empty_role_runs_as_yourself_and_says_so(
+    cli: Cli, moto: MotoServer, service: Any, tmp_path: Path
+) -> None:
+    doc = _document(tmp_path)
+    result = cli("--yes", "-o", "json", "run", str(doc), "-p", f"ClusterName={CLUSTER}", "-p",
+                 f"ServiceName={SERVICE}", "-p", "NumberOfTasks=3")  # fmt: skip
+    assert result.code == 0, result.err
+    steps = {s["name"]: s for s in json.loads(result.out)["steps"]}
+    assert steps["assume-role"]["outputs"]["runs_as"] == (
+        "the environment's credentials (no role given)"
+    )
+    assert "AssumeRole" not in moto.requests
+
+
+def test_a_role_that_is_not_a_role_arn_is_refused_before_any_change(
     cli: Cli, moto: MotoServer, service: Any, tmp_path: Path
 ) -> None:
     doc = _document(tmp_path)
     result = cli("--yes", "run", str(doc), "-p", f"ClusterName={CLUSTER}", "-p",
                  f"ServiceName={SERVICE}", "-p", "NumberOfTasks=3", "-p",
-                 "AutomationAssumeRole=arn:aws:iam::123456789012:role/Automation")  # fmt: skip
-    assert result.code == 3
-    assert "assuming a role is not supported yet" in result.err
+                 "AutomationAssumeRole=admin")  # fmt: skip
+    assert result.code == 2
+    assert "'admin' is not an IAM role ARN" in result.err
     assert _desired(service) == 2
+    assert "UpdateService" not in moto.requests
+
+
+# onFailure step:X, isCritical, onCancel step:X — the control flow AWS's Resilience Hub SOPs use.
+FLOW_DOCUMENT = """\
+description: Change a flag; on failure restore it; on cancel clean up
+schemaVersion: '0.3'
+parameters:
+  Fail:
+    type: String
+    default: 'no'
+  Wait:
+    type: String
+    default: PT0S
+mainSteps:
+  - name: Change
+    action: aws:executeAwsApi
+    inputs: {Service: ssm, Api: PutParameter, Name: /flag, Value: changed, Overwrite: true}
+  - name: Check
+    action: aws:assertAwsResourceProperty
+    onFailure: step:Restore
+    onCancel: step:Cleanup
+    inputs:
+      Service: ssm
+      Api: GetParameter
+      Name: /flag
+      PropertySelector: $.Parameter.Value
+      DesiredValues: ['{{ Fail }}', changed]
+  - name: Hold
+    action: aws:sleep
+    onCancel: step:Cleanup
+    inputs: {Duration: '{{ Wait }}'}
+  - name: Done
+    action: aws:executeAwsApi
+    inputs: {Service: ssm, Api: PutParameter, Name: /done, Value: 'yes', Type: String}
+    isEnd: true
+  - name: Restore
+    action: aws:executeAwsApi
+    isCritical: false
+    onFailure: Continue
+    inputs: {Service: ssm, Api: PutParameter, Name: /flag, Value: original, Overwrite: true}
+    isEnd: true
+  - name: Cleanup
+    action: aws:executeAwsApi
+    inputs: {Service: ssm, Api: PutParameter, Name: /flag, Value: cleaned, Overwrite: true}
+"""
+
+
+@pytest.fixture
+def flag(moto: MotoServer, write_config: Any) -> Any:
+    """SSM /flag = original on the moto server."""
+    write_config(moto.url)
+    ssm = moto.client("ssm")
+    ssm.put_parameter(Name="/flag", Value="original", Type="String")
+    moto.forget_requests()
+    return ssm
+
+
+def _value(ssm: Any, name: str) -> str | None:
+    try:
+        return str(ssm.get_parameter(Name=name)["Parameter"]["Value"])
+    except ssm.exceptions.ParameterNotFound:
+        return None
+
+
+def test_on_success_the_normal_path_runs_and_the_failure_paths_do_not(
+    cli: Cli, flag: Any, tmp_path: Path
+) -> None:
+    doc = _document(tmp_path, FLOW_DOCUMENT, "Flow.yaml")
+    result = cli("--yes", "-o", "json", "run", str(doc))
+    assert result.code == 0, result.err
+    assert (_value(flag, "/flag"), _value(flag, "/done")) == ("changed", "yes")
+    status = {s["name"]: s["status"] for s in json.loads(result.out)["steps"]}
+    assert status == {"change": "succeeded", "check": "succeeded", "hold": "succeeded",
+                      "done": "succeeded", "restore": "skipped", "cleanup": "skipped"}  # fmt: skip
+
+
+def test_on_failure_control_goes_to_the_named_step_and_the_run_fails(
+    cli: Cli, flag: Any, tmp_path: Path
+) -> None:
+    doc = _document(tmp_path, FLOW_DOCUMENT.replace("'{{ Fail }}', changed", "'{{ Fail }}'"),
+                    "Flow.yaml")  # fmt: skip
+    result = cli("--yes", "-o", "json", "run", str(doc))
+    assert result.code == 1  # a critical step failed: SSM reports Failed, and so do we
+    assert _value(flag, "/flag") == "original"  # Restore ran: checked in AWS
+    assert _value(flag, "/done") is None
+    run = json.loads(result.out)
+    status = {s["name"]: s["status"] for s in run["steps"]}
+    assert status == {"change": "succeeded", "check": "failed", "hold": "skipped",
+                      "done": "skipped", "restore": "succeeded", "cleanup": "skipped"}  # fmt: skip
+    assert run["status"] == "failed"
+
+
+def test_a_step_that_is_not_critical_fails_without_failing_the_run(
+    cli: Cli, flag: Any, tmp_path: Path
+) -> None:
+    # /flag exists and Overwrite is not given: PutParameter fails (ParameterAlreadyExists).
+    text = """\
+description: A step allowed to fail
+schemaVersion: '0.3'
+mainSteps:
+  - name: TryCreate
+    action: aws:executeAwsApi
+    onFailure: Continue
+    isCritical: false
+    inputs: {Service: ssm, Api: PutParameter, Name: /flag, Value: other, Type: String}
+  - name: Done
+    action: aws:executeAwsApi
+    inputs: {Service: ssm, Api: PutParameter, Name: /done, Value: 'yes', Type: String}
+"""
+    doc = _document(tmp_path, text, "Tolerant.yaml")
+    result = cli("--yes", "-o", "json", "run", str(doc))
+    run = json.loads(result.out)
+    assert result.code == 0, result.err
+    assert {s["name"]: s["status"] for s in run["steps"]} == {
+        "try-create": "failed",
+        "done": "succeeded",
+    }
+    assert _value(flag, "/flag") == "original" and _value(flag, "/done") == "yes"
+    assert any("step try-create failed and is not critical" in w for w in run["warnings"])
+    # Said to a person too, not only in JSON.
+    flag.delete_parameter(Name="/done")
+    text_run = cli("--yes", "run", str(doc))
+    assert text_run.code == 0
+    assert "try-create failed and is not critical" in text_run.out + text_run.err
+    # Critical (the default), the same failure fails the run after Done ran.
+    critical = _document(tmp_path, text.replace("    isCritical: false\n", ""), "Critical.yaml")
+    flag.delete_parameter(Name="/done")
+    again = cli("--yes", "-o", "json", "run", str(critical))
+    assert again.code == 4  # the step's AWS error is the run's
+    assert json.loads(again.out)["status"] == "failed"
+
+
+def test_on_cancel_the_named_step_runs_and_the_run_ends_interrupted(
+    flag: Any, tmp_path: Path
+) -> None:
+    import signal
+
+    from tests.test_signals import _signal_when, _start
+
+    doc = _document(tmp_path, FLOW_DOCUMENT, "Flow.yaml")
+    proc = _start("--yes", "-o", "json", "run", str(doc), "-p", "Wait=PT10M")
+    _signal_when(proc, " hold: ", signal.SIGTERM)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143, err
+    assert _value(flag, "/flag") == "cleaned"  # Cleanup ran: checked in AWS
+    assert _value(flag, "/done") is None
+    run = json.loads(out)
+    status = {s["name"]: s["status"] for s in run["steps"]}
+    assert status == {"change": "succeeded", "check": "succeeded", "hold": "interrupted",
+                      "done": "not_run", "restore": "not_run", "cleanup": "succeeded"}  # fmt: skip
+    assert run["status"] == "interrupted"
+
+
+def test_on_failure_and_on_cancel_must_name_a_later_step(cli: Cli, tmp_path: Path) -> None:
+    for bad, said in (
+        ("onFailure: step:Restore", "onFailure: step:Nowhere"),
+        (
+            "onCancel: step:Cleanup\n    inputs:\n      Service",
+            "onCancel: step:Change\n    inputs:\n      Service",
+        ),
+    ):
+        doc = _document(tmp_path, FLOW_DOCUMENT.replace(bad, said, 1), "Flow.yaml")
+        result = cli("runbooks", "validate", str(doc))
+        assert result.code == 2, result.err
+        assert "Nowhere" in result.err or "a jump back to Change" in result.err
 
 
 @pytest.mark.parametrize(
@@ -177,7 +377,7 @@ def test_a_role_to_assume_is_refused_not_ignored(
         (("action: aws:sleep", "action: aws:runCommand"), "action aws:runCommand is not supported"),
         (("Duration: PT0S", "Duration: soon"), "is not an ISO 8601 duration"),
         (("'{{ NumberOfTasks }}'", "'{{ global:AWS_URL_SUFFIX }}'"), "global:AWS_URL_SUFFIX"),
-        (("$.services[0].status", "$..status"), "recursive selector"),
+        (("$.services[0].status", "$..status.name"), "recursive selector"),
         (("desiredCount: '{{ NumberOfTasks }}'", "desiredCount: '${{ env.notify }}'"), "'${{'"),
         (("default: ''", "default: '${{ env.profile }}'"), "the default contains '${{'"),
     ],
@@ -487,9 +687,10 @@ def test_export_writes_a_document_ssm_accepts_and_that_runs_back_the_same(
     assert document["schemaVersion"] == "0.3"
     assert document["parameters"]["cluster"]["default"] == CLUSTER  # env.* written in
     assert [s["action"] for s in document["mainSteps"]] == [
+        "aws:executeScript",  # count's minimum and maximum, which SSM's types cannot say
         "aws:executeAwsApi",
         "aws:assertAwsResourceProperty",
-        "aws:pause",
+        "aws:approve",
         "aws:executeAwsApi",
         "aws:waitForAwsResourceProperty",
         "aws:sleep",
@@ -503,7 +704,9 @@ def test_export_writes_a_document_ssm_accepts_and_that_runs_back_the_same(
     )
     assert created["DocumentDescription"]["Status"] in ("Creating", "Active")
     # ...and it runs back through hybridops to the same end state as the original.
-    ran = cli("--yes", "run", str(exported), "-p", f"service={SERVICE}", "-p", "count=7")
+    approvers = "Approvers=arn:aws:iam::123456789012:role/OnCall"
+    ran = cli("--yes", "run", str(exported), "-p", f"service={SERVICE}", "-p", "count=7", "-p",
+              approvers)  # fmt: skip
     assert ran.code == 0, ran.err
     assert _desired(service) == 7
 
@@ -511,8 +714,8 @@ def test_export_writes_a_document_ssm_accepts_and_that_runs_back_the_same(
 @pytest.mark.parametrize(
     ("runbook", "said"),
     [
-        ("scale-service", "step plan: an action step (ecs.plan_scale) cannot be expressed"),
-        ("rollback-service", "cannot be expressed in an SSM Automation document yet"),
+        ("rollback-service", "action ecs.rollback_target (it picks the revision from hybridops'"),
+        ("bedrock-connection-failed", "step client-health: a http step cannot be expressed"),
     ],
 )
 def test_what_export_cannot_express_is_refused_by_name(
@@ -629,11 +832,35 @@ def test_a_nested_document_beside_it_runs_inlined(
     assert result.code == 0, result.err
     assert _desired(service) == 3  # the child's default, with the parent's cluster and service
     names = [s["name"] for s in json.loads(result.out)["steps"]]
-    assert names == ["run-child-update", "check"]  # the child's steps, named under the parent's
+    # The child's steps, named under the parent's, then the marker that it ran.
+    assert names == ["run-child-update", "run-child", "check"]
     missing = PARENT_DOCUMENT.replace("DocumentName: Set-Count", "DocumentName: Not-There")
     refused = cli("runbooks", "validate", str(_document(tmp_path, missing, "Missing.yaml")))
-    assert refused.code == 2 and "document Not-There not found beside Missing.yaml" in refused.err
+    assert refused.code == 2 and "document Not-There not found beside" in refused.err
     looping = PARENT_DOCUMENT.replace("DocumentName: Set-Count", "DocumentName: Loops")
     _document(tmp_path, looping, "Loops.yaml")
     cycle = cli("runbooks", "validate", str(tmp_path / "Loops.yaml"))
     assert cycle.code == 2 and "runs itself" in cycle.err
+
+
+def test_a_nested_document_by_path_or_from_the_documents_folder(
+    cli: Cli, moto: MotoServer, service: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    library = tmp_path / "library"
+    library.mkdir()
+    _document(library, CHILD_DOCUMENT, "Set-Count.yaml")
+    params = ["-p", f"ClusterName={CLUSTER}", "-p", f"ServiceName={SERVICE}"]
+    by_path = PARENT_DOCUMENT.replace(
+        "DocumentName: Set-Count", "DocumentName: library/Set-Count.yaml"
+    )
+    result = cli("--yes", "run", str(_document(tmp_path, by_path, "ByPath.yaml")), *params)
+    assert result.code == 0, result.err
+    assert _desired(service) == 3
+    service.update_service(cluster=CLUSTER, service=SERVICE, desiredCount=2)
+    by_name = _document(tmp_path, PARENT_DOCUMENT, "ByName.yaml")
+    missing = cli("runbooks", "validate", str(by_name))
+    assert missing.code == 2 and "HYBRIDOPS_SSM_DOCUMENTS" in missing.err
+    monkeypatch.setenv("HYBRIDOPS_SSM_DOCUMENTS", str(library))
+    found = cli("--yes", "run", str(by_name), *params)
+    assert found.code == 0, found.err
+    assert _desired(service) == 3

@@ -121,6 +121,32 @@ class ClientFactory:
             self.gate.redact.add(frozen.secret_key)
             self.gate.redact.add(frozen.token)
 
+    def assume_role(self, role_arn: str, session_name: str) -> dict[str, str]:
+        """Use a role's credentials (STS AssumeRole) for every client from now on.
+
+        The call is made with the current credentials and audited as a read (it changes no
+        resource); the new secret and token are masked wherever anything is shown, and the
+        audit's caller becomes the role.
+        """
+        response = self.client("sts").assume_role(
+            RoleArn=role_arn, RoleSessionName=session_name[:64]
+        )
+        credentials = response["Credentials"]
+        with self._lock:
+            self.gate.redact.add(credentials["SecretAccessKey"])
+            self.gate.redact.add(credentials["SessionToken"])
+            self._boto_session().set_credentials(
+                credentials["AccessKeyId"],
+                credentials["SecretAccessKey"],
+                credentials["SessionToken"],
+            )
+            self._clients.clear()  # clients keep the credentials they were built with
+        self.gate.forget_caller()
+        return {
+            "role": str(response.get("AssumedRoleUser", {}).get("Arn", role_arn)),
+            "expires": str(credentials.get("Expiration", "")),
+        }
+
     def credential_source(self) -> tuple[str, str] | None:
         """(how botocore found the credentials, the access key id), or None if it found none."""
         credentials = self._boto_session().get_credentials()

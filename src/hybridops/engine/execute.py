@@ -9,8 +9,6 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import jmespath
-
 from hybridops.engine import matching
 from hybridops.engine.events import (
     CompensationFinished,
@@ -197,16 +195,38 @@ class Executor:
                 for record in result.steps:
                     record.status = "not_run"
             steps = [] if failure else zip(self.runbook.steps, result.steps, strict=True)
+            # An interruption during a step with `on_cancel`: the run goes on at that step
+            # (the cleanup its author wrote), then ends interrupted.
+            cancelled: HybridOpsError | None = None
+            cancel_to: str | None = None
             for index, (step, record) in enumerate(steps):
+                if cancel_to is not None:
+                    if step.name != cancel_to:
+                        record.status = "not_run"
+                        continue
+                    cancel_to = None
                 if step.name in self.reuse:
                     record.status = "succeeded"
                     record.outputs = self.reuse[step.name]
                     record.detail = f"done in run {self.resumed_from}: outputs reused"
-                    self.outputs[step.name] = {"outputs": record.outputs}
+                    self.outputs[step.name] = {"outputs": record.outputs, "status": "succeeded"}
                     completed.append((step, record))
                     self.bus.emit(StepFinished(self.run_id, record))
                     continue
-                error = self._run_step(step, record, index)
+                try:
+                    error = self._run_step(step, record, index)
+                except KeyboardInterrupt as exc:
+                    if step.on_cancel is None or cancelled is not None:
+                        raise
+                    cancelled = translate(exc)
+                    cancel_to = step.on_cancel
+                    record.status = "interrupted"
+                    record.detail = f"interrupted: on_cancel runs {step.on_cancel}"
+                    self.outputs.setdefault(step.name, {"outputs": None})["status"] = "interrupted"
+                    self.bus.emit(StepFinished(self.run_id, record))
+                    continue
+                # How it ended, for a later `when` (steps.NAME.status): a branch on failure.
+                self.outputs.setdefault(step.name, {"outputs": None})["status"] = record.status
                 if error is None and self.services.gate.store_error is not None:
                     # The change was made but its record could not be kept: stop here and undo.
                     error = translate(self.services.gate.store_error)
@@ -220,14 +240,26 @@ class Executor:
                     if record.status == "succeeded":
                         completed.append((step, record))
                     continue
+                if step.on_failure == "continue" and not isinstance(error, Refused):
+                    if step.critical:
+                        failure = failure or error
+                    else:
+                        result.warnings.append(
+                            f"step {step.name} failed and is not critical: "
+                            + self.redactor.text(error.message)
+                        )
+                    continue
                 if failure is None:
                     failure = error
-                if step.on_failure == "continue" and not isinstance(error, Refused):
-                    continue
                 for rest in result.steps[index + 1 :]:
                     rest.status = "not_run"
                 break
-            if failure is not None:
+            if cancelled is not None:
+                # The on_cancel path ran; what else was changed is offered for undo as after
+                # any interruption (asked, or --yes), never undone behind the operator's back.
+                failure = cancelled
+                self._offer_undo(completed)
+            elif failure is not None:
                 if isinstance(failure, LeaseLost):
                     # Another run may hold the lock now: undoing could overwrite its change.
                     self._leave_undone(completed, f"not undone: {failure.message}")
@@ -529,7 +561,7 @@ class Executor:
             return
         # Output paths may carry ${{ }} references (e.g. a filter on a parameter).
         paths = render(step.outputs, self.scope)
-        outputs = {name: jmespath.search(path, result) for name, path in paths.items()}
+        outputs = {name: matching.search(path, result) for name, path in paths.items()}
         for name in step.secret_outputs:
             for value in _leaves(outputs.get(name)):
                 self.redactor.add(value)

@@ -109,6 +109,22 @@ def check_references(runbook: Runbook, data: Any, source: str) -> None:
         problem = _lowered_class(step)
         if problem:
             raise _fail(source, data, ["steps", index, "mutating"], problem)
+        if step.on_cancel is not None and not any(
+            s.name == step.on_cancel for s in runbook.steps[index + 1 :]
+        ):
+            raise _fail(
+                source,
+                data,
+                ["steps", index, "on_cancel"],
+                f"{step.on_cancel!r} is not a step after this one",
+            )
+        if not step.critical and step.on_failure != "continue":
+            raise _fail(
+                source,
+                data,
+                ["steps", index, "critical"],
+                "critical: false needs on_failure: continue (an aborted run has failed)",
+            )
         seen[step.name] = set(step.outputs)
     for name, spec in runbook.parameters.items():
         for ref in iter_references(spec.default):
@@ -226,8 +242,11 @@ def _path_problem(
         if name not in seen and not (name == current and key == "compensate"):
             later = any(s.name == name for s in runbook.steps)
             return f"{text}: step {name!r} {'runs later' if later else 'does not exist'}"
+        if len(ref) >= 3 and ref[2] == "status":
+            # How the step ended (succeeded, failed, skipped, planned...): a branch on failure.
+            return None if len(ref) == 3 else f"{text}: status is a text, it has no fields"
         if len(ref) >= 3 and ref[2] != "outputs":
-            return f"{text}: use steps.{name}.outputs.NAME"
+            return f"{text}: use steps.{name}.outputs.NAME (or steps.{name}.status)"
         outputs = seen.get(name)
         if outputs is None:
             outputs = next(set(s.outputs) for s in runbook.steps if s.name == name)

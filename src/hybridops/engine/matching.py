@@ -7,9 +7,36 @@ from dataclasses import dataclass
 from typing import Any
 
 import jmespath
+import jmespath.functions
 from jmespath.exceptions import JMESPathError
 
 MATCHER_KEYS = {"min", "max", "regex", "exists", "not", "contains"}
+
+
+class _Functions(jmespath.functions.Functions):
+    """JMESPath's functions, and `descendants` (SSM's `$..Name` selector)."""
+
+    @jmespath.functions.signature({"types": []}, {"types": ["string"]})
+    def _func_descendants(self, value: Any, key: str) -> list[Any]:
+        found: list[Any] = []
+        stack = [value]
+        while stack:
+            item = stack.pop(0)
+            if isinstance(item, dict):
+                if key in item:
+                    found.append(item[key])
+                stack.extend(item.values())
+            elif isinstance(item, list):
+                stack.extend(item)
+        return found
+
+
+OPTIONS = jmespath.Options(custom_functions=_Functions())
+
+
+def search(expr: str, data: Any) -> Any:
+    """JMESPath over data, with hybridops' functions."""
+    return compile_path(expr).search(data, options=OPTIONS)
 
 
 def compile_path(expr: str) -> Any:
@@ -107,7 +134,7 @@ def evaluate(data: Any, expectations: dict[str, Any]) -> list[Mismatch]:
     """Check every JMESPath -> expected pair against data; return the mismatches."""
     failures = []
     for path, expected in expectations.items():
-        actual = compile_path(path).search(data)
+        actual = compile_path(path).search(data, options=OPTIONS)
         if not matches(actual, expected):
             failures.append(Mismatch(path, expected, actual))
     return failures
@@ -126,7 +153,7 @@ def holds(condition: str, scope: dict[str, Any]) -> bool:
         from hybridops.engine.templating import render
 
         return truthy(render(condition, scope))
-    return truthy(compile_path(condition).search(scope))
+    return truthy(compile_path(condition).search(scope, options=OPTIONS))
 
 
 def root_paths(expression: str) -> list[tuple[str, ...]]:

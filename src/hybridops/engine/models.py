@@ -291,6 +291,17 @@ class Step(_Strict):
     retry_delay_s: float = Field(1.0, ge=0, le=600)
     timeout_s: float | None = Field(None, gt=0, le=86400)
     on_failure: Literal["abort", "continue"] = "abort"
+    critical: bool = Field(
+        True,
+        description="false: with on_failure continue, this step failing does not fail the run"
+        " (said as a warning)",
+    )
+    on_cancel: str | None = Field(
+        None,
+        pattern=NAME_PATTERN,
+        description="a later step to run when the run is interrupted (Ctrl-C, SIGTERM) during"
+        " this one; the run still ends interrupted",
+    )
     compensate: Compensate | None = None
     mutating: bool | None = Field(None, description="override the read/mutate classification")
 

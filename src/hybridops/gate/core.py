@@ -261,6 +261,10 @@ class Gate:
         return f"{self.env_name or 'this environment'} ({inside})"
 
     # -- audit --------------------------------------------------------------------------
+    def forget_caller(self) -> None:
+        """The credentials changed (a role was assumed): look the caller up again."""
+        self._caller = None
+
     def caller(self) -> str:
         """The STS caller ARN (looked up once), or why it is unknown."""
         if self._caller is None:

@@ -89,15 +89,6 @@ def _as_path(value: str) -> str:
     return _literal(value)
 
 
-def _both(reach: list[str] | None, condition: str | None) -> list[str] | None:
-    """Control at a step (`reach`) and an edge's condition, as a formula (None: always)."""
-    if reach is None:
-        return None if condition is None else [condition]
-    if condition is None:
-        return reach
-    return [f"({part}) && ({condition})" for part in reach]
-
-
 def _either(old: list[str] | None, new: list[str] | None) -> list[str] | None:
     """One more way to reach a step."""
     if old is None or new is None:
@@ -132,15 +123,110 @@ def snake(api: str) -> str:
 
 
 def selector_path(selector: str, where: str) -> str:
-    """`$.Services[0].DesiredCount` -> `Services[0].DesiredCount` (JMESPath)."""
+    """`$.Services[0].DesiredCount` -> `Services[0].DesiredCount` (JMESPath).
+
+    SSM also takes a PropertySelector without `$.` (`Attributes.KmsMasterKeyId`, as AWS's own
+    documents write it): the same path.
+    """
     text = str(selector).strip()
     if text.startswith("$.."):
-        raise ValidationError(f"{where}: recursive selector {text!r} is not supported")
+        name = text[3:]
+        if not re.fullmatch(r"[A-Za-z_]\w*", name):
+            raise ValidationError(f"{where}: recursive selector {text!r} is not supported")
+        return f"descendants(@, '{name}')"  # every {name} at any depth, as JSONPath gives them
     if text == "$":
         return "@"
-    if not text.startswith("$."):
-        raise ValidationError(f"{where}: selector {text!r} must start with $.")
-    return text[2:]
+    if text.startswith("$."):
+        text = text[2:]
+    if not re.fullmatch(r"[A-Za-z_][\w-]*(\[\d+\]|\.[A-Za-z_][\w-]*)*", text):
+        raise ValidationError(f"{where}: selector {selector!r} is not a $.a.b[0].c path")
+    return ".".join(
+        part if re.fullmatch(r"[A-Za-z_]\w*(\[\d+\])*", part) else _quoted(part)
+        for part in text.split(".")
+    )
+
+
+def _quoted(part: str) -> str:
+    """`dash-name[0]` -> `"dash-name"[0]` (JMESPath quotes names with other characters)."""
+    name, _, rest = part.partition("[")
+    return f'"{name}"' + (f"[{rest}" if rest else "")
+
+
+def python_pattern(pattern: str, where: str) -> str:
+    """An allowedPattern (Java's regex syntax, as SSM reads it) as Python's.
+
+    Java writes a character beyond U+FFFF as a UTF-16 surrogate pair (`\\uD800\\uDC00`);
+    Python reads each half as a character of its own (and a range between halves as reversed).
+    """
+
+    def pair(match: re.Match[str]) -> str:
+        high, low = int(match.group(1), 16), int(match.group(2), 16)
+        return f"\\U{0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00):08X}"
+
+    text = re.sub(r"\\u(D[89AB][0-9A-F]{2})\\u(D[C-F][0-9A-F]{2})", pair, pattern, flags=re.I)
+    try:
+        re.compile(text)
+    except re.error as exc:
+        raise ValidationError(
+            f"{where}: allowedPattern {pattern!r} is not a regex ({exc})"
+        ) from None
+    return text
+
+
+DOCUMENTS_ENV = "HYBRIDOPS_SSM_DOCUMENTS"
+
+
+def find_document(name: str, here: Path, where: str) -> Path:
+    """aws:executeAutomation's DocumentName: a path (relative to the document running it), or a
+    name looked up beside it, then in the folders of $HYBRIDOPS_SSM_DOCUMENTS (os.pathsep)."""
+    import os
+
+    if "/" in name or name.endswith((".yaml", ".yml", ".json")):
+        path = (here / name).resolve()
+        if not path.is_file():
+            raise ValidationError(f"{where}: document {name} not found ({path}); nothing was run")
+        return path
+    if not _NAME_RE.match(name.replace("-", "_").replace(".", "_")):
+        raise ValidationError(f"{where}: DocumentName {name!r} is not a document name")
+    folders = [here, *(Path(d) for d in os.environ.get(DOCUMENTS_ENV, "").split(os.pathsep) if d)]
+    for folder in folders:
+        for ext in (".yaml", ".yml", ".json"):
+            if (folder / f"{name}{ext}").is_file():
+                return folder / f"{name}{ext}"
+    raise ValidationError(
+        f"{where}: document {name} not found beside {here} or in ${DOCUMENTS_ENV}"
+        " (.yaml, .yml or .json; SSM's own documents are not fetched); nothing was run"
+    )
+
+
+def param_type(ssm_type: str) -> str | None:
+    """SSM's parameter type as the native one (`AWS::IAM::Role::Arn`: a string)."""
+    if ssm_type in PARAM_TYPES:
+        return PARAM_TYPES[ssm_type]
+    # SSM checks these resources exist before it runs; hybridops passes them as text.
+    if re.fullmatch(r"AWS::[A-Za-z0-9:]+", ssm_type):
+        return "string"
+    if re.fullmatch(r"List<AWS::[A-Za-z0-9:]+>", ssm_type):
+        return "list"
+    return None
+
+
+def flag(value: Any, *, default: bool) -> bool:
+    """isEnd/isCritical: true, false, or the text 'true'/'false' (as some documents write it)."""
+    if value is None:
+        return default
+    if isinstance(value, str):
+        return value.strip().lower() == "true"
+    return bool(value)
+
+
+def desired_values(values: list[Any]) -> list[Any]:
+    """DesiredValues, compared as SSM does: a JSON true is the text 'True' too."""
+    out = list(values)
+    for value in values:
+        if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+            out.append(value.strip().lower() == "true")
+    return out
 
 
 def seconds(duration: str, where: str) -> float:
@@ -238,30 +324,15 @@ class Converter:
         return json.dumps(value)
 
     def nested(self, raw: dict[str, Any], where: str) -> list[dict[str, Any]]:
-        """aws:executeAutomation: the document it names (a file beside this one), inlined."""
+        """aws:executeAutomation: the document it names (see find_document), inlined."""
         from pathlib import Path as _Path
 
         from hybridops.yamlsource import load_yaml_file
 
         inputs = raw.get("inputs") or {}
         name = str(inputs.get("DocumentName", ""))
-        if not _NAME_RE.match(name.replace("-", "_").replace(".", "_")):
-            raise ValidationError(f"{where}: DocumentName {name!r} is not a document name")
-        here = _Path(self.source).parent
-        found = next(
-            (
-                here / f"{name}{ext}"
-                for ext in (".yaml", ".yml", ".json")
-                if (here / f"{name}{ext}").is_file()
-            ),
-            None,
-        )
-        if found is None:
-            raise ValidationError(
-                f"{where}: document {name} not found beside {_Path(self.source).name}"
-                " (.yaml, .yml or .json); nothing was run"
-            )
-        if str(found) in self.stack or len(self.stack) > 3:
+        found = find_document(name, _Path(self.source).parent, where)
+        if found.resolve() in {_Path(x).resolve() for x in self.stack} or len(self.stack) > 3:
             raise ValidationError(f"{where}: {name} runs itself (or nests too deep)")
         data = load_yaml_file(found)
         if not is_automation(data):
@@ -288,7 +359,7 @@ class Converter:
         out: dict[str, Any] = {}
         for name, spec in (self.data.get("parameters") or {}).items():
             where = f"{self.source}: parameter {name}"
-            kind = PARAM_TYPES.get(str(spec.get("type", "String")))
+            kind = param_type(str(spec.get("type", "String")))
             if kind is None:
                 raise ValidationError(f"{where}: type {spec.get('type')!r} is not supported")
             native: dict[str, Any] = {"type": kind}
@@ -303,7 +374,12 @@ class Converter:
             if spec.get("allowedValues") and kind in ("string", "integer"):
                 native["enum"] = list(spec["allowedValues"])
             if spec.get("allowedPattern") and kind == "string":
-                native["pattern"] = str(spec["allowedPattern"])
+                pattern = python_pattern(str(spec["allowedPattern"]), where)
+                default = spec.get("default")
+                if isinstance(default, str) and not re.search(pattern, default):
+                    # SSM checks the pattern against values given, never against the default.
+                    pattern = f"(?:{pattern})|\\A{re.escape(default)}\\Z"
+                native["pattern"] = pattern
             out[name] = native
         return out
 
@@ -331,17 +407,19 @@ class Converter:
                 f"{where}: action {action} is not supported (supported: "
                 f"{', '.join(SUPPORTED_ACTIONS)}); nothing was run"
             )
-        if "onCancel" in raw:
-            raise ValidationError(f"{where}: onCancel is not supported; nothing was run")
         failure = str(raw.get("onFailure", "Abort"))
-        if failure not in ("Abort", "Continue"):
-            raise ValidationError(f"{where}: onFailure {failure} is not supported")
         inputs = raw.get("inputs") or {}
         step: dict[str, Any] = {"name": self.steps[name]}
         if raw.get("description"):
             step["description"] = " ".join(str(raw["description"]).split())
-        if failure == "Continue":
+        if failure == "Continue" or failure.startswith("step:"):
+            # step:X: the run goes on, and flow() sends control to X when this step failed.
             step["on_failure"] = "continue"
+            if not flag(raw.get("isCritical"), default=True):
+                step["critical"] = False
+        cancel = self._jump(raw.get("onCancel"), "onCancel", where)
+        if cancel is not None:
+            step["on_cancel"] = self.steps[cancel]
         attempts = int(raw.get("maxAttempts", 1))
         if attempts > 1:
             step["retries"] = min(attempts - 1, 10)
@@ -357,7 +435,7 @@ class Converter:
                 step["timeout_s"] = float(timeout)
         elif action in ("aws:waitForAwsResourceProperty", "aws:assertAwsResourceProperty"):
             path = selector_path(inputs.get("PropertySelector", ""), where)
-            wanted = self.template(list(inputs.get("DesiredValues") or []), where)
+            wanted = desired_values(self.template(list(inputs.get("DesiredValues") or []), where))
             call = self.api_call(inputs, where)
             if action == "aws:assertAwsResourceProperty":
                 step["aws"] = call
@@ -382,7 +460,13 @@ class Converter:
             step["sleep"] = {"seconds": 0}
             step.setdefault("description", "aws:branch: the steps it leads to run, the others not")
         elif action == "aws:sleep":
-            step["sleep"] = {"seconds": seconds(inputs.get("Duration", ""), where)}
+            duration = inputs.get("Duration", "")
+            if "{{" in str(duration):
+                # Known when the run gets there: parsed then (a bad value fails the step).
+                templated = self.template(str(duration), where)
+                step["action"] = {"name": "ssm.sleep", "inputs": {"duration": templated}}
+            else:
+                step["sleep"] = {"seconds": seconds(duration, where)}
         else:  # aws:approve, aws:pause: a person says go
             message = inputs.get("Message") or f"{name}: approve to continue"
             step["confirm"] = {"message": self.template(str(message), where)}
@@ -400,26 +484,20 @@ class Converter:
         if parameters:
             out["parameters"] = parameters
         steps = []
-        role_ref = _TEMPLATE_RE.fullmatch(role.strip())
-        if role.strip() and not (role_ref and role_ref.group(1) in self.params):
-            raise ValidationError(
-                f"{self.source}: assumeRole {role!r} is not supported yet: run with the"
-                " credentials of the environment (leave assumeRole empty)"
-            )
-        if role_ref:
-            # Assuming the role is not built yet: a run given one is refused, never run as
-            # someone else than it says; empty, the environment's credentials are used.
+        if role.strip():
+            # Run as the document says: AssumeRole first (an empty value: the environment's
+            # own credentials, said in the step's outputs).
             steps.append(
                 {
                     "name": "assume-role",
-                    "description": "An empty role means the environment's own credentials",
-                    "assert": {
-                        "that": {f"params.{role_ref.group(1)}": ["", None]},
-                        "refuse": True,
-                        "message": f"{role_ref.group(1)} is given, and assuming a role is not"
-                        " supported yet: leave it empty to run with the environment's"
-                        " credentials",
+                    "description": "Run as the document's assumeRole (empty: as yourself)",
+                    "action": {
+                        "name": "ssm.assume_role",
+                        "inputs": {
+                            "role": self.template(role.strip(), f"{self.source}: assumeRole")
+                        },
                     },
+                    "outputs": {"runs_as": "runs_as"},
                 }
             )
         converted = self.body()
@@ -488,7 +566,15 @@ class Converter:
                         f"{where}: a jump back to {raws[target].get('name')} (a loop) is not"
                         " supported; nothing was run"
                     )
-                reach[target] = _either(reach[target], _both(here, condition))
+                if here is None and condition is None:
+                    way = None
+                else:
+                    # "Step i ran" stands for every way to reach it: the formulas stay linear
+                    # in the number of steps however many branches meet.
+                    ran = self._ran(str(raw.get("name")))
+                    parts = ([] if here is None else [ran]) + ([condition] if condition else [])
+                    way = [" && ".join(f"({part})" for part in parts)]
+                reach[target] = _either(reach[target], way)
         out: list[str | None] = []
         for i, formula in enumerate(reach):
             if formula is None:
@@ -505,6 +591,21 @@ class Converter:
                 out.append(text)
         return out
 
+    def _ran(self, name: str) -> str:
+        """A JMESPath true once the step ran (whatever its outcome), false if it was skipped."""
+        statuses = "'succeeded', 'failed', 'timed_out', 'planned', 'unverified', 'interrupted'"
+        return f'contains([{statuses}], steps."{self.steps[name]}".status)'
+
+    def _jump(self, value: Any, key: str, where: str) -> str | None:
+        """`onFailure`/`onCancel`: the step `step:X` names (None for Abort, Continue)."""
+        text = str(value or "Abort").strip()
+        if text in ("Abort", "Continue") and not (key == "onCancel" and text == "Continue"):
+            return None
+        if not text.startswith("step:") or text[5:] not in self.steps:
+            allowed = "Abort or step:NAME" if key == "onCancel" else "Abort, Continue or step:NAME"
+            raise ValidationError(f"{where}: {key} {text!r} is not {allowed} naming a step")
+        return text[5:]
+
     def _edges(
         self, raw: dict[str, Any], i: int, index: dict[str, int], where: str
     ) -> list[tuple[int, str | None]]:
@@ -515,6 +616,28 @@ class Converter:
                 raise ValidationError(f"{where}: nextStep {name!r} names no step")
             return index[str(name)]
 
+        status = f'steps."{self.steps[str(raw.get("name"))]}".status'
+        extra: list[tuple[int, str | None]] = []
+        on_failure = self._jump(raw.get("onFailure"), "onFailure", where)
+        on_cancel = self._jump(raw.get("onCancel"), "onCancel", where)
+        guards: list[str] = []  # what the normal ways out need: the step ended as it should
+        if on_cancel is not None:
+            extra.append((target(on_cancel), f"{status} == 'interrupted'"))
+            guards.append(f"{status} != 'interrupted'")
+        if on_failure is not None:
+            failed = f"contains(['failed', 'timed_out'], {status})"
+            extra.append((target(on_failure), failed))
+            guards.append(f"!({failed})")
+        normal = self._normal_edges(raw, i, index, where, target)
+        if guards:
+            guard = " && ".join(guards)
+            normal = [(t, guard if c is None else f"({guard}) && ({c})") for t, c in normal]
+        return normal + extra
+
+    def _normal_edges(
+        self, raw: dict[str, Any], i: int, index: dict[str, int], where: str, target: Any
+    ) -> list[tuple[int, str | None]]:
+        """Where control goes when step i ends as it should."""
         if raw.get("action") == "aws:branch":
             inputs = raw.get("inputs") or {}
             edges: list[tuple[int, str | None]] = []
@@ -528,7 +651,7 @@ class Converter:
                 rest = " && ".join(f"!({t})" for t in taken) or None
                 edges.append((target(inputs["Default"]), rest))
             return edges
-        if raw.get("isEnd"):
+        if flag(raw.get("isEnd"), default=False):
             return []
         if raw.get("nextStep"):
             return [(target(raw["nextStep"]), None)]
@@ -575,7 +698,15 @@ class Converter:
         for raw, reach in zip(self.data["mainSteps"], self.flow(), strict=True):
             where = f"{self.source}: step {raw.get('name')} ({raw.get('action')})"
             if raw.get("action") == "aws:executeAutomation":
-                natives = self.nested(raw, where)
+                # Its steps, then a marker with its own name: what follows tests that it ran.
+                natives = [
+                    *self.nested(raw, where),
+                    {
+                        "name": self.steps[str(raw.get("name"))],
+                        "description": f"{raw.get('name')}: the nested document ran",
+                        "sleep": {"seconds": 0},
+                    },
+                ]
             else:
                 natives = [self.step(raw)]
             for native in natives:

@@ -1,8 +1,13 @@
 """A native runbook as an SSM Automation document (schemaVersion 0.3), for SSM to run unattended.
 
-What the document format can carry is translated; what it cannot (yet) is refused by name —
-exit 2, nothing written — never silently dropped: an exported document that quietly skipped a
-guardrail or an undo would be worse than none.
+aws → aws:executeAwsApi (plain outputs and value checks) or, for what its selectors cannot say,
+aws:executeScript carrying hybridops' own semantics (`ssm.step_script`); wait →
+aws:waitForAwsResourceProperty or that script; assert → the script; a built-in action → its
+portable script (`ssm.portable`); sleep → aws:sleep; confirm → aws:approve; `when` → aws:branch;
+compensation → an undo chain reached by `onFailure: step:X`, in reverse order, ending the
+execution failed as the native run would. What cannot be expressed is refused by name — exit 2,
+nothing written — never silently dropped: an exported document that quietly skipped a guardrail
+or an undo would be worse than none.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from hybridops.engine.matching import root_paths
 from hybridops.engine.models import Runbook, Step
 from hybridops.engine.templating import TEMPLATE_RE, parse_reference, render
 from hybridops.errors import ValidationError
@@ -25,11 +31,48 @@ SSM_TYPES = {
 _SIMPLE_PATH_RE = re.compile(
     r"^[A-Za-z_][A-Za-z0-9_]*(\[\d+\])?(\.[A-Za-z_][A-Za-z0-9_]*(\[\d+\])?)*$"
 )
+# Who may approve a confirmation step: SSM names them; hybridops asks whoever runs it.
+APPROVERS = "Approvers"
+END = "\0end"  # a placeholder: the step after the last one
+SCRIPT_LIMIT_S = 600  # SSM's ceiling for aws:executeScript
 
 
 def ssm_step_name(name: str) -> str:
     """`wait-stable` -> `WaitStable` (SSM step names are [A-Za-z0-9_])."""
     return "".join(part[:1].upper() + part[1:] for part in re.split(r"[-_]", name) if part)
+
+
+def _values_only(expectations: dict[str, Any]) -> bool:
+    return all(
+        not isinstance(v, dict)
+        and not (isinstance(v, list) and any(isinstance(x, dict) for x in v))
+        for v in expectations.values()
+    )
+
+
+def _shape_type(service: str, operation: str, path: str) -> str:
+    """The SSM output Type of a plain selector over an operation's response (String if unsure)."""
+    import botocore.session
+    from botocore import xform_name
+
+    try:
+        model = botocore.session.get_session().get_service_model(service)
+        api = next(n for n in model.operation_names if xform_name(n) == operation)
+        shape = model.operation_model(api).output_shape
+        for token in re.findall(r"[A-Za-z_][A-Za-z0-9_]*|\[\d+\]", path):
+            shape = shape.member if token.startswith("[") else shape.members[token]
+    except (StopIteration, KeyError, AttributeError):
+        return "String"
+    kind = shape.type_name
+    if kind in ("integer", "long"):
+        return "Integer"
+    if kind == "boolean":
+        return "Boolean"
+    if kind == "list":
+        return "MapList" if shape.member.type_name in ("structure", "map") else "StringList"
+    if kind in ("structure", "map"):
+        return "StringMap"
+    return "String"
 
 
 class Exporter:
@@ -39,6 +82,7 @@ class Exporter:
         self.runbook = runbook
         self.env = env_scope
         self.source = source
+        self.approvers = False
 
     def refuse(self, step: Step | None, what: str) -> ValidationError:
         """What cannot be exported, by name."""
@@ -56,6 +100,10 @@ class Exporter:
             return [self.value(v, step) for v in value]
         if not isinstance(value, str) or "${{" not in value:
             return value
+        whole = TEMPLATE_RE.fullmatch(value.strip())
+        if whole and parse_reference(whole.group(1))[0] == "env":
+            # Written in as it is: a list stays a list (env.components), a number a number.
+            return render(value.strip(), {"env": self.env})
 
         def one(match: re.Match[str]) -> str:
             ref = parse_reference(match.group(1))
@@ -72,6 +120,24 @@ class Exporter:
 
         return TEMPLATE_RE.sub(one, value)
 
+    def scope(self, expressions: list[str], step: Step) -> dict[str, Any]:
+        """What JMESPath over {params, steps, env} reads, as InputPayload values SSM fills in."""
+        scope: dict[str, Any] = {}
+        for expression in expressions:
+            for chain in root_paths(expression):
+                root = chain[0]
+                if root == "params" and len(chain) >= 2:
+                    scope.setdefault("params", {})[chain[1]] = f"{{{{ {chain[1]} }}}}"
+                elif root == "steps" and len(chain) >= 4 and chain[2] == "outputs":
+                    ref = f"{{{{ {ssm_step_name(chain[1])}.{chain[3]} }}}}"
+                    outputs = scope.setdefault("steps", {}).setdefault(chain[1], {"outputs": {}})
+                    outputs["outputs"][chain[3]] = ref
+                elif root == "env":
+                    scope["env"] = self.env
+                else:
+                    raise self.refuse(step, f"the condition {expression!r} (it reads {root})")
+        return scope
+
     def parameters(self) -> dict[str, Any]:
         """Native parameters as SSM ones; defaults from env.* written in."""
         out: dict[str, Any] = {}
@@ -82,8 +148,21 @@ class Exporter:
             if spec.description:
                 entry["description"] = spec.description
             if spec.default is not None:
-                default = self.value(spec.default, None)
-                entry["default"] = default
+                entry["default"] = self.value(spec.default, None)
+            elif not spec.required and self._emptyable(name):
+                # SSM has no "not given": an optional value is empty text until one is given
+                # (the script step drops it again before the action: see `unset_if_empty`).
+                entry = {**entry, "default": [] if spec.type == "list" else ""}
+                if spec.type in ("integer", "number", "boolean"):
+                    entry["type"] = "String"
+                    entry["allowedPattern"] = {
+                        "integer": r"^$|^-?[0-9]+$",
+                        "number": r"^$|^-?[0-9]+(\.[0-9]+)?$",
+                        "boolean": "^$|^(true|false)$",
+                    }[spec.type]
+                entry["description"] = f"(Optional) {spec.description or ''}".strip()
+                out[name] = entry
+                continue
             if spec.enum:
                 entry["allowedValues"] = [str(v) if spec.type == "string" else v for v in spec.enum]
             if spec.pattern:
@@ -91,16 +170,32 @@ class Exporter:
             out[name] = entry
         return out
 
-    def selector(self, path: str, step: Step) -> str:
-        """A plain JMESPath field path as SSM's `$.` selector."""
-        if not _SIMPLE_PATH_RE.match(path):
-            raise self.refuse(step, f"the JMESPath {path!r} (only plain a.b[0].c paths)")
-        return f"$.{path}"
+    def _emptyable(self, name: str) -> bool:
+        """Whether an optional parameter reaches only built-in actions' inputs, as a whole value.
+
+        There "not given" can travel as empty text (dropped before the action sees it). Used
+        anywhere else — an API call's field, say — its SSM type must stay what it is, and so the
+        parameter is required in the document: an empty text there would be a different call.
+        """
+        from hybridops.engine.templating import iter_references
+
+        whole = 0
+        for step in self.runbook.steps:
+            if step.action is not None:
+                for raw in step.action.inputs.values():
+                    found = TEMPLATE_RE.fullmatch(raw.strip()) if isinstance(raw, str) else None
+                    if found and parse_reference(found.group(1)) == ("params", name):
+                        whole += 1
+        every = sum(
+            1
+            for step in self.runbook.steps
+            for ref in iter_references(step.model_dump(by_alias=True, exclude_none=True))
+            if ref[:2] == ("params", name)
+        )
+        return every == whole
 
     def api(self, call: Any, step: Step) -> dict[str, Any]:
         """A native `aws` call as Service/Api/parameters."""
-        if call.region not in ("primary", self.env.get("region")):
-            raise self.refuse(step, f"a call in region {call.region!r} (SSM runs in one region)")
         import botocore.session
         from botocore import xform_name
 
@@ -111,94 +206,494 @@ class Exporter:
         params = self.value(call.params, step)
         return {"Service": call.service, "Api": api, **params}
 
-    def step(self, step: Step) -> list[dict[str, Any]]:
-        """One native step as one SSM step (or an API call and its assertions)."""
-        if step.when:
-            raise self.refuse(step, "`when:`")
-        if step.compensate is not None:
-            raise self.refuse(step, "its compensation (undo)")
+    def _primary(self, call: Any) -> bool:
+        return call.region in ("primary", self.env.get("region"))
+
+    def call(self, call: Any, step: Step) -> dict[str, Any]:
+        """A native `aws` call as the step script's `call` payload (any region)."""
+        region = self.value(call.region, step)
+        if region == "primary":
+            region = self.env.get("region")
+        elif region == "secondary":
+            region = self.env.get("secondary_region")
+        return {
+            "service": call.service,
+            "operation": call.operation,
+            "region": region,
+            "params": self.value(call.params, step),
+        }
+
+    def script(
+        self, name: str, step: Step, payload: dict[str, Any], action_source: str | None = None
+    ) -> dict[str, Any]:
+        """An aws:executeScript step running hybridops' step semantics (`ssm.step_script`)."""
+        from hybridops.ssm.step_script import HANDLER, script_text
+
+        out: dict[str, Any] = {
+            "name": name,
+            "action": "aws:executeScript",
+            "inputs": {
+                "Runtime": "python3.11",
+                "Handler": HANDLER,
+                "Script": script_text(action_source),
+                "InputPayload": {"step": step.name, **payload},
+            },
+        }
+        if step.outputs:
+            out["outputs"] = [
+                {"Name": o, "Selector": f"$.Payload.{o}", "Type": "String"} for o in step.outputs
+            ]
+        return out
+
+    def body(self, step: Step) -> list[dict[str, Any]]:
+        """One native step's own SSM steps (an API call and its checks, or one script)."""
         name = ssm_step_name(step.name)
-        common: dict[str, Any] = {"name": name}
-        if step.description:
-            common["description"] = step.description
-        if step.on_failure == "continue":
-            common["onFailure"] = "Continue"
-        if step.retries:
-            common["maxAttempts"] = step.retries + 1
+        if step.secret_outputs:
+            raise self.refuse(step, "a secret output (SSM shows step outputs in its console)")
         if step.aws is not None:
-            main = {**common, "action": "aws:executeAwsApi", "inputs": self.api(step.aws, step)}
-            if step.timeout_s:
-                main["timeoutSeconds"] = int(step.timeout_s)
-            if step.outputs:
-                main["outputs"] = [
-                    {"Name": out, "Selector": self.selector(path, step), "Type": "String"}
-                    for out, path in step.outputs.items()
-                ]
-            steps = [main]
-            for index, (path, expected) in enumerate(step.expect.items(), 1):
+            plain = all(_SIMPLE_PATH_RE.match(p) for p in step.outputs.values())
+            checks = all(_SIMPLE_PATH_RE.match(p) for p in step.expect) and _values_only(
+                step.expect
+            )
+            if plain and checks and self._primary(step.aws):
+                return self._api_steps(name, step)
+            payload = {
+                "kind": "aws",
+                "call": self.call(step.aws, step),
+                "outputs": dict(step.outputs),
+                "expect": self.value(step.expect, step),
+            }
+            return [self.script(name, step, self.value(payload, step))]
+        if step.wait is not None and step.wait.aws is not None:
+            wait = step.wait
+            if (
+                len(wait.until) == 1
+                and _values_only(wait.until)
+                and _SIMPLE_PATH_RE.match(next(iter(wait.until)))
+                and not isinstance(wait.timeout_s, str)
+                and not step.outputs
+                and self._primary(wait.aws)
+            ):
+                ((path, expected),) = wait.until.items()
                 wanted = expected if isinstance(expected, list) else [expected]
-                if any(isinstance(v, dict) for v in wanted):
-                    raise self.refuse(step, f"the matcher {expected!r} (only values)")
-                steps.append(
+                return [
                     {
-                        "name": f"{name}Check{index}",
-                        "action": "aws:assertAwsResourceProperty",
+                        "name": name,
+                        "action": "aws:waitForAwsResourceProperty",
+                        "timeoutSeconds": int(wait.timeout_s),
                         "inputs": {
-                            **self.api(step.aws, step),
-                            "PropertySelector": self.selector(path, step),
+                            **self.api(wait.aws, step),
+                            "PropertySelector": f"$.{path}",
                             "DesiredValues": [str(self.value(v, step)) for v in wanted],
                         },
                     }
-                )
-            return steps
-        if step.wait is not None and step.wait.aws is not None and len(step.wait.until) == 1:
-            ((path, expected),) = step.wait.until.items()
-            wanted = expected if isinstance(expected, list) else [expected]
-            if any(isinstance(v, dict) for v in wanted):
-                raise self.refuse(step, f"the wait condition {expected!r} (only values)")
-            timeout = step.wait.timeout_s
-            if isinstance(timeout, str):
-                raise self.refuse(step, "a wait timeout given by reference")
+                ]
+            payload = {
+                "kind": "wait",
+                "call": self.call(wait.aws, step),
+                "until": wait.until,
+                "interval_s": wait.interval_s,
+                "timeout_s": wait.timeout_s,
+                "outputs": dict(step.outputs),
+            }
+            return [self.script(name, step, self.value(payload, step))]
+        if step.assert_ is not None:
+            that = step.assert_.that
+            payload = {
+                "kind": "assert",
+                "scope": self.scope(list(that), step),
+                "that": that,
+                "message": step.assert_.message,
+            }
+            return [self.script(name, step, self.value(payload, step))]
+        if step.action is not None:
+            return [self.action(name, step)]
+        if step.sleep is not None:
+            seconds = step.sleep.seconds
+            return [
+                {"name": name, "action": "aws:sleep", "inputs": {"Duration": f"PT{int(seconds)}S"}}
+            ]
+        if step.confirm is not None:
+            # Unattended, a person's go is an approval by the people the document names.
+            self.approvers = True
+            confirm = step.confirm
+            message = " ".join(str(self.value(confirm.message, step)).split())
+            if confirm.danger:
+                message += f" Danger: {' '.join(str(self.value(confirm.danger, step)).split())}"
             return [
                 {
-                    **common,
-                    "action": "aws:waitForAwsResourceProperty",
-                    "timeoutSeconds": int(timeout),
+                    "name": name,
+                    "action": "aws:approve",
                     "inputs": {
-                        **self.api(step.wait.aws, step),
-                        "PropertySelector": self.selector(path, step),
-                        "DesiredValues": [str(self.value(v, step)) for v in wanted],
+                        "Message": message,
+                        "Approvers": f"{{{{ {APPROVERS} }}}}",
+                        "MinRequiredApprovals": 1,
                     },
                 }
             ]
-        if step.sleep is not None:
-            seconds = step.sleep.seconds
-            if isinstance(seconds, str):
-                raise self.refuse(step, "a sleep given by reference")
-            return [{**common, "action": "aws:sleep", "inputs": {"Duration": f"PT{int(seconds)}S"}}]
-        if step.confirm is not None:
-            # Unattended, a person's go is SSM's pause (resumed with SendAutomationSignal).
-            pause = {**common, "action": "aws:pause", "inputs": {}}
-            pause.setdefault("description", " ".join(str(step.confirm.message).split()))
-            return [pause]
-        kind = "an action" if step.kind == "action" else f"a {step.kind}"
-        raise self.refuse(
-            step, f"{kind} step ({step.action.name})" if step.action else f"{kind} step"
+        raise self.refuse(step, f"a {step.kind} step")
+
+    def _api_steps(self, name: str, step: Step) -> list[dict[str, Any]]:
+        assert step.aws is not None
+        main: dict[str, Any] = {
+            "name": name,
+            "action": "aws:executeAwsApi",
+            "inputs": self.api(step.aws, step),
+        }
+        if step.timeout_s:
+            main["timeoutSeconds"] = int(step.timeout_s)
+        if step.outputs:
+            main["outputs"] = [
+                {
+                    "Name": out,
+                    "Selector": f"$.{path}",
+                    "Type": _shape_type(step.aws.service, step.aws.operation, path),
+                }
+                for out, path in step.outputs.items()
+            ]
+        steps = [main]
+        for index, (path, expected) in enumerate(step.expect.items(), 1):
+            wanted = expected if isinstance(expected, list) else [expected]
+            steps.append(
+                {
+                    "name": f"{name}Check{index}",
+                    "action": "aws:assertAwsResourceProperty",
+                    "inputs": {
+                        **self.api(step.aws, step),
+                        "PropertySelector": f"$.{path}",
+                        "DesiredValues": [str(self.value(v, step)) for v in wanted],
+                    },
+                }
+            )
+        return steps
+
+    def action(self, name: str, step: Step, body: Any = None) -> dict[str, Any]:
+        """A built-in action as its portable script, with the step's outputs and checks."""
+        from hybridops.ssm import portable
+
+        action = body or step.action
+        assert action is not None
+        if action.name in portable.REFUSED:
+            raise self.refuse(step, f"action {action.name} ({portable.REFUSED[action.name]})")
+        source = portable.script_for(action.name)
+        if source is None:
+            raise self.refuse(step, f"action {action.name} (no portable script for it)")
+        inputs = dict(action.inputs)
+        for key, where in portable.EXTRA_INPUTS.get(action.name, {}).items():
+            inputs.setdefault(key, "${{ " + where + " }}")
+        optional = {
+            n for n, spec in self.runbook.parameters.items()
+            if spec.default is None and not spec.required
+        }  # fmt: skip
+        unset = [
+            key
+            for key, raw in inputs.items()
+            if isinstance(raw, str)
+            and (found := TEMPLATE_RE.fullmatch(raw.strip()))
+            and parse_reference(found.group(1))[:1] == ("params",)
+            and parse_reference(found.group(1))[1:2] in {(n,) for n in optional}
+        ]
+        payload = {
+            "kind": "action",
+            "unset_if_empty": unset,
+            "inputs": self.value(inputs, step),
+            "outputs": dict(step.outputs) if body is None else {},
+            "expect": self.value(step.expect, step) if body is None else {},
+        }
+        return self.script(name, step, payload, source)
+
+    def when(self, condition: str, step: Step, name: str) -> list[dict[str, Any]]:
+        """Steps deciding a `when`: an aws:branch on it (via the step script if needed)."""
+        choice = self.choice(condition)
+        steps: list[dict[str, Any]] = []
+        if choice is None:
+            decide = {
+                "name": f"{name}When",
+                "action": "aws:executeScript",
+                "inputs": self.script(name, step, {})["inputs"],
+                "outputs": [{"Name": "holds", "Selector": "$.Payload.holds", "Type": "Boolean"}],
+            }
+            decide["inputs"]["InputPayload"] = {
+                "step": step.name,
+                "kind": "when",
+                "condition": condition,
+                "scope": self.scope([condition], step),
+            }
+            steps.append(decide)
+            choice = {"Variable": f"{{{{ {name}When.holds }}}}", "BooleanEquals": True}
+        steps.append(
+            {
+                "name": f"{name}If",
+                "action": "aws:branch",
+                "inputs": {"Choices": [{**choice, "NextStep": "\0then"}], "Default": "\0else"},
+            }
         )
+        return steps
+
+    def choice(self, condition: str) -> dict[str, Any] | None:
+        """A JMESPath condition as one of aws:branch's Choices, when it is a plain comparison."""
+        import jmespath
+
+        try:
+            return self._choice(dict(jmespath.compile(condition).parsed))
+        except (ValueError, KeyError, TypeError):
+            return None
+
+    def _choice(self, node: dict[str, Any]) -> dict[str, Any] | None:
+        kind = node["type"]
+        if kind in ("and_expression", "or_expression"):
+            parts = [self._choice(c) for c in node["children"]]
+            if any(p is None for p in parts):
+                return None
+            return {"And" if kind == "and_expression" else "Or": parts}
+        if kind == "not_expression":
+            inner = self._choice(node["children"][0])
+            return None if inner is None else {"Not": inner}
+        if kind == "comparator":
+            left, right = node["children"]
+            variable = self._variable(left)
+            if variable is None or right["type"] != "literal":
+                return None
+            literal = right["value"]
+            test: dict[str, Any]
+            if isinstance(literal, bool):
+                test = {"BooleanEquals": literal}
+            elif isinstance(literal, (int, float)):
+                ops = {"eq": "NumericEquals", "gt": "NumericGreater", "lt": "NumericLesser",
+                       "gte": "NumericGreaterOrEquals", "lte": "NumericLesserOrEquals"}  # fmt: skip
+                op = node["value"]
+                if op == "ne":
+                    return {"Not": {"Variable": variable, "NumericEquals": literal}}
+                return {"Variable": variable, ops[op]: literal} if op in ops else None
+            elif isinstance(literal, str) and node["value"] in ("eq", "ne"):
+                test = {"StringEquals": literal}
+            else:
+                return None
+            if node["value"] == "ne":
+                return {"Not": {"Variable": variable, **test}}
+            return {"Variable": variable, **test} if node["value"] == "eq" else None
+        variable = self._variable(node)
+        if variable is not None and self._boolean(node):
+            return {"Variable": variable, "BooleanEquals": True}
+        return None
+
+    def _variable(self, node: dict[str, Any]) -> str | None:
+        from hybridops.engine.matching import _spine
+
+        chain = _spine(node)
+        if not chain:
+            return None
+        if chain[0] == "params" and len(chain) == 2:
+            return f"{{{{ {chain[1]} }}}}"
+        if chain[0] == "steps" and len(chain) == 4 and chain[2] == "outputs":
+            return f"{{{{ {ssm_step_name(chain[1])}.{chain[3]} }}}}"
+        return None
+
+    def _boolean(self, node: dict[str, Any]) -> bool:
+        """Only a boolean parameter is true or false in SSM's sense (BooleanEquals)."""
+        from hybridops.engine.matching import _spine
+
+        chain = _spine(node) or []
+        spec = self.runbook.parameters.get(chain[1]) if chain[:1] == ["params"] else None
+        return spec is not None and spec.type == "boolean"
 
     def document(self) -> dict[str, Any]:
         """The Automation document."""
+        steps = self.runbook.steps
+        compensable = [s for s in steps if s.compensate is not None]
+        if compensable and any(s.on_failure == "continue" for s in steps):
+            bad = next(s for s in steps if s.on_failure == "continue")
+            raise self.refuse(bad, "on_failure: continue in a runbook with undo steps")
+        groups: list[list[dict[str, Any]]] = []
+        undo_of: dict[str, str] = {}  # native step -> the entry of its undo
+        last_undo: str | None = None  # where a failure goes: the latest completed change's undo
+        for step in steps:
+            name = ssm_step_name(step.name)
+            own = self.body(step)
+            for ssm in own:
+                if step.on_failure == "continue":
+                    ssm["onFailure"] = "Continue"
+                    if not step.critical:
+                        ssm["isCritical"] = False
+                elif last_undo is not None:
+                    ssm["onFailure"] = f"step:{last_undo}"
+                if step.retries and ssm["action"] not in ("aws:branch", "aws:approve"):
+                    ssm["maxAttempts"] = step.retries + 1
+                if step.description and "description" not in ssm:
+                    ssm["description"] = " ".join(step.description.split())
+            for ssm in own:
+                if ssm["action"] == "aws:executeScript":
+                    # SSM stops any script at 600 s: a longer wait ends there, failed.
+                    ssm["timeoutSeconds"] = min(SCRIPT_LIMIT_S, int(step.timeout_s or 600))
+            group = own
+            if step.when:
+                decide = self.when(step.when, step, name)
+                for ssm in decide:
+                    if last_undo is not None:
+                        ssm["onFailure"] = f"step:{last_undo}"
+                decide[-1]["inputs"]["Choices"][0]["NextStep"] = own[0]["name"]
+                group = decide + own
+            groups.append(group)
+            if step.compensate is not None:
+                undo_of[step.name] = f"Undo{name}"
+                last_undo = undo_of[step.name]
+        normal = [s for group in groups for s in group]
+        # Branch defaults: the first step of the next native step, or the end of the run.
+        entries = [group[0]["name"] for group in groups] + [END]
+        for index, group in enumerate(groups):
+            for ssm in group:
+                if ssm["action"] == "aws:branch" and ssm["inputs"].get("Default") == "\0else":
+                    ssm["inputs"]["Default"] = entries[index + 1]
+        for step in steps:
+            if step.on_cancel is not None:
+                target = entries[[s.name for s in steps].index(step.on_cancel)]
+                for ssm in groups[[s.name for s in steps].index(step.name)]:
+                    ssm["onCancel"] = f"step:{target}"
+        undo = self.undo_chain(compensable)
+        needs_end = any(
+            s["action"] == "aws:branch" and s["inputs"]["Default"] == END for s in normal
+        )
+        if undo or needs_end:
+            normal.append(
+                {
+                    "name": "Done",
+                    "action": "aws:sleep",
+                    "description": "The end of the runbook (what follows undoes on failure)",
+                    "inputs": {"Duration": "PT0S"},
+                    "isEnd": True,
+                }
+            )
+            for ssm in normal:
+                if ssm["action"] == "aws:branch" and ssm["inputs"]["Default"] == END:
+                    ssm["inputs"]["Default"] = "Done"
         doc: dict[str, Any] = {
             "schemaVersion": "0.3",
             "description": " ".join(self.runbook.description.split()) or self.runbook.name,
         }
         parameters = self.parameters()
+        if self.approvers:
+            parameters[APPROVERS] = {
+                "type": "StringList",
+                "description": "IAM users or roles who approve the confirmation steps",
+            }
         if parameters:
             doc["parameters"] = parameters
-        doc["mainSteps"] = [s for step in self.runbook.steps for s in self.step(step)]
+        doc["mainSteps"] = self.bounds() + normal + undo
         return doc
+
+    def bounds(self) -> list[dict[str, Any]]:
+        """Parameters' minimum/maximum (SSM has no such check): a first step that checks them."""
+        that: dict[str, Any] = {}
+        for name, spec in self.runbook.parameters.items():
+            tests = [
+                f'to_number(params."{name}") {op} `{bound:g}`'
+                for op, bound in ((">=", spec.minimum), ("<=", spec.maximum))
+                if bound is not None
+            ]
+            if not tests:
+                continue
+            expression = " && ".join(tests)
+            if spec.default is None and not spec.required:
+                expression = f"params.\"{name}\" == '' || ({expression})"
+            that[expression] = True
+        if not that:
+            return []
+        step = Step.model_validate({"name": "check-parameters", "sleep": 0})
+        payload = {
+            "kind": "assert",
+            "scope": {"params": {n: f"{{{{ {n} }}}}" for n in self.runbook.parameters}},
+            "that": that,
+            "message": "a parameter is outside its bounds (minimum/maximum)",
+        }
+        checked = self.script("CheckParameters", step, payload)
+        checked["description"] = "The parameters' bounds, which SSM's types cannot say"
+        return [checked]
+
+    def undo_chain(self, compensable: list[Step]) -> list[dict[str, Any]]:
+        """Undo steps in reverse order; each runs only if its change was made and should be undone.
+
+        A failure after a change jumps to that change's undo (onFailure: step:X); the chain then
+        undoes every earlier change and ends. The failed step was critical: SSM ends the
+        execution Failed, as hybridops ends the run failed after compensating.
+        """
+        out: list[dict[str, Any]] = []
+        for position, step in enumerate(reversed(compensable)):
+            comp = step.compensate
+            assert comp is not None
+            if comp.ask:
+                raise self.refuse(step, "an undo that asks a person first (compensate.ask)")
+            name = f"Undo{ssm_step_name(step.name)}"
+            later = compensable[: len(compensable) - position - 1]
+            after = f"Undo{ssm_step_name(later[-1].name)}" if later else None
+            if comp.aws is not None:
+                if self._primary(comp.aws):
+                    body: dict[str, Any] = {
+                        "name": name,
+                        "action": "aws:executeAwsApi",
+                        "inputs": self.api(comp.aws, step),
+                    }
+                else:
+                    payload = {"kind": "aws", "call": self.call(comp.aws, step)}
+                    body = {**self.script(name, step, self.value(payload, step)), "name": name}
+                    body.pop("outputs", None)
+            elif comp.action is not None:
+                body = self.action(name, step, comp.action)
+                body.pop("outputs", None)
+            else:
+                raise self.refuse(step, f"an undo by {comp.kind}")
+            body["onFailure"] = "Continue"  # an undo that fails does not stop the others
+            body["description"] = f"Undo {step.name} (a later step failed)"
+            conditions = [c for c in (step.when, comp.when) if c]
+            steps = [body]
+            if conditions:
+                condition = " && ".join(f"({c})" for c in conditions)
+                decide = self.when(condition, step, name)
+                decide[-1]["inputs"]["Choices"][0]["NextStep"] = name
+                decide[-1]["inputs"]["Default"] = after or "\0undone"
+                steps = decide + steps
+            if after is None:
+                body["isEnd"] = True
+            else:
+                body["nextStep"] = after
+            out.extend(steps)
+        # The entry of each undo is its decision step when it has one.
+        entry: dict[str, str] = {}
+        for ssm in out:
+            base = re.sub(r"(When|If)$", "", ssm["name"])
+            entry.setdefault(base, ssm["name"])
+        for ssm in out:
+            for key in ("nextStep",):
+                if ssm.get(key) in entry:
+                    ssm[key] = entry[ssm[key]]
+            if ssm["action"] == "aws:branch":
+                default = ssm["inputs"]["Default"]
+                if default == "\0undone":
+                    ssm["inputs"]["Default"] = "Undone"
+                elif default in entry:
+                    ssm["inputs"]["Default"] = entry[default]
+        if any(s["action"] == "aws:branch" and s["inputs"]["Default"] == "Undone" for s in out):
+            out.append(
+                {
+                    "name": "Undone",
+                    "action": "aws:sleep",
+                    "description": "Every change to undo is undone",
+                    "inputs": {"Duration": "PT0S"},
+                    "isEnd": True,
+                }
+            )
+        self._undo_entry = entry
+        return out
 
 
 def export_document(runbook: Runbook, env_scope: dict[str, Any], source: str) -> dict[str, Any]:
     """A runbook as an SSM Automation document; ValidationError names what cannot be."""
-    return Exporter(runbook, env_scope, source).document()
+    exporter = Exporter(runbook, env_scope, source)
+    doc = exporter.document()
+    # onFailure targets name an undo's entry (its decision step, if it has one).
+    entry = getattr(exporter, "_undo_entry", {})
+    for ssm in doc["mainSteps"]:
+        for key in ("onFailure",):
+            value = ssm.get(key, "")
+            if value.startswith("step:") and value[5:] in entry:
+                ssm[key] = f"step:{entry[value[5:]]}"
+    return doc

@@ -36,13 +36,51 @@ def _ask(message: dict[str, Any]) -> dict[str, Any]:
     return answer
 
 
-def _client_error(error: dict[str, Any], operation: str) -> Exception:
-    try:
-        from botocore.exceptions import ClientError
+_ERROR_CLASSES: dict[str, type] = {}
 
-        return ClientError({"Error": error}, operation)
-    except ImportError:  # pragma: no cover - botocore ships with hybridops
-        return RuntimeError(f"{error.get('Code')}: {error.get('Message')}")
+
+def _error_class(code: str) -> type:
+    """`client.exceptions.X`: one ClientError subclass per code, as botocore generates them."""
+    from botocore.exceptions import ClientError
+
+    if code == "ClientError":
+        return ClientError
+    if code not in _ERROR_CLASSES:
+        _ERROR_CLASSES[code] = type(code, (ClientError,), {})
+    return _ERROR_CLASSES[code]
+
+
+def _client_error(error: dict[str, Any], operation: str) -> Exception:
+    cls = _error_class(str(error.get("Code") or "Unknown"))
+    error_instance: Exception = cls({"Error": error}, operation)
+    return error_instance
+
+
+class _Exceptions:
+    def __getattr__(self, name: str) -> type:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return _error_class(name)
+
+
+class _Waiter:
+    """botocore's waiter, from its model, polling through the proxy."""
+
+    def __init__(self, client: _Client, name: str) -> None:
+        import botocore.session
+        from botocore import xform_name
+        from botocore.waiter import NormalizedOperationMethod, Waiter
+
+        model = botocore.session.get_session().get_waiter_model(client._service)
+        found = next((w for w in model.waiter_names if xform_name(w) == name), None)
+        if found is None:
+            raise ValueError(f"Waiter does not exist: {name}")
+        config = model.get_waiter(found)
+        method = getattr(client, xform_name(config.operation))
+        self._waiter = Waiter(found, config, NormalizedOperationMethod(method))
+
+    def wait(self, **kwargs: Any) -> None:
+        self._waiter.wait(**kwargs)
 
 
 class _Paginator:
@@ -77,6 +115,17 @@ class _Client:
 
     def get_paginator(self, operation: str) -> _Paginator:
         return _Paginator(self, operation)
+
+    def get_waiter(self, name: str) -> _Waiter:
+        return _Waiter(self, name)
+
+    @property
+    def exceptions(self) -> _Exceptions:
+        return _Exceptions()
+
+    @property
+    def meta(self) -> Any:
+        return types.SimpleNamespace(region_name=self._region, service_name=self._service)
 
     def __getattr__(self, operation: str) -> Any:
         if operation.startswith("_"):
@@ -126,7 +175,7 @@ def main() -> None:
         if not callable(handler):
             _ask({"failed": f"the script defines no function {job['handler']!r}"})
             return
-        result = handler(job["payload"], None)
+        result = handler(job["payload"], job.get("context") or {})
     except PlannedStop:
         _ask({"planned": True})
         return

@@ -45,6 +45,71 @@ def globals_shell(inputs: dict[str, Any], ctx: Any) -> dict[str, str]:
     return out
 
 
+class SleepInputs(BaseModel):
+    """Inputs of `ssm.sleep`: an ISO 8601 duration known only at run time (`{{ Param }}`)."""
+
+    duration: str
+
+
+@action("ssm.sleep", inputs=SleepInputs, waits=True)
+def sleep(inputs: SleepInputs, ctx: StepContext) -> dict[str, Any]:
+    """aws:sleep with a templated Duration: parsed when the run reaches it (up to 7 days)."""
+    from hybridops.errors import ValidationError
+    from hybridops.ssm.automation import seconds
+
+    slept = seconds(inputs.duration, f"step {ctx.step_name}")
+    if slept > 7 * 86400:
+        raise ValidationError(f"step {ctx.step_name}: Duration {inputs.duration} is over 7 days")
+    ctx.sleep(slept)
+    return {"slept_s": slept}
+
+
+class AssumeRoleInputs(BaseModel):
+    """Inputs of `ssm.assume_role`: the document's AutomationAssumeRole (empty: none)."""
+
+    role: str = ""
+
+
+@action("ssm.assume_role", inputs=AssumeRoleInputs)
+def assume_role(inputs: AssumeRoleInputs, ctx: StepContext) -> dict[str, Any]:
+    """Run the rest as the role (STS AssumeRole); empty, as the environment's credentials."""
+    role = inputs.role.strip()
+    if not role:
+        return {"role": "", "runs_as": "the environment's credentials (no role given)"}
+    if not role.startswith("arn:") or ":role/" not in role:
+        from hybridops.errors import ValidationError
+
+        raise ValidationError(f"AutomationAssumeRole {role!r} is not an IAM role ARN")
+    assumed = ctx.clients.assume_role(role, f"hybridops-{ctx.run_id}")
+    return {"role": role, "runs_as": assumed["role"], "expires": assumed["expires"]}
+
+
+def script_context(script: str, ctx: StepContext) -> dict[str, Any]:
+    """The `context` SSM gives a handler: the globals and the execution id.
+
+    The account is an STS read, made only when the script names it.
+    """
+    region = ctx.clients.region_for("primary")
+    partition = (
+        "aws-cn" if region.startswith("cn-") else "aws-us-gov" if region.startswith("us-gov-")
+        else "aws"
+    )  # fmt: skip
+    now = dt.datetime.now(dt.timezone.utc)
+    out: dict[str, Any] = {
+        "global:REGION": region,
+        "global:AWS_PARTITION": partition,
+        "global:AWS_URL_SUFFIX": "amazonaws.com.cn" if partition == "aws-cn" else "amazonaws.com",
+        "global:DATE": now.strftime("%Y-%m-%d"),
+        "global:DATE_TIME": now.strftime(DATE_TIME_FORMAT),
+        "automation:EXECUTION_ID": ctx.run_id,
+        "automation:DOCUMENT_EXECUTION_ID": ctx.run_id,
+    }
+    if "global:ACCOUNT_ID" in script:
+        identity = ctx.clients.client("sts", "primary").get_caller_identity()
+        out["global:ACCOUNT_ID"] = identity["Account"]
+    return out
+
+
 class ScriptInputs(BaseModel):
     """Inputs of `ssm.execute_script` (an Automation document's `aws:executeScript`)."""
 
@@ -139,7 +204,12 @@ def _run_script(inputs: ScriptInputs, ctx: StepContext) -> dict[str, Any]:
         answers = os.fdopen(answers_w, "w")
         try:
             assert proc.stdin is not None
-            job = {"script": inputs.script, "handler": inputs.handler, "payload": inputs.payload}
+            job = {
+                "script": inputs.script,
+                "handler": inputs.handler,
+                "payload": inputs.payload,
+                "context": script_context(inputs.script, ctx),
+            }
             proc.stdin.write(json.dumps(job, default=str).encode())
             proc.stdin.close()
             deadline = time.monotonic() + inputs.timeout_s
@@ -234,4 +304,10 @@ def _script_call(call: Any, ctx: StepContext) -> dict[str, Any]:
 
 
 def _without_metadata(response: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in response.items() if k != "ResponseMetadata"}
+    """The response as boto3 gives it; of its metadata, what scripts test (not the headers)."""
+    meta = response.get("ResponseMetadata") or {}
+    out = {k: v for k, v in response.items() if k != "ResponseMetadata"}
+    out["ResponseMetadata"] = {
+        k: meta[k] for k in ("RequestId", "HTTPStatusCode", "RetryAttempts") if k in meta
+    }
+    return out
