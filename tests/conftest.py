@@ -6,6 +6,7 @@ import errno
 import io
 import json
 import os
+import re
 import subprocess
 import threading
 from collections.abc import Callable, Iterator
@@ -46,6 +47,10 @@ class CountingApp:
     def __init__(self, app: Any) -> None:
         self.app = app
         self.labels: list[str] = []
+        # label pattern (re.search) -> what AWS itself would do once such a request is served
+        # (a metric alarm going red when a function is throttled, say): moto computes no such
+        # consequences. REST labels are `METHOD /path`.
+        self.after: dict[str, Callable[[], None]] = {}
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         from hybridops.sandbox.server import request_label
@@ -60,7 +65,11 @@ class CountingApp:
                     label = part[len(b"Action=") :].decode()
         if not environ.get("PATH_INFO", "").startswith("/moto-api"):
             self.labels.append(label)
-        return self.app(environ, start_response)
+        served = self.app(environ, start_response)
+        for pattern, consequence in list(self.after.items()):
+            if re.search(pattern, label):
+                consequence()
+        return served
 
 
 @dataclass
@@ -76,6 +85,7 @@ class MotoServer:
 
         httpx.post(f"{self.url}/moto-api/reset")
         self.app.labels.clear()
+        self.app.after.clear()
 
     def forget_requests(self) -> None:
         """Clear the request log (after test setup)."""

@@ -715,7 +715,6 @@ def test_export_writes_a_document_ssm_accepts_and_that_runs_back_the_same(
     ("runbook", "said"),
     [
         ("rollback-service", "action ecs.rollback_target (it picks the revision from hybridops'"),
-        ("bedrock-connection-failed", "step client-health: a http step cannot be expressed"),
     ],
 )
 def test_what_export_cannot_express_is_refused_by_name(

@@ -10,6 +10,7 @@ in the README's result line, which test_readme_states_the_corpus_result keeps tr
 from __future__ import annotations
 
 import json
+import re
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -456,6 +457,61 @@ def _function_deleted(moto: MotoServer, p: dict[str, str]) -> None:
     assert p["LambdaFunctionName"] not in names
 
 
+# Lambda's REST calls, as the server labels them.
+THROTTLE = r"^PUT /[^ ]*/functions/[^ ]*/concurrency$"
+UNTHROTTLE = r"^DELETE /[^ ]*/functions/[^ ]*/concurrency$"
+
+
+def _alarm_state(name: str, state: str) -> Callable[[], None]:
+    """CloudWatch's own doing, which moto does not compute: the alarm follows the fault."""
+
+    def consequence() -> None:
+        from moto.cloudwatch.models import cloudwatch_backends
+
+        backend = cloudwatch_backends["123456789012"][REGION]
+        backend.set_alarm_state(name, "the function is throttled", "{}", state)
+
+    return consequence
+
+
+def _throttling(moto: MotoServer) -> dict[str, str]:
+    arn = _function(moto)
+    moto.client("cloudwatch").put_metric_alarm(
+        AlarmName="router-throttles",
+        MetricName="Throttles",
+        Namespace="AWS/Lambda",
+        Statistic="Sum",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=1,
+        ComparisonOperator="GreaterThanOrEqualToThreshold",
+        Dimensions=[{"Name": "FunctionName", "Value": "hybrid-router-function"}],
+    )
+    moto.client("cloudwatch").set_alarm_state(
+        AlarmName="router-throttles", StateValue="OK", StateReason="quiet"
+    )
+    # Throttled (concurrency 0), the alarm goes red; the limit removed, green again.
+    moto.app.after[THROTTLE] = _alarm_state("router-throttles", "ALARM")
+    moto.app.after[UNTHROTTLE] = _alarm_state("router-throttles", "OK")
+    return {
+        "LambdaARN": arn,
+        "ThrottlesAlarmName": "router-throttles",
+        "AutomationAssumeRole": ROLE,
+    }
+
+
+def _throttling_tested(moto: MotoServer, p: dict[str, str]) -> None:
+    lam = moto.client("lambda")
+    # The test throttled the function, saw the alarm go red, and put it back as it was.
+    assert "ReservedConcurrentExecutions" not in lam.get_function_concurrency(
+        FunctionName=p["LambdaARN"]
+    )
+    assert [r for r in moto.requests if re.search(THROTTLE, r)] != []
+    assert len([r for r in moto.requests if re.search(UNTHROTTLE, r)]) == 1
+    alarm = moto.client("cloudwatch").describe_alarms(AlarmNames=[p["ThrottlesAlarmName"]])
+    assert alarm["MetricAlarms"][0]["StateValue"] == "OK"
+
+
 CASES = [
     Case("AWS-DisableEventBridgeRule.json", _rule, _rule_disabled),
     Case("AWS-AddOpsItemDedupStringToEventBridgeRule.json", _opsitem_rule, _dedup_added),
@@ -500,6 +556,11 @@ CASES = [
     ),
     Case("AWSResilienceHub-SwitchLambdaVersionInAliasSOP_2020-10-26.json", _alias, _alias_switched),
     Case("AWSConfigRemediation-DeleteLambdaFunction.json", _delete_function, _function_deleted),
+    Case(
+        "AWSResilienceHub-ForceLambdaThrottlingTest_2020-10-26.json",
+        _throttling,
+        _throttling_tested,
+    ),
 ]
 # In the corpus, and why it does not run here (counted as not run in the README's line).
 NOT_RUN = {
@@ -545,3 +606,44 @@ def test_every_document_has_its_source_and_is_run_or_says_why() -> None:
         assert (entry["dir"] / name).is_file(), name
     published = {p.name for p in (CORPUS / "published").iterdir() if p.name != "SOURCES.json"}
     assert published == {c.document for c in CASES} | set(NOT_RUN)
+
+
+def test_readme_states_the_corpus_result() -> None:
+    """The README's line is the test's count, not a number written once."""
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    total = (
+        len(list((CORPUS / "published").glob("*.json")))
+        + len(list((CORPUS / "published").glob("*.yaml")))
+        - 1
+    )  # SOURCES.json
+    assert f"**The corpus: {len(CASES)} of {total} published documents run**" in readme
+    for name in NOT_RUN:
+        assert name.rsplit(".", 1)[0].split("_")[0] in readme, name
+
+
+def test_a_published_document_cancelled_runs_its_own_rollback(
+    moto: MotoServer, write_config: Any
+) -> None:
+    """SIGTERM during RemoveAZFromAsgWithSsm's wait: its onCancel puts the subnets back."""
+    import signal
+
+    from tests.test_signals import _signal_when, _start
+
+    write_config(moto.url)
+    params = _remove_az(moto)
+    params["Duration"] = "30"  # minutes: it is cancelled long before
+    group = _group(moto, params["AutoscalingGroupName"])
+    assert sorted(group["VPCZoneIdentifier"].split(",")) == params["_subnets"].split(",")
+    path = CORPUS / "published" / "RemoveAZFromAsgWithSsm.yaml"
+    args = [x for k, v in params.items() if not k.startswith("_") for x in ("-p", f"{k}={v}")]
+    proc = _start("--yes", "-o", "json", "run", str(path), *args)
+    _signal_when(proc, " wait-for-duration: ", signal.SIGTERM)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143, err[-2000:]
+    # Removed, then restored by the document's own Rollback step: checked in AWS.
+    assert moto.requests.count("UpdateAutoScalingGroup") == 2
+    group = _group(moto, params["AutoscalingGroupName"])
+    assert sorted(group["VPCZoneIdentifier"].split(",")) == params["_subnets"].split(",")
+    status = {s["name"]: s["status"] for s in json.loads(out)["steps"]}
+    assert status["wait-for-duration"] == "interrupted"
+    assert status["rollback"] == "succeeded"

@@ -137,22 +137,49 @@ def test_the_document_says_it_in_ssm_terms(exported: tuple[Path, Path]) -> None:
     assert steps["SetB"]["onFailure"] == "step:UndoSetAIf" or steps["SetB"]["onFailure"] == (
         "step:UndoSetA"
     )
-    assert steps["Check"]["onFailure"] == "step:UndoSetBIf"
+    # The undo of set-b first decides whether set-b ran (its `when`, decided again).
+    assert steps["Check"]["onFailure"] == "step:UndoSetBRanIf"
     assert steps["Done"]["isEnd"] is True
-    assert steps["UndoSetA"]["isEnd"] is True
-    assert steps["UndoSetB"]["nextStep"] in ("UndoSetA", "UndoSetAIf")
+    assert steps["UndoSetA"]["nextStep"] == "Undone" and steps["Undone"]["isEnd"] is True
+    assert steps["UndoSetB"]["nextStep"] == "UndoSetA"
 
 
+@pytest.mark.parametrize(
+    ("change", "said"),
+    [
+        (
+            lambda b: b["steps"].append({"name": "set_a", "sleep": 0}),  # SetA twice in SSM
+            "two steps named SetA in SSM",
+        ),
+        (
+            lambda b: (
+                b["parameters"].update(rate={"type": "number", "default": 1.5})
+                or b["steps"][1]["aws"]["params"].update(Value="${{ params.rate }}")
+            ),
+            "number parameter rate used outside action inputs",
+        ),
+        (
+            lambda b: b["steps"][0].update(on_cancel="set-a"),
+            "on_cancel steps that are not the runbook's last",
+        ),
+        (
+            lambda b: b["steps"][2].update(when="env.vars.token == 'x'"),
+            "env.vars (it holds a credential",
+        ),
+    ],
+    ids=["names", "number", "on-cancel", "secret"],
+)
 def test_what_cannot_be_exported_is_refused_by_name(
-    cli: Cli, write_config: Any, tmp_path: Path
+    cli: Cli, write_config: Any, tmp_path: Path, change: Any, said: str
 ) -> None:
-    write_config("http://127.0.0.1:9")
+    write_config("http://127.0.0.1:9", vars={"token": "token=pd-SECRET-123456"})
     book = yaml.safe_load(FLIP)
-    book["steps"][1]["compensate"]["ask"] = "Put /a back?"
-    path = tmp_path / "asks.yaml"
+    change(book)
+    path = tmp_path / "bad.yaml"
     path.write_text(yaml.safe_dump(book))
     out = tmp_path / "doc.json"
     result = cli("runbooks", "export", str(path), "--out", str(out))
-    assert result.code == 2
-    assert "step set-a: an undo that asks a person first" in result.err
+    assert result.code == 2, result.err
+    assert said in result.err and "nothing was written" in result.err
+    assert "pd-SECRET" not in result.err + result.out
     assert not out.exists()

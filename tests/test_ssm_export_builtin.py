@@ -103,7 +103,9 @@ def test_an_exported_builtin_runbook_runs_back_to_the_same_end_state(
 def test_the_other_exportable_runbooks_are_accepted_by_ssm(
     cli: Cli, sandbox_env: Any, tmp_path: Path
 ) -> None:
-    for name in ("service-status", "service-recovery", "recent-errors"):
+    names = ("service-status", "service-recovery", "recent-errors", "regional-failover",
+             "bedrock-connection-failed")  # fmt: skip
+    for name in names:
         document = tmp_path / f"{name}.json"
         exported = cli("--env", "sandbox", "runbooks", "export", name, "--out", str(document))
         assert exported.code == 0, exported.err

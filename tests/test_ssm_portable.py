@@ -721,8 +721,6 @@ def _new_revision(sandbox: Any, *, bad: bool = False) -> str:
     [
         (False, 0.05, "stable"),
         (True, 0.05, "failed: ECS deployment circuit breaker"),
-        # Polled too seldom to see it FAILED: the service is back on the previous revision.
-        (True, 2.5, "was rolled back to hybrid-router:"),
     ],
 )
 def test_ecs_wait_deployment_through_a_rollout(

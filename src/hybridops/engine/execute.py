@@ -57,6 +57,13 @@ LOCK_TTL_S = 120.0
 LOCK_HEARTBEAT_S = 30.0
 
 
+def _reruns(step: Step) -> bool:
+    """A step a resumed run does again (its effect is on the process: assumed credentials)."""
+    from hybridops.steps.registry import ACTIONS
+
+    return step.action is not None and ACTIONS[step.action.name].rerun_on_resume
+
+
 def holder_run(holder: str) -> str | None:
     """The run id in a lock holder string (`user@host pid N run ID (arn)`)."""
     match = re.search(r" run (\S+)", holder)
@@ -195,17 +202,15 @@ class Executor:
                 for record in result.steps:
                     record.status = "not_run"
             steps = [] if failure else zip(self.runbook.steps, result.steps, strict=True)
-            # An interruption during a step with `on_cancel`: the run goes on at that step
-            # (the cleanup its author wrote), then ends interrupted.
+            # An interruption during a step with `on_cancel`: the steps it names run (the
+            # cleanup its author wrote), nothing else, and the run ends interrupted.
             cancelled: HybridOpsError | None = None
-            cancel_to: str | None = None
+            cancel_path: list[str] | None = None
             for index, (step, record) in enumerate(steps):
-                if cancel_to is not None:
-                    if step.name != cancel_to:
-                        record.status = "not_run"
-                        continue
-                    cancel_to = None
-                if step.name in self.reuse:
+                if cancel_path is not None and step.name not in cancel_path:
+                    record.status = "not_run"
+                    continue
+                if step.name in self.reuse and not _reruns(step):
                     record.status = "succeeded"
                     record.outputs = self.reuse[step.name]
                     record.detail = f"done in run {self.resumed_from}: outputs reused"
@@ -219,9 +224,9 @@ class Executor:
                     if step.on_cancel is None or cancelled is not None:
                         raise
                     cancelled = translate(exc)
-                    cancel_to = step.on_cancel
+                    cancel_path = list(step.on_cancel)
                     record.status = "interrupted"
-                    record.detail = f"interrupted: on_cancel runs {step.on_cancel}"
+                    record.detail = f"interrupted: on_cancel runs {', '.join(step.on_cancel)}"
                     self.outputs.setdefault(step.name, {"outputs": None})["status"] = "interrupted"
                     self.bus.emit(StepFinished(self.run_id, record))
                     continue

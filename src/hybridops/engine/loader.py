@@ -64,6 +64,13 @@ def load_file(path: Path) -> Runbook:
 
     if is_automation(data):
         data = convert(data, str(path), path.stem)
+    elif isinstance(data, dict) and "schemaVersion" in data and "name" not in data:
+        # An SSM document of another kind: said as such, not as a native runbook's errors.
+        raise ValidationError(
+            f"{path}: an SSM document with schemaVersion {data['schemaVersion']!r} (Command"
+            " documents run on managed instances); hybridops runs Automation documents"
+            " (schemaVersion '0.3' with mainSteps)"
+        )
     return validate_data(data, str(path))
 
 
@@ -109,15 +116,15 @@ def check_references(runbook: Runbook, data: Any, source: str) -> None:
         problem = _lowered_class(step)
         if problem:
             raise _fail(source, data, ["steps", index, "mutating"], problem)
-        if step.on_cancel is not None and not any(
-            s.name == step.on_cancel for s in runbook.steps[index + 1 :]
-        ):
-            raise _fail(
-                source,
-                data,
-                ["steps", index, "on_cancel"],
-                f"{step.on_cancel!r} is not a step after this one",
-            )
+        later = {s.name for s in runbook.steps[index + 1 :]}
+        for target in step.on_cancel or []:
+            if target not in later:
+                raise _fail(
+                    source,
+                    data,
+                    ["steps", index, "on_cancel"],
+                    f"{target!r} is not a step after this one",
+                )
         if not step.critical and step.on_failure != "continue":
             raise _fail(
                 source,

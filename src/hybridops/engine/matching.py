@@ -30,6 +30,10 @@ class _Functions(jmespath.functions.Functions):
                 stack.extend(item)
         return found
 
+    @jmespath.functions.signature({"types": ["string"]})
+    def _func_lower(self, value: str) -> str:
+        return value.lower()
+
 
 OPTIONS = jmespath.Options(custom_functions=_Functions())
 

@@ -287,7 +287,7 @@ class Step(_Strict):
     when: str | None = Field(
         None, description="JMESPath over {params, steps, env}; the step runs when truthy"
     )
-    retries: int = Field(0, ge=0, le=10)
+    retries: int = Field(0, ge=0, le=100)
     retry_delay_s: float = Field(1.0, ge=0, le=600)
     timeout_s: float | None = Field(None, gt=0, le=86400)
     on_failure: Literal["abort", "continue"] = "abort"
@@ -296,12 +296,18 @@ class Step(_Strict):
         description="false: with on_failure continue, this step failing does not fail the run"
         " (said as a warning)",
     )
-    on_cancel: str | None = Field(
+    on_cancel: list[Annotated[str, Field(pattern=NAME_PATTERN)]] | None = Field(
         None,
-        pattern=NAME_PATTERN,
-        description="a later step to run when the run is interrupted (Ctrl-C, SIGTERM) during"
-        " this one; the run still ends interrupted",
+        description="later steps (one name or a list) to run, in order and under their `when`,"
+        " when the run is interrupted (Ctrl-C, SIGTERM) during this one; nothing else runs"
+        " after, and the run ends interrupted",
     )
+
+    @field_validator("on_cancel", mode="before")
+    @classmethod
+    def _one_or_more(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
     compensate: Compensate | None = None
     mutating: bool | None = Field(None, description="override the read/mutate classification")
 

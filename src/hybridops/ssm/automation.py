@@ -59,24 +59,31 @@ def _literal(value: Any) -> str:
     """A JMESPath literal: `"text"` as a raw string, numbers and booleans as JSON."""
     import json
 
-    return f"`{json.dumps(value)}`"
+    return "`" + json.dumps(value).replace("`", "\\`") + "`"
 
 
 def _number(path: str) -> str:
     return f"to_number({path})"
 
 
+def _text(expr: str) -> str:
+    return f"to_string({expr})"
+
+
+# SSM's comparators as JMESPath, given the variable and the value (both JMESPath expressions:
+# a literal, or the path of a `{{ reference }}`). SSM compares text as text, numbers as numbers.
 COMPARATORS: dict[str, Any] = {
-    "StringEquals": lambda v, x: f"{v} == {_literal(str(x))}",
-    "StartsWith": lambda v, x: f"starts_with(to_string({v}), {_literal(str(x))})",
-    "EndsWith": lambda v, x: f"ends_with(to_string({v}), {_literal(str(x))})",
-    "Contains": lambda v, x: f"contains({v}, {_literal(x)})",
-    "NumericEquals": lambda v, x: f"{_number(v)} == {_literal(float(x))}",
-    "NumericGreater": lambda v, x: f"{_number(v)} > {_literal(float(x))}",
-    "NumericLesser": lambda v, x: f"{_number(v)} < {_literal(float(x))}",
-    "NumericGreaterOrEquals": lambda v, x: f"{_number(v)} >= {_literal(float(x))}",
-    "NumericLesserOrEquals": lambda v, x: f"{_number(v)} <= {_literal(float(x))}",
-    "BooleanEquals": lambda v, x: f"{v} == {_literal(bool(x))}",
+    "StringEquals": lambda v, x: f"{_text(v)} == {_text(x)}",
+    "EqualsIgnoreCase": lambda v, x: f"lower({_text(v)}) == lower({_text(x)})",
+    "StartsWith": lambda v, x: f"starts_with({_text(v)}, {_text(x)})",
+    "EndsWith": lambda v, x: f"ends_with({_text(v)}, {_text(x)})",
+    "Contains": lambda v, x: f"contains({v}, {x})",
+    "NumericEquals": lambda v, x: f"{_number(v)} == {_number(x)}",
+    "NumericGreater": lambda v, x: f"{_number(v)} > {_number(x)}",
+    "NumericLesser": lambda v, x: f"{_number(v)} < {_number(x)}",
+    "NumericGreaterOrEquals": lambda v, x: f"{_number(v)} >= {_number(x)}",
+    "NumericLesserOrEquals": lambda v, x: f"{_number(v)} <= {_number(x)}",
+    "BooleanEquals": lambda v, x: f"{v} == {x}",
 }
 
 
@@ -136,6 +143,14 @@ def selector_path(selector: str, where: str) -> str:
         return f"descendants(@, '{name}')"  # every {name} at any depth, as JSONPath gives them
     if text == "$":
         return "@"
+    if text.startswith("$.") and ".." in text[2:]:
+        # `$.A..B.C`: every B at any depth under A, and of each its C (as JSONPath has it).
+        found = re.fullmatch(r"\$\.(.+?)\.\.([A-Za-z_]\w*)((?:\.[A-Za-z_]\w*)*)", text)
+        if not found:
+            raise ValidationError(f"{where}: recursive selector {text!r} is not supported")
+        base = selector_path("$." + found.group(1), where)
+        rest = f"[].{found.group(3)[1:]}" if found.group(3) else ""
+        return f"descendants({base}, '{found.group(2)}'){rest}"
     if text.startswith("$."):
         text = text[2:]
     if not re.fullmatch(r"[A-Za-z_][\w-]*(\[\d+\]|\.[A-Za-z_][\w-]*)*", text):
@@ -163,14 +178,51 @@ def python_pattern(pattern: str, where: str) -> str:
         high, low = int(match.group(1), 16), int(match.group(2), 16)
         return f"\\U{0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00):08X}"
 
-    text = re.sub(r"\\u(D[89AB][0-9A-F]{2})\\u(D[C-F][0-9A-F]{2})", pair, pattern, flags=re.I)
-    try:
-        re.compile(text)
-    except re.error as exc:
+    def posix(match: re.Match[str]) -> str:
+        name = match.group(2)
+        if name not in _JAVA_CLASSES:
+            raise ValidationError(
+                f"{where}: allowedPattern {pattern!r}: \\p{{{name}}} is not supported"
+            )
+        inner = _JAVA_CLASSES[name]
+        return f"[^{inner}]" if match.group(1) == "P" else f"[{inner}]"
+
+    if "&&" in pattern:
         raise ValidationError(
-            f"{where}: allowedPattern {pattern!r} is not a regex ({exc})"
+            f"{where}: allowedPattern {pattern!r}: Java's class intersection (&&) is not"
+            " supported; nothing was run"
+        )
+    text = re.sub(r"\\u(D[89AB][0-9A-F]{2})\\u(D[C-F][0-9A-F]{2})", pair, pattern, flags=re.I)
+    text = re.sub(r"\\Q(.*?)(?:\\E|$)", lambda m: re.escape(m.group(1)), text)
+    text = re.sub(r"\\([pP])\{(\w+)\}", posix, text)
+    text = re.sub(r"(?<!\\)((?:\\\\)*)\\z", r"\1\\Z", text)
+    import warnings
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # a construct Python reads otherwise than Java
+            re.compile(text)
+    except (re.error, FutureWarning) as exc:
+        raise ValidationError(
+            f"{where}: allowedPattern {pattern!r} is not a regex hybridops reads as SSM does"
+            f" ({exc})"
         ) from None
     return text
+
+
+# Java's POSIX classes (\p{Alpha}) as the contents of a Python character class.
+_JAVA_CLASSES = {
+    "Lower": "a-z",
+    "Upper": "A-Z",
+    "ASCII": "\\x00-\\x7F",
+    "Alpha": "A-Za-z",
+    "Digit": "0-9",
+    "Alnum": "A-Za-z0-9",
+    "Punct": re.escape("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"),
+    "XDigit": "0-9a-fA-F",
+    "Space": " \\t\\n\\x0B\\f\\r",
+    "Blank": " \\t",
+}
 
 
 DOCUMENTS_ENV = "HYBRIDOPS_SSM_DOCUMENTS"
@@ -258,9 +310,20 @@ class Converter:
         self.bindings = bindings
         self.parent = parent
         self.params = set((data.get("parameters") or {}).keys())
-        self.steps = {
-            str(s.get("name")): prefix + step_name(s.get("name", "")) for s in data["mainSteps"]
-        }
+        # Native names are unique across the whole run (nested documents too): `ReadA` and
+        # `readA` are two SSM steps, so one of them gets a suffix.
+        self.used: set[str] = (
+            parent.used if parent else {"assume-role", GLOBALS_STEP, "check-parameters"}
+        )
+        self.steps: dict[str, str] = {}
+        for raw in data["mainSteps"]:
+            base = prefix + step_name(raw.get("name", ""))
+            name, n = base, 1
+            while name in self.used:
+                n += 1
+                name = f"{base[:60]}-{n}"
+            self.used.add(name)
+            self.steps[str(raw.get("name"))] = name
         self.globals_used: set[str] = parent.globals_used if parent else set()
         self.stack: tuple[str, ...] = (*(parent.stack if parent else ()), source)
 
@@ -352,7 +415,39 @@ class Converter:
         unknown = sorted(set(bindings) - child.params)
         if unknown:
             raise ValidationError(f"{where}: {name} has no parameter {unknown[0]}")
+        # Credentials are the run's: a nested document runs as its parent does, or not at all.
+        role = str(data.get("assumeRole") or "").strip()
+        mine = str(self.root().data.get("assumeRole") or "").strip()
+        if role:
+            as_child = child.template(role, where)
+            as_parent = self.root().template(mine, where) if mine else ""
+            if as_child not in ("", as_parent):
+                raise ValidationError(
+                    f"{where}: {name} assumes a role of its own ({role}), which is not"
+                    " supported: pass it the parent's role, or leave it empty; nothing was run"
+                )
         return child.body()
+
+    def root(self) -> Converter:
+        """The document the run started from."""
+        return self.parent.root() if self.parent else self
+
+    def list_rules(self) -> dict[str, dict[str, Any]]:
+        """What the native parameter checks do not say: per item, lengths, item counts."""
+        out: dict[str, dict[str, Any]] = {}
+        for name, spec in (self.data.get("parameters") or {}).items():
+            where = f"{self.source}: parameter {name}"
+            rules = {
+                k: spec[k] for k in ("minChars", "maxChars", "minItems", "maxItems") if k in spec
+            }
+            if param_type(str(spec.get("type", "String"))) == "list":
+                if spec.get("allowedValues"):
+                    rules["allowedValues"] = list(spec["allowedValues"])
+                if spec.get("allowedPattern"):
+                    rules["allowedPattern"] = python_pattern(str(spec["allowedPattern"]), where)
+            if rules:
+                out[str(name)] = rules
+        return out
 
     def parameters(self) -> dict[str, Any]:
         """SSM parameters as native ones (typed and checked the same way)."""
@@ -376,7 +471,7 @@ class Converter:
             if spec.get("allowedPattern") and kind == "string":
                 pattern = python_pattern(str(spec["allowedPattern"]), where)
                 default = spec.get("default")
-                if isinstance(default, str) and not re.search(pattern, default):
+                if isinstance(default, str) and not re.fullmatch(pattern, default):
                     # SSM checks the pattern against values given, never against the default.
                     pattern = f"(?:{pattern})|\\A{re.escape(default)}\\Z"
                 native["pattern"] = pattern
@@ -408,6 +503,12 @@ class Converter:
                 f"{', '.join(SUPPORTED_ACTIONS)}); nothing was run"
             )
         failure = str(raw.get("onFailure", "Abort"))
+        if action in ("aws:approve", "aws:pause") and failure != "Abort":
+            # A declined confirmation ends a hybridops run refused (exit 3): never a branch.
+            raise ValidationError(
+                f"{where}: onFailure {failure} on an approval is not supported (declined, the"
+                " run ends refused); nothing was run"
+            )
         inputs = raw.get("inputs") or {}
         step: dict[str, Any] = {"name": self.steps[name]}
         if raw.get("description"):
@@ -419,10 +520,14 @@ class Converter:
                 step["critical"] = False
         cancel = self._jump(raw.get("onCancel"), "onCancel", where)
         if cancel is not None:
-            step["on_cancel"] = self.steps[cancel]
+            step["on_cancel"] = "\0" + cancel  # the steps reachable from it: see body()
         attempts = int(raw.get("maxAttempts", 1))
         if attempts > 1:
-            step["retries"] = min(attempts - 1, 10)
+            if attempts > 101:
+                raise ValidationError(
+                    f"{where}: maxAttempts {attempts} is over 101; nothing was run"
+                )
+            step["retries"] = attempts - 1
         timeout = raw.get("timeoutSeconds")
         if action == "aws:executeAwsApi":
             step["aws"] = self.api_call(inputs, where)
@@ -465,6 +570,9 @@ class Converter:
                 # Known when the run gets there: parsed then (a bad value fails the step).
                 templated = self.template(str(duration), where)
                 step["action"] = {"name": "ssm.sleep", "inputs": {"duration": templated}}
+            elif seconds(duration, where) > 3600:
+                # Past the native sleep's hour: the action, which takes up to SSM's 7 days.
+                step["action"] = {"name": "ssm.sleep", "inputs": {"duration": str(duration)}}
             else:
                 step["sleep"] = {"seconds": seconds(duration, where)}
         else:  # aws:approve, aws:pause: a person says go
@@ -484,6 +592,22 @@ class Converter:
         if parameters:
             out["parameters"] = parameters
         steps = []
+        # Bad input is refused before anything, STS included.
+        rules = self.list_rules()
+        if rules:
+            steps.append(
+                {
+                    "name": "check-parameters",
+                    "description": "SSM's parameter rules the native types do not carry",
+                    "action": {
+                        "name": "ssm.check_parameters",
+                        "inputs": {
+                            "rules": rules,
+                            "values": {n: f"${{{{ params.{n} }}}}" for n in rules},
+                        },
+                    },
+                }
+            )
         if role.strip():
             # Run as the document says: AssumeRole first (an empty value: the environment's
             # own credentials, said in the step's outputs).
@@ -517,6 +641,9 @@ class Converter:
         steps += converted
         out["steps"] = steps
         outputs = self.outputs()
+        if role.strip():
+            # Said after the run, to a person too: whose credentials made the changes.
+            outputs = {"runs as": 'steps."assume-role".outputs.runs_as', **outputs}
         if outputs:
             out["report"] = [{"title": "Outputs", "fields": outputs}]
         return out
@@ -607,7 +734,7 @@ class Converter:
         return text[5:]
 
     def _edges(
-        self, raw: dict[str, Any], i: int, index: dict[str, int], where: str
+        self, raw: dict[str, Any], i: int, index: dict[str, int], where: str, cancel: bool = True
     ) -> list[tuple[int, str | None]]:
         """(target step, condition or None) for each way control leaves step i."""
 
@@ -621,7 +748,7 @@ class Converter:
         on_failure = self._jump(raw.get("onFailure"), "onFailure", where)
         on_cancel = self._jump(raw.get("onCancel"), "onCancel", where)
         guards: list[str] = []  # what the normal ways out need: the step ended as it should
-        if on_cancel is not None:
+        if on_cancel is not None and cancel:
             extra.append((target(on_cancel), f"{status} == 'interrupted'"))
             guards.append(f"{status} != 'interrupted'")
         if on_failure is not None:
@@ -647,9 +774,12 @@ class Converter:
                 guard = " && ".join([f"!({t})" for t in taken] + [f"({condition})"])
                 edges.append((target(choice.get("NextStep")), guard))
                 taken.append(condition)
+            rest = " && ".join(f"!({t})" for t in taken) or None
             if inputs.get("Default"):
-                rest = " && ".join(f"!({t})" for t in taken) or None
                 edges.append((target(inputs["Default"]), rest))
+            elif not flag(raw.get("isEnd"), default=False) and i + 1 < len(self.data["mainSteps"]):
+                # No choice holds and no Default: SSM goes on with the next step.
+                edges.append((i + 1, rest))
             return edges
         if flag(raw.get("isEnd"), default=False):
             return []
@@ -671,8 +801,33 @@ class Converter:
                 continue
             if operator not in COMPARATORS:
                 raise ValidationError(f"{where}: comparator {operator} is not supported")
-            return COMPARATORS[operator](variable, value)
+            return COMPARATORS[operator](variable, self.operand(operator, value, where))
         raise ValidationError(f"{where}: a choice needs a comparator")
+
+    def operand(self, operator: str, value: Any, where: str) -> str:
+        """A choice's value as JMESPath: a typed literal, or what a `{{ reference }}` names."""
+        if isinstance(value, str) and "{{" in value:
+            if _TEMPLATE_RE.fullmatch(value.strip()):
+                return self.variable(value, where)
+            # Text around references: joined, as SSM renders it.
+            parts: list[str] = []
+            last = 0
+            for found in _TEMPLATE_RE.finditer(value):
+                if found.start() > last:
+                    parts.append(_literal(value[last : found.start()]))
+                parts.append(_text(self.variable(found.group(0), where)))
+                last = found.end()
+            if last < len(value):
+                parts.append(_literal(value[last:]))
+            return f"join('', [{', '.join(parts)}])"
+        if operator.startswith("Numeric"):
+            return _literal(float(value))
+        if operator == "BooleanEquals":
+            text = str(value).strip().lower()
+            return _literal(value if isinstance(value, bool) else text == "true")
+        if operator == "Contains":
+            return _literal(value)
+        return _literal(str(value))
 
     def variable(self, text: Any, where: str) -> str:
         """`{{ Step.Output }}` or `{{ Param }}` as a JMESPath over {params, steps}."""
@@ -687,6 +842,13 @@ class Converter:
                 bound = self.bound(ref, where, typed=True)
                 return _as_path(bound) if isinstance(bound, str) else _literal(bound)
             return f'params."{ref}"'
+        if ref == "global:REGION":
+            return "env.region"
+        if ref == "automation:EXECUTION_ID":
+            return "run.id"
+        if ref in GLOBALS:
+            self.globals_used.add(ref)
+            return f'steps."{GLOBALS_STEP}".outputs."{GLOBALS[ref]}"'
         step, _, output = ref.partition(".")
         if output and step in self.steps:
             return f'steps."{self.steps[step]}".outputs."{output}"'
@@ -695,9 +857,24 @@ class Converter:
     def body(self) -> list[dict[str, Any]]:
         """Every step, nested documents inlined, each under the condition control reaches it."""
         out: list[dict[str, Any]] = []
+        natives_of: dict[str, list[str]] = {}
         for raw, reach in zip(self.data["mainSteps"], self.flow(), strict=True):
             where = f"{self.source}: step {raw.get('name')} ({raw.get('action')})"
             if raw.get("action") == "aws:executeAutomation":
+                unsupported = [
+                    key
+                    for key in ("onCancel", "maxAttempts", "timeoutSeconds", "isCritical")
+                    if key in raw
+                ]
+                if str(raw.get("onFailure", "Abort")) != "Abort":
+                    unsupported.insert(0, "onFailure")
+                if unsupported:
+                    # The nested steps are inlined: a failure inside is the parent's failure
+                    # (Abort), and there is no single step to retry, time or cancel.
+                    raise ValidationError(
+                        f"{where}: {', '.join(unsupported)} on aws:executeAutomation is not"
+                        " supported (the nested document is inlined); nothing was run"
+                    )
                 # Its steps, then a marker with its own name: what follows tests that it ran.
                 natives = [
                     *self.nested(raw, where),
@@ -709,6 +886,7 @@ class Converter:
                 ]
             else:
                 natives = [self.step(raw)]
+            natives_of[str(raw.get("name"))] = [n["name"] for n in natives]
             for native in natives:
                 inner = native.get("when")
                 if reach is not None and inner is not None:
@@ -716,15 +894,46 @@ class Converter:
                 elif reach is not None:
                     native["when"] = reach
                 out.append(native)
+        # onCancel step:X: X and every step control can reach from it, in order (each under
+        # its `when`) — and nothing else, as SSM goes on from X.
+        for native in out:
+            target = native.get("on_cancel")
+            if isinstance(target, str) and target.startswith("\0"):
+                reachable = self.reachable(target[1:])
+                native["on_cancel"] = [n for raw in reachable for n in natives_of[raw]]
         return out
+
+    def reachable(self, start: str) -> list[str]:
+        """The steps control can reach from `start` (itself included), in document order."""
+        raws = self.data["mainSteps"]
+        index = {str(r.get("name")): i for i, r in enumerate(raws)}
+        seen: set[int] = set()
+        stack = [index[start]]
+        while stack:
+            i = stack.pop()
+            if i in seen:
+                continue
+            seen.add(i)
+            where = f"{self.source}: step {raws[i].get('name')}"
+            stack.extend(t for t, _ in self._edges(raws[i], i, index, where, cancel=False))
+        return [str(raws[i].get("name")) for i in sorted(seen)]
 
     def outputs(self) -> dict[str, str]:
         """Document-level `outputs` (`Step.Output`) as the run's report fields."""
         fields: dict[str, str] = {}
+        declared = {
+            str(raw.get("name")): {str(o.get("Name")) for o in raw.get("outputs") or []}
+            for raw in self.data["mainSteps"]
+        }
         for ref in self.data.get("outputs") or []:
             step, _, output = str(ref).partition(".")
             if step not in self.steps or not output:
                 raise ValidationError(f"{self.source}: output {ref!r} names no step output")
+            if output not in declared.get(step, set()):
+                raise ValidationError(
+                    f"{self.source}: output {ref!r}: step {step} declares no output {output}"
+                    " (its outputs: Name and Selector)"
+                )
             fields[str(ref)] = f"${{{{ steps.{self.steps[step]}.outputs.{output} }}}}"
         return fields
 

@@ -19,6 +19,7 @@ from hybridops.engine.matching import root_paths
 from hybridops.engine.models import Runbook, Step
 from hybridops.engine.templating import TEMPLATE_RE, parse_reference, render
 from hybridops.errors import ValidationError
+from hybridops.gate.classify import aws_mutates
 
 SSM_TYPES = {
     "string": "String",
@@ -34,6 +35,7 @@ _SIMPLE_PATH_RE = re.compile(
 # Who may approve a confirmation step: SSM names them; hybridops asks whoever runs it.
 APPROVERS = "Approvers"
 END = "\0end"  # a placeholder: the step after the last one
+NEXT = "\0next"  # a placeholder: the next undo in the chain (or its end)
 SCRIPT_LIMIT_S = 600  # SSM's ceiling for aws:executeScript
 
 
@@ -43,9 +45,11 @@ def ssm_step_name(name: str) -> str:
 
 
 def _values_only(expectations: dict[str, Any]) -> bool:
+    """Plain values SSM's DesiredValues can say (text; never null, a matcher, or a list of them)."""
     return all(
-        not isinstance(v, dict)
-        and not (isinstance(v, list) and any(isinstance(x, dict) for x in v))
+        v is not None
+        and not isinstance(v, dict)
+        and not (isinstance(v, list) and any(x is None or isinstance(x, dict) for x in v))
         for v in expectations.values()
     )
 
@@ -103,7 +107,7 @@ class Exporter:
         whole = TEMPLATE_RE.fullmatch(value.strip())
         if whole and parse_reference(whole.group(1))[0] == "env":
             # Written in as it is: a list stays a list (env.components), a number a number.
-            return render(value.strip(), {"env": self.env})
+            return self.written_in(render(value.strip(), {"env": self.env}), whole.group(1), step)
 
         def one(match: re.Match[str]) -> str:
             ref = parse_reference(match.group(1))
@@ -115,10 +119,29 @@ class Exporter:
                 return "{{ automation:EXECUTION_ID }}"
             if ref[0] == "env":
                 rendered = render("${{ " + match.group(1).strip() + " }}", {"env": self.env})
-                return str(rendered)
+                return str(self.written_in(rendered, match.group(1), step))
             raise self.refuse(step, f"the reference ${{{{ {match.group(1).strip()} }}}}")
 
         return TEMPLATE_RE.sub(one, value)
+
+    def written_in(self, value: Any, what: str, step: Step | None) -> Any:
+        """An environment value written into the document, refused if it looks like a secret.
+
+        A document is readable by whoever may read SSM documents: a password in a URL or a
+        token in `vars` would be published with it.
+        """
+        import json
+
+        from hybridops.gate.redact import Redactor
+
+        text = json.dumps(value, default=str)
+        if Redactor().text(text) != text:
+            raise self.refuse(
+                step,
+                f"{what.strip()} (it holds a credential; SSM documents are readable by anyone"
+                " allowed ssm:GetDocument — keep it in a SecureString parameter)",
+            )
+        return value
 
     def scope(self, expressions: list[str], step: Step) -> dict[str, Any]:
         """What JMESPath over {params, steps, env} reads, as InputPayload values SSM fills in."""
@@ -132,8 +155,10 @@ class Exporter:
                     ref = f"{{{{ {ssm_step_name(chain[1])}.{chain[3]} }}}}"
                     outputs = scope.setdefault("steps", {}).setdefault(chain[1], {"outputs": {}})
                     outputs["outputs"][chain[3]] = ref
-                elif root == "env":
-                    scope["env"] = self.env
+                elif root == "env" and len(chain) >= 2:
+                    # Only what the condition reads, never the whole environment.
+                    value = self.written_in(self.env.get(chain[1]), f"env.{chain[1]}", step)
+                    scope.setdefault("env", {})[chain[1]] = value
                 else:
                     raise self.refuse(step, f"the condition {expression!r} (it reads {root})")
         return scope
@@ -144,29 +169,38 @@ class Exporter:
         for name, spec in self.runbook.parameters.items():
             if spec.secret:
                 raise self.refuse(None, f"secret parameter {name} (use a SecureString reference)")
+            if name == APPROVERS:
+                raise self.refuse(None, f"a parameter named {APPROVERS} (the export's own)")
+            emptyable = self._emptyable(name)
+            if spec.type == "number" and not emptyable:
+                # SSM has no number type: as text it would reach an API call as text.
+                raise self.refuse(None, f"number parameter {name} used outside action inputs")
             entry: dict[str, Any] = {"type": SSM_TYPES[spec.type]}
             if spec.description:
                 entry["description"] = spec.description
+            optional = spec.default is None and not spec.required and emptyable
             if spec.default is not None:
-                entry["default"] = self.value(spec.default, None)
-            elif not spec.required and self._emptyable(name):
+                default = self.value(spec.default, None)
+                entry["default"] = str(default) if spec.type == "number" else default
+            elif optional:
                 # SSM has no "not given": an optional value is empty text until one is given
                 # (the script step drops it again before the action: see `unset_if_empty`).
-                entry = {**entry, "default": [] if spec.type == "list" else ""}
-                if spec.type in ("integer", "number", "boolean"):
+                entry["default"] = [] if spec.type == "list" else ""
+                if spec.type in ("integer", "boolean"):
                     entry["type"] = "String"
                     entry["allowedPattern"] = {
                         "integer": r"^$|^-?[0-9]+$",
-                        "number": r"^$|^-?[0-9]+(\.[0-9]+)?$",
                         "boolean": "^$|^(true|false)$",
                     }[spec.type]
                 entry["description"] = f"(Optional) {spec.description or ''}".strip()
-                out[name] = entry
-                continue
+            if spec.type == "number":
+                entry["allowedPattern"] = r"^-?[0-9]+(\.[0-9]+)?$" + ("|^$" if optional else "")
             if spec.enum:
-                entry["allowedValues"] = [str(v) if spec.type == "string" else v for v in spec.enum]
+                values = [str(v) if entry["type"] == "String" else v for v in spec.enum]
+                entry["allowedValues"] = ([""] if optional else []) + values
             if spec.pattern:
-                entry["allowedPattern"] = spec.pattern
+                # hybridops matches a pattern against the whole value.
+                entry["allowedPattern"] = ("^$|" if optional else "") + f"^(?:{spec.pattern})$"
             out[name] = entry
         return out
 
@@ -220,6 +254,11 @@ class Exporter:
             "service": call.service,
             "operation": call.operation,
             "region": region,
+            # `primary`/`secondary` given at run time (a parameter) are the environment's.
+            "regions": {
+                "primary": self.env.get("region"),
+                "secondary": self.env.get("secondary_region"),
+            },
             "params": self.value(call.params, step),
         }
 
@@ -255,13 +294,35 @@ class Exporter:
             checks = all(_SIMPLE_PATH_RE.match(p) for p in step.expect) and _values_only(
                 step.expect
             )
-            if plain and checks and self._primary(step.aws):
+            # A call that changes something is made once: its checks cannot call it again.
+            once = not step.expect or not aws_mutates(step.aws.service, step.aws.operation)
+            if plain and checks and once and self._primary(step.aws):
                 return self._api_steps(name, step)
             payload = {
                 "kind": "aws",
                 "call": self.call(step.aws, step),
                 "outputs": dict(step.outputs),
                 "expect": self.value(step.expect, step),
+            }
+            return [self.script(name, step, self.value(payload, step))]
+        if step.http is not None:
+            payload = {
+                "kind": "http",
+                "http": step.http.model_dump(by_alias=True, exclude_none=True),
+                "outputs": dict(step.outputs),
+                "expect": step.expect,
+            }
+            return [self.script(name, step, self.value(payload, step))]
+        if step.wait is not None and step.wait.http is not None:
+            wait = step.wait
+            http = step.wait.http
+            payload = {
+                "kind": "wait",
+                "http": http.model_dump(by_alias=True, exclude_none=True),
+                "until": wait.until,
+                "interval_s": wait.interval_s,
+                "timeout_s": wait.timeout_s,
+                "outputs": dict(step.outputs),
             }
             return [self.script(name, step, self.value(payload, step))]
         if step.wait is not None and step.wait.aws is not None:
@@ -404,7 +465,7 @@ class Exporter:
 
     def when(self, condition: str, step: Step, name: str) -> list[dict[str, Any]]:
         """Steps deciding a `when`: an aws:branch on it (via the step script if needed)."""
-        choice = self.choice(condition)
+        choice = None if "${{" in condition else self.choice(condition)
         steps: list[dict[str, Any]] = []
         if choice is None:
             decide = {
@@ -413,12 +474,20 @@ class Exporter:
                 "inputs": self.script(name, step, {})["inputs"],
                 "outputs": [{"Name": "holds", "Selector": "$.Payload.holds", "Type": "Boolean"}],
             }
-            decide["inputs"]["InputPayload"] = {
-                "step": step.name,
-                "kind": "when",
-                "condition": condition,
-                "scope": self.scope([condition], step),
-            }
+            if "${{" in condition:
+                # A template's truth ("false", "0", "" are false), as hybridops reads it.
+                decide["inputs"]["InputPayload"] = {
+                    "step": step.name,
+                    "kind": "when",
+                    "value": self.value(condition, step),
+                }
+            else:
+                decide["inputs"]["InputPayload"] = {
+                    "step": step.name,
+                    "kind": "when",
+                    "condition": condition,
+                    "scope": self.scope([condition], step),
+                }
             steps.append(decide)
             choice = {"Variable": f"{{{{ {name}When.holds }}}}", "BooleanEquals": True}
         steps.append(
@@ -455,6 +524,8 @@ class Exporter:
             if variable is None or right["type"] != "literal":
                 return None
             literal = right["value"]
+            if not self._typed_as(left, literal):
+                return None  # hybridops compares JSON values; SSM's comparators are typed
             test: dict[str, Any]
             if isinstance(literal, bool):
                 test = {"BooleanEquals": literal}
@@ -473,7 +544,7 @@ class Exporter:
                 return {"Not": {"Variable": variable, **test}}
             return {"Variable": variable, **test} if node["value"] == "eq" else None
         variable = self._variable(node)
-        if variable is not None and self._boolean(node):
+        if variable is not None and self._boolean(node) and self._typed_as(node, True):
             return {"Variable": variable, "BooleanEquals": True}
         return None
 
@@ -488,6 +559,20 @@ class Exporter:
         if chain[0] == "steps" and len(chain) == 4 and chain[2] == "outputs":
             return f"{{{{ {ssm_step_name(chain[1])}.{chain[3]} }}}}"
         return None
+
+    def _typed_as(self, node: dict[str, Any], literal: Any) -> bool:
+        """Whether a parameter's type is the literal's (SSM compares by the comparator's type)."""
+        from hybridops.engine.matching import _spine
+
+        chain = _spine(node) or []
+        spec = self.runbook.parameters.get(chain[1]) if chain[:1] == ["params"] else None
+        if spec is None or (spec.default is None and not spec.required):
+            return False  # a step's output, or a parameter that may be absent: the script
+        if isinstance(literal, bool):
+            return spec.type == "boolean"
+        if isinstance(literal, (int, float)):
+            return spec.type == "integer"
+        return isinstance(literal, str) and spec.type == "string"
 
     def _boolean(self, node: dict[str, Any]) -> bool:
         """Only a boolean parameter is true or false in SSM's sense (BooleanEquals)."""
@@ -505,7 +590,7 @@ class Exporter:
             bad = next(s for s in steps if s.on_failure == "continue")
             raise self.refuse(bad, "on_failure: continue in a runbook with undo steps")
         groups: list[list[dict[str, Any]]] = []
-        undo_of: dict[str, str] = {}  # native step -> the entry of its undo
+        undo, undo_of = self.undo_chain(compensable)  # native step -> the entry of its undo
         last_undo: str | None = None  # where a failure goes: the latest completed change's undo
         for step in steps:
             name = ssm_step_name(step.name)
@@ -535,7 +620,6 @@ class Exporter:
                 group = decide + own
             groups.append(group)
             if step.compensate is not None:
-                undo_of[step.name] = f"Undo{name}"
                 last_undo = undo_of[step.name]
         normal = [s for group in groups for s in group]
         # Branch defaults: the first step of the next native step, or the end of the run.
@@ -544,12 +628,16 @@ class Exporter:
             for ssm in group:
                 if ssm["action"] == "aws:branch" and ssm["inputs"].get("Default") == "\0else":
                     ssm["inputs"]["Default"] = entries[index + 1]
+        names = [s.name for s in steps]
         for step in steps:
-            if step.on_cancel is not None:
-                target = entries[[s.name for s in steps].index(step.on_cancel)]
-                for ssm in groups[[s.name for s in steps].index(step.name)]:
-                    ssm["onCancel"] = f"step:{target}"
-        undo = self.undo_chain(compensable)
+            if step.on_cancel:
+                first = names.index(step.on_cancel[0])
+                if step.on_cancel != names[first:]:
+                    # SSM goes on from the step onCancel names: only a tail of the runbook
+                    # says the same as hybridops' list.
+                    raise self.refuse(step, "on_cancel steps that are not the runbook's last")
+                for ssm in groups[names.index(step.name)]:
+                    ssm["onCancel"] = f"step:{entries[first]}"
         needs_end = any(
             s["action"] == "aws:branch" and s["inputs"]["Default"] == END for s in normal
         )
@@ -579,15 +667,44 @@ class Exporter:
         if parameters:
             doc["parameters"] = parameters
         doc["mainSteps"] = self.bounds() + normal + undo
+        names = [s["name"] for s in doc["mainSteps"]]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise self.refuse(None, f"two steps named {twice[0]} in SSM (rename one)")
         return doc
+
+    def script_timeouts(self) -> dict[str, str]:
+        """Parameters that bound a script's wait (SSM stops scripts at 600 s), by name."""
+        capped: dict[str, str] = {}
+        for step in self.runbook.steps:
+            given = []
+            if step.action is not None and "timeout_s" in step.action.inputs:
+                given.append(step.action.inputs["timeout_s"])
+            if step.wait is not None:
+                given.append(step.wait.timeout_s)
+            for value in given:
+                found = TEMPLATE_RE.fullmatch(value.strip()) if isinstance(value, str) else None
+                ref = parse_reference(found.group(1)) if found else ()
+                if ref[:1] == ("params",) and len(ref) == 2:
+                    capped[str(ref[1])] = step.name
+                elif isinstance(value, (int, float)) and value > SCRIPT_LIMIT_S:
+                    raise self.refuse(
+                        step, f"a wait of {value:g}s (SSM stops a script at {SCRIPT_LIMIT_S}s)"
+                    )
+        return capped
 
     def bounds(self) -> list[dict[str, Any]]:
         """Parameters' minimum/maximum (SSM has no such check): a first step that checks them."""
         that: dict[str, Any] = {}
+        capped = self.script_timeouts()
         for name, spec in self.runbook.parameters.items():
+            maximum = spec.maximum
+            if name in capped:
+                # A longer wait would end at SSM's limit, failed: refused before any change.
+                maximum = min(maximum if maximum is not None else SCRIPT_LIMIT_S, SCRIPT_LIMIT_S)
             tests = [
                 f'to_number(params."{name}") {op} `{bound:g}`'
-                for op, bound in ((">=", spec.minimum), ("<=", spec.maximum))
+                for op, bound in ((">=", spec.minimum), ("<=", maximum))
                 if bound is not None
             ]
             if not tests:
@@ -603,75 +720,80 @@ class Exporter:
             "kind": "assert",
             "scope": {"params": {n: f"{{{{ {n} }}}}" for n in self.runbook.parameters}},
             "that": that,
-            "message": "a parameter is outside its bounds (minimum/maximum)",
+            "message": "a parameter is outside its bounds (minimum/maximum; a wait's timeout"
+            f" at most {SCRIPT_LIMIT_S}s, SSM's limit for a script)",
         }
         checked = self.script("CheckParameters", step, payload)
         checked["description"] = "The parameters' bounds, which SSM's types cannot say"
         return [checked]
 
-    def undo_chain(self, compensable: list[Step]) -> list[dict[str, Any]]:
-        """Undo steps in reverse order; each runs only if its change was made and should be undone.
+    def undo_chain(self, compensable: list[Step]) -> tuple[list[dict[str, Any]], dict[str, str]]:
+        """Undo steps in reverse order, and where each one's chain begins (by native step).
 
         A failure after a change jumps to that change's undo (onFailure: step:X); the chain then
-        undoes every earlier change and ends. The failed step was critical: SSM ends the
-        execution Failed, as hybridops ends the run failed after compensating.
+        undoes every earlier change and ends. An undo runs only if its step ran (its `when`) and
+        its own `when` holds; with `ask`, a person approves it first (aws:approve; rejected, the
+        chain goes on without it). The failed step was critical: SSM ends the execution Failed,
+        as hybridops ends the run failed after compensating.
         """
-        out: list[dict[str, Any]] = []
-        for position, step in enumerate(reversed(compensable)):
+        groups: list[list[dict[str, Any]]] = []
+        for step in reversed(compensable):
             comp = step.compensate
             assert comp is not None
-            if comp.ask:
-                raise self.refuse(step, "an undo that asks a person first (compensate.ask)")
             name = f"Undo{ssm_step_name(step.name)}"
-            later = compensable[: len(compensable) - position - 1]
-            after = f"Undo{ssm_step_name(later[-1].name)}" if later else None
-            if comp.aws is not None:
-                if self._primary(comp.aws):
-                    body: dict[str, Any] = {
-                        "name": name,
-                        "action": "aws:executeAwsApi",
-                        "inputs": self.api(comp.aws, step),
-                    }
-                else:
-                    payload = {"kind": "aws", "call": self.call(comp.aws, step)}
-                    body = {**self.script(name, step, self.value(payload, step)), "name": name}
-                    body.pop("outputs", None)
-            elif comp.action is not None:
-                body = self.action(name, step, comp.action)
-                body.pop("outputs", None)
-            else:
-                raise self.refuse(step, f"an undo by {comp.kind}")
+            body = self.undo_body(name, step)
             body["onFailure"] = "Continue"  # an undo that fails does not stop the others
             body["description"] = f"Undo {step.name} (a later step failed)"
-            conditions = [c for c in (step.when, comp.when) if c]
-            steps = [body]
-            if conditions:
-                condition = " && ".join(f"({c})" for c in conditions)
-                decide = self.when(condition, step, name)
-                decide[-1]["inputs"]["Choices"][0]["NextStep"] = name
-                decide[-1]["inputs"]["Default"] = after or "\0undone"
-                steps = decide + steps
-            if after is None:
-                body["isEnd"] = True
-            else:
-                body["nextStep"] = after
-            out.extend(steps)
-        # The entry of each undo is its decision step when it has one.
-        entry: dict[str, str] = {}
-        for ssm in out:
-            base = re.sub(r"(When|If)$", "", ssm["name"])
-            entry.setdefault(base, ssm["name"])
-        for ssm in out:
-            for key in ("nextStep",):
-                if ssm.get(key) in entry:
-                    ssm[key] = entry[ssm[key]]
-            if ssm["action"] == "aws:branch":
-                default = ssm["inputs"]["Default"]
-                if default == "\0undone":
-                    ssm["inputs"]["Default"] = "Undone"
-                elif default in entry:
-                    ssm["inputs"]["Default"] = entry[default]
-        if any(s["action"] == "aws:branch" and s["inputs"]["Default"] == "Undone" for s in out):
+            body["nextStep"] = NEXT
+            group = [body]
+            if comp.ask:
+                self.approvers = True
+                approve = {
+                    "name": f"Approve{name}",
+                    "action": "aws:approve",
+                    "description": f"A person decides whether {step.name} is undone",
+                    "onFailure": f"step:{NEXT}",  # rejected: on to the next undo
+                    "inputs": {
+                        "Message": " ".join(str(self.value(comp.ask, step)).split()),
+                        "Approvers": f"{{{{ {APPROVERS} }}}}",
+                        "MinRequiredApprovals": 1,
+                    },
+                    "nextStep": name,
+                }
+                if comp.when:
+                    # Automatic while `when` holds; else asked.
+                    decide = self.when(comp.when, step, f"{name}Auto")
+                    decide[-1]["inputs"]["Choices"][0]["NextStep"] = name
+                    decide[-1]["inputs"]["Default"] = approve["name"]
+                    group = [*decide, approve, body]
+                else:
+                    group = [approve, body]
+            elif comp.when:
+                decide = self.when(comp.when, step, name)
+                decide[-1]["inputs"]["Choices"][0]["NextStep"] = group[0]["name"]
+                decide[-1]["inputs"]["Default"] = NEXT
+                group = [*decide, *group]
+            if step.when:
+                # Undone only if it ran: its own condition, decided again (its inputs are
+                # parameters and earlier outputs, which have not changed since).
+                decide = self.when(step.when, step, f"{name}Ran")
+                decide[-1]["inputs"]["Choices"][0]["NextStep"] = group[0]["name"]
+                decide[-1]["inputs"]["Default"] = NEXT
+                group = [*decide, *group]
+            groups.append(group)
+        entries = [g[0]["name"] for g in groups] + ["Undone"]
+        out: list[dict[str, Any]] = []
+        for index, group in enumerate(groups):
+            following = entries[index + 1]
+            for ssm in group:
+                if ssm.get("nextStep") == NEXT:
+                    ssm["nextStep"] = following
+                if ssm.get("onFailure") == f"step:{NEXT}":
+                    ssm["onFailure"] = f"step:{following}"
+                if ssm["action"] == "aws:branch" and ssm["inputs"].get("Default") == NEXT:
+                    ssm["inputs"]["Default"] = following
+            out.extend(group)
+        if out:
             out.append(
                 {
                     "name": "Undone",
@@ -681,19 +803,27 @@ class Exporter:
                     "isEnd": True,
                 }
             )
-        self._undo_entry = entry
-        return out
+        first = {step.name: groups[i][0]["name"] for i, step in enumerate(reversed(compensable))}
+        return out, first
+
+    def undo_body(self, name: str, step: Step) -> dict[str, Any]:
+        """The undo call itself: aws:executeAwsApi, or a script (another region, an action)."""
+        comp = step.compensate
+        assert comp is not None
+        if comp.aws is not None and self._primary(comp.aws):
+            return {"name": name, "action": "aws:executeAwsApi", "inputs": self.api(comp.aws, step)}
+        if comp.aws is not None:
+            payload = {"kind": "aws", "call": self.call(comp.aws, step)}
+            body = {**self.script(name, step, self.value(payload, step)), "name": name}
+        elif comp.http is not None:
+            http = comp.http.model_dump(by_alias=True, exclude_none=True)
+            body = self.script(name, step, self.value({"kind": "http", "http": http}, step))
+        else:
+            body = self.action(name, step, comp.action)
+        body.pop("outputs", None)
+        return body
 
 
 def export_document(runbook: Runbook, env_scope: dict[str, Any], source: str) -> dict[str, Any]:
     """A runbook as an SSM Automation document; ValidationError names what cannot be."""
-    exporter = Exporter(runbook, env_scope, source)
-    doc = exporter.document()
-    # onFailure targets name an undo's entry (its decision step, if it has one).
-    entry = getattr(exporter, "_undo_entry", {})
-    for ssm in doc["mainSteps"]:
-        for key in ("onFailure",):
-            value = ssm.get(key, "")
-            if value.startswith("step:") and value[5:] in entry:
-                ssm[key] = f"step:{entry[value[5:]]}"
-    return doc
+    return Exporter(runbook, env_scope, source).document()

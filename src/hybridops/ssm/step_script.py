@@ -15,6 +15,13 @@ import textwrap
 HANDLER = "hybridops_step"
 
 _DRIVER = '''
+OPTIONS = jmespath.Options(custom_functions=_Functions())
+
+
+def _search(path, data):
+    return jmespath.search(path, data, options=OPTIONS)
+
+
 def _plain(value):
     """JSON-safe (datetimes as ISO text), as the step's outputs are."""
 
@@ -25,14 +32,56 @@ def _plain(value):
 
 
 def _call(call):
-    client = boto3.client(call["service"], region_name=call.get("region") or None)
+    region = call.get("region") or None
+    region = (call.get("regions") or {}).get(region) or region
+    client = boto3.client(call["service"], region_name=region)
     return _plain(getattr(client, call["operation"])(**(call.get("params") or {})))
+
+
+def _request(call):
+    """One HTTP request, as hybridops' http step gives it: {status, headers, json, text, ...}."""
+    import urllib.error
+    import urllib.request
+
+    headers = dict(call.get("headers") or {})
+    data = None
+    if call.get("json") is not None:
+        data = json.dumps(call["json"]).encode()
+        headers.setdefault("Content-Type", "application/json")
+    elif call.get("body") is not None:
+        data = str(call["body"]).encode()
+    method = call.get("method") or "GET"
+    request = urllib.request.Request(call["url"], data=data, method=method, headers=headers)
+    started = time.perf_counter()
+    try:
+        with urllib.request.urlopen(request, timeout=float(call.get("timeout_s") or 10)) as got:
+            status, raw, answer_headers = got.status, got.read(1 << 20), got.headers
+    except urllib.error.HTTPError as answer:
+        status, raw, answer_headers = answer.code, answer.read(1 << 20), answer.headers
+    except (urllib.error.URLError, OSError) as exc:
+        raise ConnectionError(f"HTTP {method} {call['url']}: {exc}") from None
+    text = raw.decode("utf-8", "replace")[:65536]
+    try:
+        parsed = json.loads(text)
+    except ValueError:
+        parsed = None
+    return {
+        "status": status,
+        "headers": {k.lower(): v for k, v in answer_headers.items()},
+        "json": parsed,
+        "text": text,
+        "elapsed_ms": round((time.perf_counter() - started) * 1000, 1),
+    }
+
+
+def _do(events):
+    return _request(events["http"]) if "http" in events else _call(events["call"])
 
 
 def _mismatches(data, expectations):
     out = []
     for path, expected in (expectations or {}).items():
-        actual = jmespath.search(path, data)
+        actual = _search(path, data)
         if not matches(actual, expected):
             out.append(f"{path}: expected {expected!r}, got {actual!r}")
     return out
@@ -42,13 +91,15 @@ def hybridops_step(events, context):
     """One exported hybridops step: call, poll, check or decide; returns its outputs."""
     kind, name = events["kind"], events["step"]
     if kind == "when":
-        return {"holds": truthy(jmespath.search(events["condition"], events["scope"]))}
-    if kind == "aws":
-        result = _call(events["call"])
+        if "value" in events:
+            return {"holds": truthy(events["value"])}
+        return {"holds": truthy(_search(events["condition"], events["scope"]))}
+    if kind in ("aws", "http"):
+        result = _do(events)
     elif kind == "wait":
         deadline = time.monotonic() + float(events["timeout_s"])
         while True:
-            result = _call(events["call"])
+            result = _do(events)
             left = _mismatches(result, events["until"])
             if not left:
                 break
@@ -72,7 +123,7 @@ def hybridops_step(events, context):
     if left:
         raise AssertionError(f"step {name}: " + "; ".join(left))
     paths = events.get("outputs") or {}
-    return {out: jmespath.search(path, result) for out, path in paths.items()}
+    return {out: _search(path, result) for out, path in paths.items()}
 '''
 
 
@@ -82,12 +133,19 @@ def script_text(action_source: str | None = None) -> str:
 
     helpers = "\n\n".join(
         inspect.getsource(f)
-        for f in (matching._number, matching._equal, matching.matches, matching.truthy)
+        for f in (
+            matching._number,
+            matching._equal,
+            matching.matches,
+            matching.truthy,
+            matching._Functions,  # `descendants`, as hybridops' JMESPath has it
+        )
     )
     parts = [
         "# Exported by hybridops: this step's semantics, as `hybridops run` gives them.\n"
         "from __future__ import annotations",
-        "import json\nimport re\nimport time\n\nimport boto3\nimport jmespath",
+        "import json\nimport re\nimport time\n\nimport boto3\nimport jmespath\n"
+        "import jmespath.functions",
         textwrap.dedent(helpers).replace("Any", "object"),
     ]
     if action_source:

@@ -55,6 +55,9 @@ class ActionDefinition:
     mutating: bool
     description: str
     waits: bool = False
+    # Its effect is on this process (credentials, say), not in AWS: a resumed run does it again
+    # rather than reuse the outputs of the run it resumes.
+    rerun_on_resume: bool = False
 
     def check_inputs(self, raw: dict[str, Any]) -> None:
         """Check names and the literal (untemplated) values of inputs; raise ValueError."""
@@ -94,13 +97,20 @@ ACTIONS: dict[str, ActionDefinition] = {}
 
 
 def action(
-    name: str, *, inputs: type[BaseModel], mutating: bool = False, waits: bool = False
+    name: str,
+    *,
+    inputs: type[BaseModel],
+    mutating: bool = False,
+    waits: bool = False,
+    rerun_on_resume: bool = False,
 ) -> Callable[[Callable[[Any, StepContext], Any]], Callable[[Any, StepContext], Any]]:
     """Decorator: register a function as the action `name`."""
 
     def wrap(func: Callable[[Any, StepContext], Any]) -> Callable[[Any, StepContext], Any]:
         doc = (func.__doc__ or "").strip().splitlines()
-        ACTIONS[name] = ActionDefinition(name, func, inputs, mutating, doc[0] if doc else "", waits)
+        ACTIONS[name] = ActionDefinition(
+            name, func, inputs, mutating, doc[0] if doc else "", waits, rerun_on_resume
+        )
         return func
 
     return wrap

@@ -45,6 +45,44 @@ def globals_shell(inputs: dict[str, Any], ctx: Any) -> dict[str, str]:
     return out
 
 
+class CheckParametersInputs(BaseModel):
+    """Inputs of `ssm.check_parameters`: SSM's rules the native types do not carry."""
+
+    rules: dict[str, dict[str, Any]]
+    values: dict[str, Any] = Field(default_factory=dict)
+
+
+@action("ssm.check_parameters", inputs=CheckParametersInputs)
+def check_parameters(inputs: CheckParametersInputs, ctx: StepContext) -> dict[str, Any]:
+    """SSM's parameter rules: per-item allowedValues/allowedPattern, minChars..maxItems."""
+    import re
+
+    from hybridops.errors import BadInput
+
+    for name, rules in inputs.rules.items():
+        value = inputs.values.get(name)
+        items = value if isinstance(value, list) else [value]
+        where = f"parameter {name}"
+        if isinstance(value, list):
+            if "minItems" in rules and len(value) < int(rules["minItems"]):
+                raise BadInput(f"{where}: at least {rules['minItems']} items (got {len(value)})")
+            if "maxItems" in rules and len(value) > int(rules["maxItems"]):
+                raise BadInput(f"{where}: at most {rules['maxItems']} items (got {len(value)})")
+        for item in items:
+            text = item if isinstance(item, str) else str(item)
+            if "minChars" in rules and len(text) < int(rules["minChars"]):
+                raise BadInput(f"{where}: {text!r} is shorter than {rules['minChars']} characters")
+            if "maxChars" in rules and len(text) > int(rules["maxChars"]):
+                raise BadInput(f"{where}: {text!r} is longer than {rules['maxChars']} characters")
+            allowed = rules.get("allowedValues")
+            if allowed is not None and item not in allowed and text not in map(str, allowed):
+                raise BadInput(f"{where}: {text!r} is not one of {', '.join(map(str, allowed))}")
+            pattern = rules.get("allowedPattern")
+            if pattern is not None and re.fullmatch(pattern, text) is None:
+                raise BadInput(f"{where}: {text!r} does not match {pattern!r}")
+    return {"checked": sorted(inputs.rules)}
+
+
 class SleepInputs(BaseModel):
     """Inputs of `ssm.sleep`: an ISO 8601 duration known only at run time (`{{ Param }}`)."""
 
@@ -70,7 +108,7 @@ class AssumeRoleInputs(BaseModel):
     role: str = ""
 
 
-@action("ssm.assume_role", inputs=AssumeRoleInputs)
+@action("ssm.assume_role", inputs=AssumeRoleInputs, rerun_on_resume=True)
 def assume_role(inputs: AssumeRoleInputs, ctx: StepContext) -> dict[str, Any]:
     """Run the rest as the role (STS AssumeRole); empty, as the environment's credentials."""
     role = inputs.role.strip()
