@@ -47,7 +47,7 @@ def test_all_healthy(cli: Cli, estate_config) -> None:
 
 def test_mix_of_passing_slow_and_failing(cli: Cli, estate_config) -> None:
     behaviour, _ = estate_config
-    behaviour["/health/component/cache"] = (200, {"status": "healthy"}, 2.0)
+    behaviour["/health/component/cache"] = (200, {"status": "healthy"}, 6.0)
     behaviour["/health/component/database"] = (
         503,
         {"status": "unhealthy", "reason": "pool exhausted"},
@@ -55,19 +55,20 @@ def test_mix_of_passing_slow_and_failing(cli: Cli, estate_config) -> None:
     )
     behaviour["/health/component/bedrock-client"] = (200, {"status": "degraded"}, 0.0)
     started = time.monotonic()
-    result = cli("-o", "json", "health", "--timeout", "0.3")
+    # A timeout a loaded CI machine still meets for the endpoints that answer at once.
+    result = cli("-o", "json", "health", "--timeout", "1")
     elapsed = time.monotonic() - started
     assert result.code == 1
     doc = result.json()
     assert doc["status"] == "unhealthy"
     by_name = {c["name"]: c for c in doc["checks"]}
     assert by_name["component cache"]["status"] == "fail"
-    assert "timed out after 0.3s" in by_name["component cache"]["detail"]
+    assert "timed out after 1s" in by_name["component cache"]["detail"]
     assert by_name["component database"]["detail"] == "HTTP 503 unhealthy: pool exhausted"
     assert by_name["component bedrock-client"]["status"] == "warn"
     assert by_name["component hybrid-router"]["status"] == "pass"
-    # A slow endpoint costs its timeout (and one retry), never the whole verdict.
-    assert elapsed < 2.0
+    # A slow endpoint costs its timeout (and one retry), never its whole delay.
+    assert elapsed < 4.0
 
 
 def test_degraded_exit_code_and_fail_on(cli: Cli, estate_config) -> None:
