@@ -36,6 +36,11 @@ _SIMPLE_PATH_RE = re.compile(
 APPROVERS = "Approvers"
 END = "\0end"  # a placeholder: the step after the last one
 NEXT = "\0next"  # a placeholder: the next undo in the chain (or its end)
+# What `runbooks import` made of a document's own parts (ssm/automation.py), exported back.
+SSM_ORIGIN = ("ssm.assume_role", "ssm.globals", "ssm.check_parameters", "ssm.sleep",
+              "ssm.execute_script")  # fmt: skip
+GLOBALS_STEP = "ssm-globals"
+GLOBAL_OF = {"account_id": "{{ global:ACCOUNT_ID }}", "date_time": "{{ global:DATE_TIME }}"}
 SCRIPT_LIMIT_S = 600  # SSM's ceiling for aws:executeScript
 
 
@@ -87,6 +92,7 @@ class Exporter:
         self.env = env_scope
         self.source = source
         self.approvers = False
+        self.assume_role = ""
 
     def refuse(self, step: Step | None, what: str) -> ValidationError:
         """What cannot be exported, by name."""
@@ -113,6 +119,8 @@ class Exporter:
             ref = parse_reference(match.group(1))
             if ref[0] == "params" and len(ref) == 2:
                 return f"{{{{ {ref[1]} }}}}"
+            if ref[0] == "steps" and ref[1] == GLOBALS_STEP and len(ref) == 4:
+                return GLOBAL_OF[str(ref[3])]
             if ref[0] == "steps" and len(ref) == 4 and ref[2] == "outputs":
                 return f"{{{{ {ssm_step_name(str(ref[1]))}.{ref[3]} }}}}"
             if ref[0] == "run" and ref[1:] == ("id",):
@@ -159,6 +167,12 @@ class Exporter:
                     # Only what the condition reads, never the whole environment.
                     value = self.written_in(self.env.get(chain[1]), f"env.{chain[1]}", step)
                     scope.setdefault("env", {})[chain[1]] = value
+                elif root == "steps" and len(chain) >= 3 and chain[2] == "status":
+                    raise self.refuse(
+                        step,
+                        "a condition on how a step ended (steps.NAME.status: an imported"
+                        " document's branches and onFailure/onCancel paths do not export back)",
+                    )
                 else:
                     raise self.refuse(step, f"the condition {expression!r} (it reads {root})")
         return scope
@@ -202,6 +216,12 @@ class Exporter:
                 # hybridops matches a pattern against the whole value.
                 entry["allowedPattern"] = ("^$|" if optional else "") + f"^(?:{spec.pattern})$"
             out[name] = entry
+        # SSM's own rules (per item, lengths) that an imported document's first step checks.
+        for step in self.runbook.steps:
+            if step.action is not None and step.action.name == "ssm.check_parameters":
+                for name, rules in (step.action.inputs.get("rules") or {}).items():
+                    if name in out:
+                        out[name].update(rules)
         return out
 
     def _emptyable(self, name: str) -> bool:
@@ -290,7 +310,7 @@ class Exporter:
         if step.secret_outputs:
             raise self.refuse(step, "a secret output (SSM shows step outputs in its console)")
         if step.aws is not None:
-            plain = all(_SIMPLE_PATH_RE.match(p) for p in step.outputs.values())
+            plain = all(p == "@" or _SIMPLE_PATH_RE.match(p) for p in step.outputs.values())
             checks = all(_SIMPLE_PATH_RE.match(p) for p in step.expect) and _values_only(
                 step.expect
             )
@@ -327,14 +347,7 @@ class Exporter:
             return [self.script(name, step, self.value(payload, step))]
         if step.wait is not None and step.wait.aws is not None:
             wait = step.wait
-            if (
-                len(wait.until) == 1
-                and _values_only(wait.until)
-                and _SIMPLE_PATH_RE.match(next(iter(wait.until)))
-                and not isinstance(wait.timeout_s, str)
-                and not step.outputs
-                and self._primary(wait.aws)
-            ):
+            if self._native_wait(step):
                 ((path, expected),) = wait.until.items()
                 wanted = expected if isinstance(expected, list) else [expected]
                 return [
@@ -367,6 +380,8 @@ class Exporter:
                 "message": step.assert_.message,
             }
             return [self.script(name, step, self.value(payload, step))]
+        if step.action is not None and step.action.name in SSM_ORIGIN:
+            return self.ssm_origin(name, step)
         if step.action is not None:
             return [self.action(name, step)]
         if step.sleep is not None:
@@ -394,6 +409,43 @@ class Exporter:
             ]
         raise self.refuse(step, f"a {step.kind} step")
 
+    def ssm_origin(self, name: str, step: Step) -> list[dict[str, Any]]:
+        """The steps `runbooks import` made of a document's own parts, back as SSM says them."""
+        action = step.action
+        assert action is not None
+        inputs = action.inputs
+        if action.name == "ssm.assume_role":
+            before = self.runbook.steps[: self.runbook.steps.index(step)]
+            if any(s.action is None or s.action.name not in SSM_ORIGIN[:3] for s in before):
+                raise self.refuse(step, "assuming a role after other steps")
+            self.assume_role = str(self.value(inputs.get("role") or "", step))
+            return []
+        if action.name in ("ssm.globals", "ssm.check_parameters"):
+            return []  # SSM has its globals; the rules went back to the parameters
+        if action.name == "ssm.sleep":
+            duration = self.value(str(inputs.get("duration", "")), step)
+            return [{"name": name, "action": "aws:sleep", "inputs": {"Duration": duration}}]
+        # ssm.execute_script: the document's own script, as it was.
+        script: dict[str, Any] = {
+            "name": name,
+            "action": "aws:executeScript",
+            "inputs": {
+                "Runtime": "python3.11",
+                "Handler": inputs.get("handler", ""),
+                "Script": inputs.get("script", ""),
+                "InputPayload": self.value(inputs.get("payload") or {}, step),
+            },
+            "timeoutSeconds": min(SCRIPT_LIMIT_S, int(float(inputs.get("timeout_s", 600)))),
+        }
+        outputs = [
+            {"Name": out, "Selector": f"$.{path}", "Type": "String"}
+            for out, path in step.outputs.items()
+            if out != "printed" and _SIMPLE_PATH_RE.match(path)
+        ]
+        if outputs:
+            script["outputs"] = outputs
+        return [script]
+
     def _api_steps(self, name: str, step: Step) -> list[dict[str, Any]]:
         assert step.aws is not None
         main: dict[str, Any] = {
@@ -407,17 +459,22 @@ class Exporter:
             main["outputs"] = [
                 {
                     "Name": out,
-                    "Selector": f"$.{path}",
-                    "Type": _shape_type(step.aws.service, step.aws.operation, path),
+                    "Selector": "$" if path == "@" else f"$.{path}",
+                    "Type": "StringMap"
+                    if path == "@"
+                    else _shape_type(step.aws.service, step.aws.operation, path),
                 }
                 for out, path in step.outputs.items()
             ]
-        steps = [main]
+        # A read that only checks (an imported aws:assertAwsResourceProperty): the assertion
+        # is the call, as SSM says it.
+        checks_only = not step.outputs and step.expect and not main.get("timeoutSeconds")
+        steps = [] if checks_only else [main]
         for index, (path, expected) in enumerate(step.expect.items(), 1):
             wanted = expected if isinstance(expected, list) else [expected]
             steps.append(
                 {
-                    "name": f"{name}Check{index}",
+                    "name": name if checks_only and index == 1 else f"{name}Check{index}",
                     "action": "aws:assertAwsResourceProperty",
                     "inputs": {
                         **self.api(step.aws, step),
@@ -589,6 +646,12 @@ class Exporter:
         if compensable and any(s.on_failure == "continue" for s in steps):
             bad = next(s for s in steps if s.on_failure == "continue")
             raise self.refuse(bad, "on_failure: continue in a runbook with undo steps")
+        # What `runbooks import` added for the document's role, globals and parameter rules
+        # goes back to the document's own fields, not to steps.
+        for step in steps:
+            if step.action is not None and step.action.name in SSM_ORIGIN[:3]:
+                self.ssm_origin(ssm_step_name(step.name), step)
+        steps = [s for s in steps if not (s.action is not None and s.action.name in SSM_ORIGIN[:3])]
         groups: list[list[dict[str, Any]]] = []
         undo, undo_of = self.undo_chain(compensable)  # native step -> the entry of its undo
         last_undo: str | None = None  # where a failure goes: the latest completed change's undo
@@ -666,12 +729,43 @@ class Exporter:
             }
         if parameters:
             doc["parameters"] = parameters
+        if self.assume_role:
+            doc = {"schemaVersion": doc["schemaVersion"], "description": doc["description"],
+                   "assumeRole": self.assume_role, **doc}  # fmt: skip
+        outputs = self.document_outputs()
+        if outputs:
+            doc["outputs"] = outputs
         doc["mainSteps"] = self.bounds() + normal + undo
         names = [s["name"] for s in doc["mainSteps"]]
         twice = sorted({n for n in names if names.count(n) > 1})
         if twice:
             raise self.refuse(None, f"two steps named {twice[0]} in SSM (rename one)")
         return doc
+
+    def document_outputs(self) -> list[str]:
+        """A report field that is one step's output, as the document's `outputs` (Step.Output)."""
+        out: list[str] = []
+        for entry in self.runbook.report:
+            for value in (entry.fields or {}).values():
+                found = TEMPLATE_RE.fullmatch(str(value).strip())
+                ref = parse_reference(found.group(1)) if found else ()
+                if len(ref) == 4 and ref[0] == "steps" and ref[2] == "outputs":
+                    out.append(f"{ssm_step_name(str(ref[1]))}.{ref[3]}")
+        return out
+
+    def _native_wait(self, step: Step) -> bool:
+        """Whether a wait is SSM's own aws:waitForAwsResourceProperty (else a script)."""
+        wait = step.wait
+        return bool(
+            wait is not None
+            and wait.aws is not None
+            and len(wait.until) == 1
+            and _values_only(wait.until)
+            and _SIMPLE_PATH_RE.match(next(iter(wait.until)))
+            and not isinstance(wait.timeout_s, str)
+            and not step.outputs
+            and self._primary(wait.aws)
+        )
 
     def script_timeouts(self) -> dict[str, str]:
         """Parameters that bound a script's wait (SSM stops scripts at 600 s), by name."""
@@ -680,7 +774,7 @@ class Exporter:
             given = []
             if step.action is not None and "timeout_s" in step.action.inputs:
                 given.append(step.action.inputs["timeout_s"])
-            if step.wait is not None:
+            if step.wait is not None and not self._native_wait(step):
                 given.append(step.wait.timeout_s)
             for value in given:
                 found = TEMPLATE_RE.fullmatch(value.strip()) if isinstance(value, str) else None
