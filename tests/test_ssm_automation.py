@@ -593,6 +593,9 @@ def test_a_script_runs_with_its_boto3_calls_through_the_gate(
     step = json.loads(result.out)["steps"][0]
     assert step["outputs"]["Previous"] == 2
     assert step["outputs"]["printed"] == "scaling from 2\ncaught ClusterNotFoundException\n"
+    # A person reads what runs (the handler, its size, its input), not the script's first line.
+    assert "1/1 scale-with-script mutating: python script scale() (18 lines) with" in result.err
+    assert ' lines) with {"Cluster":' in result.err
     assert step["mutating"] is True
     # Running the script is a change of its own; its call inside is audited as well.
     audit = cli("-o", "json", "audit").json()["records"]

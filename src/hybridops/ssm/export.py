@@ -513,6 +513,7 @@ class Exporter:
         ]
         payload = {
             "kind": "action",
+            "action": action.name,
             "unset_if_empty": unset,
             "inputs": self.value(inputs, step),
             "outputs": dict(step.outputs) if body is None else {},

@@ -404,6 +404,10 @@ class ActionKind:
         return ACTIONS[step.action.name].waits
 
     def describe(self, step: Step, body: dict[str, Any]) -> str:
+        load_builtin_actions()
+        definition = ACTIONS.get(body["name"])
+        if definition is not None and definition.describe is not None:
+            return definition.describe(body.get("inputs") or {})
         return f"action {body['name']} {_short(body.get('inputs') or {}, 100)}"
 
     def run(self, step: Step, body: dict[str, Any], ctx: StepContext) -> Any:

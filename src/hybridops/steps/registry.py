@@ -58,6 +58,8 @@ class ActionDefinition:
     # Its effect is on this process (credentials, say), not in AWS: a resumed run does it again
     # rather than reuse the outputs of the run it resumes.
     rerun_on_resume: bool = False
+    # One line for progress output, from the rendered inputs (default: the inputs as JSON).
+    describe: Callable[[dict[str, Any]], str] | None = None
 
     def check_inputs(self, raw: dict[str, Any]) -> None:
         """Check names and the literal (untemplated) values of inputs; raise ValueError."""
@@ -103,13 +105,14 @@ def action(
     mutating: bool = False,
     waits: bool = False,
     rerun_on_resume: bool = False,
+    describe: Callable[[dict[str, Any]], str] | None = None,
 ) -> Callable[[Callable[[Any, StepContext], Any]], Callable[[Any, StepContext], Any]]:
     """Decorator: register a function as the action `name`."""
 
     def wrap(func: Callable[[Any, StepContext], Any]) -> Callable[[Any, StepContext], Any]:
         doc = (func.__doc__ or "").strip().splitlines()
         ACTIONS[name] = ActionDefinition(
-            name, func, inputs, mutating, doc[0] if doc else "", waits, rerun_on_resume
+            name, func, inputs, mutating, doc[0] if doc else "", waits, rerun_on_resume, describe
         )
         return func
 

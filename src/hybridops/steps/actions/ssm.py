@@ -164,7 +164,36 @@ MAX_PRINTED_BYTES = 64 << 20
 MAX_MESSAGE_BYTES = 8 << 20
 
 
-@action("ssm.execute_script", inputs=ScriptInputs, mutating=True, waits=True)
+def describe_script(inputs: dict[str, Any]) -> str:
+    """`python script: what it does`, not its first line of code."""
+    import json
+
+    payload = inputs.get("payload")
+    lines = str(inputs.get("script") or "").count("\n") + 1
+    head = f"python script {inputs.get('handler')}() ({lines} lines)"
+    if isinstance(payload, dict) and payload.get("kind") and payload.get("step"):
+        # An exported hybridops step: say which, and what it calls.
+        call = payload.get("call") or {}
+        http = payload.get("http") or {}
+        what = (
+            f"{call.get('service')}.{call.get('operation')}"
+            if call
+            else f"{http.get('method', 'GET')} {http.get('url')}"
+            if http
+            else payload.get("action") or payload.get("condition") or ""
+        )
+        return f"{head}: hybridops {payload['kind']} step {payload['step']} {what}".rstrip()
+    text = json.dumps(payload, default=str, separators=(",", ":"))
+    return f"{head} with {text[:80] + '...' if len(text) > 80 else text}"
+
+
+@action(
+    "ssm.execute_script",
+    inputs=ScriptInputs,
+    mutating=True,
+    waits=True,
+    describe=describe_script,
+)
 def execute_script(inputs: ScriptInputs, ctx: StepContext) -> dict[str, Any]:
     """Run the document's Python in a child interpreter; its boto3 calls pass hybridops' gate.
 
