@@ -407,3 +407,157 @@ def test_a_command_document_is_named_as_one(cli: Cli, tmp_path: Path) -> None:
     doc.write_text("schemaVersion: '2.2'\nmainSteps:\n  - {action: aws:runShellScript, name: x}\n")
     result = cli("runbooks", "validate", str(doc))
     assert result.code == 2 and "Command documents run on managed instances" in result.err
+
+
+@pytest.mark.parametrize(
+    "step",
+    [
+        {"name": "call", "http": {"url": "https://x.example/h",
+                                  "headers": {"Authorization": "Bearer ${{ env.vars.pd }}"}}},
+        {"name": "call", "http": {"url": "https://ops:${{ env.vars.pd }}@x.example/h"}},
+        {"name": "call", "http": {"url": "https://x.example/h?token=${{ env.vars.pd }}"}},
+        {"name": "call", "when": "env.vars.api_key == 'x'", "sleep": 0},
+    ],
+    ids=["bearer", "userinfo", "query", "named"],
+)  # fmt: skip
+def test_an_export_never_publishes_a_credential(
+    cli: Cli, write_config: Any, tmp_path: Path, step: dict[str, Any]
+) -> None:
+    write_config("http://127.0.0.1:9", vars={"pd": "pd-SECRET-123456", "api_key": "k-SECRET-9"})
+    book = tmp_path / "leak.yaml"
+    book.write_text(yaml.safe_dump({"name": "leak", "steps": [step]}))
+    out = tmp_path / "doc.json"
+    result = cli("runbooks", "export", str(book), "--out", str(out))
+    assert result.code == 2, result.err
+    assert "it holds a credential" in result.err and "SECRET" not in result.err + result.out
+    assert not out.exists()
+
+
+def test_an_export_writes_only_the_environment_a_condition_reads(
+    cli: Cli, write_config: Any, tmp_path: Path
+) -> None:
+    write_config("http://127.0.0.1:9", vars={"mode": "on", "other": "not-for-ssm"})
+    book = tmp_path / "reads.yaml"
+    book.write_text(yaml.safe_dump({"name": "reads", "steps": [
+        {"name": "a", "when": "env.vars.mode == 'on' && params.x", "sleep": 0}],
+        "parameters": {"x": {"type": "string", "default": "y"}}}))  # fmt: skip
+    out = tmp_path / "doc.json"
+    assert cli("runbooks", "export", str(book), "--out", str(out)).code == 0
+    text = out.read_text()
+    assert '"mode": "on"' in text and "not-for-ssm" not in text
+
+
+def test_bad_input_sends_nothing_even_with_globals(
+    cli: Cli, moto: MotoServer, write_config: Any, tmp_path: Path
+) -> None:
+    write_config(moto.url)
+    doc = tmp_path / "Globals.yaml"
+    doc.write_text("""\
+schemaVersion: '0.3'
+parameters:
+  Targets: {type: StringList, allowedValues: [web, api]}
+mainSteps:
+  - name: Put
+    action: aws:executeAwsApi
+    inputs: {Service: ssm, Api: PutParameter, Name: '/{{ global:ACCOUNT_ID }}', Value: x,
+             Type: String}
+""")
+    moto.forget_requests()
+    result = cli("--yes", "run", str(doc), "-p", "Targets=web,prod")
+    assert result.code == 2 and "'prod' is not one of web, api" in result.err
+    assert moto.requests == []
+
+
+def test_a_nested_documents_rules_hold_for_what_is_passed(cli: Cli, tmp_path: Path) -> None:
+    (tmp_path / "Child.yaml").write_text("""\
+schemaVersion: '0.3'
+parameters:
+  Env: {type: String, allowedValues: [dev, staging]}
+mainSteps:
+  - {name: Wait, action: aws:sleep, inputs: {Duration: PT0S}}
+""")
+    parent = """\
+schemaVersion: '0.3'
+parameters:
+  Env: {type: String}
+mainSteps:
+  - name: Run
+    action: aws:executeAutomation
+    inputs: {DocumentName: Child, RuntimeParameters: {Env: ['{{ Env }}']}}
+"""
+    (tmp_path / "Parent.yaml").write_text(parent)
+    refused = cli("--yes", "run", str(tmp_path / "Parent.yaml"), "-p", "Env=prod")
+    assert refused.code == 2 and "'prod' is not one of dev, staging" in refused.err
+    assert cli("--yes", "run", str(tmp_path / "Parent.yaml"), "-p", "Env=dev").code == 0
+    elsewhere = parent.replace("RuntimeParameters:", "TargetLocations: [{Accounts: ['1']}], "
+                               "RuntimeParameters:")  # fmt: skip
+    (tmp_path / "Elsewhere.yaml").write_text(elsewhere)
+    result = cli("runbooks", "validate", str(tmp_path / "Elsewhere.yaml"))
+    assert result.code == 2 and "TargetLocations on aws:executeAutomation" in result.err
+
+
+def test_exported_conditions_read_text_parameters_as_hybridops_types_them(
+    cli: Cli, moto: MotoServer, write_config: Any, tmp_path: Path
+) -> None:
+    write_config(moto.url)
+    book = tmp_path / "typed.yaml"
+    book.write_text(yaml.safe_dump({
+        "name": "typed",
+        "parameters": {"rate": {"type": "number", "default": 1.5}, "n": {"type": "integer"}},
+        "steps": [
+            {"name": "fast", "when": "params.rate > `1`", "aws": _put("/fast", "x")},
+            {"name": "five", "when": "params.n == `5`", "aws": _put("/five", "x")},
+            {"name": "plan", "when": "`false`",
+             "action": {"name": "ecs.plan_scale",
+                        "inputs": {"cluster": "c", "service": "s", "to": "${{ params.n }}"}}},
+        ],
+    }))  # fmt: skip
+    document = tmp_path / "Typed.json"
+    assert cli("runbooks", "export", str(book), "--out", str(document)).code == 0
+    client = moto.client("ssm")
+    for path in (book, document):
+        for name in ("/fast", "/five"):
+            if _value(client, name) is not None:
+                client.delete_parameter(Name=name)
+        ran = cli("--yes", "run", str(path), "-p", "n=5")
+        assert ran.code == 0, (path.name, ran.err[-1500:])
+        assert (_value(client, "/fast"), _value(client, "/five")) == ("x", "x"), path.name
+
+
+def test_pattern_classes_are_ascii_as_in_java() -> None:
+    import re
+
+    assert re.fullmatch(python_pattern(r"^\d+$", "here"), "123")
+    assert not re.fullmatch(python_pattern(r"^\d+$", "here"), "٣")
+    assert not re.fullmatch(python_pattern(r"^[\w-]+$", "here"), "é")
+
+
+def test_a_script_wait_longer_than_ssm_allows_says_so() -> None:
+    from hybridops.ssm.step_script import script_text
+
+    namespace: dict[str, Any] = {}
+    sys.modules["boto3"] = types.ModuleType("boto3")
+    try:
+        exec(compile(script_text(), "step", "exec"), namespace)
+        with pytest.raises(ValueError, match="over SSM's 600s limit for a script"):
+            namespace["hybridops_step"](
+                {"kind": "wait", "step": "s", "timeout_s": 900, "interval_s": 1,
+                 "call": {}, "until": {}}, {}
+            )  # fmt: skip
+    finally:
+        del sys.modules["boto3"]
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ("  - {name: A, action: aws:sleep, inputs: {Duration: P8D}}\n", "over SSM's 7 days"),
+        ("  - {name: A, action: aws:sleep, inputs: {Duration: PT0S}}\n"
+         "  - {name: A, action: aws:sleep, inputs: {Duration: PT0S}}\n", "two steps are named A"),
+    ],
+)  # fmt: skip
+def test_refused_at_validation_too(cli: Cli, tmp_path: Path, text: str, said: str) -> None:
+    doc = tmp_path / "Doc.yaml"
+    doc.write_text("schemaVersion: '0.3'\nmainSteps:\n" + text)
+    result = cli("runbooks", "validate", str(doc))
+    assert result.code == 2 and said in result.err, result.err

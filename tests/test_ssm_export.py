@@ -164,7 +164,7 @@ def test_the_document_says_it_in_ssm_terms(exported: tuple[Path, Path]) -> None:
         ),
         (
             lambda b: b["steps"][2].update(when="env.vars.token == 'x'"),
-            "env.vars (it holds a credential",
+            "env.vars.token (it holds a credential",
         ),
     ],
     ids=["names", "number", "on-cancel", "secret"],

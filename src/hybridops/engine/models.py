@@ -419,6 +419,10 @@ class Parameter(_Strict):
     maximum: float | None = None
     enum: list[_StringValue] | None = None
     pattern: str | None = None
+    min_length: int | None = Field(None, ge=0, description="fewest characters (each item's)")
+    max_length: int | None = Field(None, ge=0, description="most characters (each item's)")
+    min_items: int | None = Field(None, ge=0, description="a list's fewest items")
+    max_items: int | None = Field(None, ge=0, description="a list's most items")
     secret: bool = Field(False, description="never shown in output, journals or audit records")
 
     @model_validator(mode="before")

@@ -65,13 +65,30 @@ def coerce(name: str, spec: Parameter, value: Any) -> Any:
         raise ValueError(f"parameter {name!r}: {shown} is below the minimum {spec.minimum:g}")
     if spec.maximum is not None and isinstance(value, (int, float)) and value > spec.maximum:
         raise ValueError(f"parameter {name!r}: {shown} is above the maximum {spec.maximum:g}")
-    shown = "the value given" if spec.secret else repr(value)
-    if spec.enum is not None and value not in spec.enum:
-        raise ValueError(
-            f"parameter {name!r}: {shown} is not one of {', '.join(map(str, spec.enum))}"
-        )
-    if spec.pattern is not None and not re.fullmatch(spec.pattern, str(value)):
-        raise ValueError(f"parameter {name!r}: {shown} does not match {spec.pattern!r}")
+    if isinstance(value, list):
+        count = len(value)
+        if spec.min_items is not None and count < spec.min_items:
+            raise ValueError(f"parameter {name!r}: at least {spec.min_items} items (got {count})")
+        if spec.max_items is not None and count > spec.max_items:
+            raise ValueError(f"parameter {name!r}: at most {spec.max_items} items (got {count})")
+    # A list's enum, pattern and lengths hold for each of its items.
+    for item in value if isinstance(value, list) else [value]:
+        shown = "the value given" if spec.secret else repr(item)
+        if spec.enum is not None and item not in spec.enum:
+            raise ValueError(
+                f"parameter {name!r}: {shown} is not one of {', '.join(map(str, spec.enum))}"
+            )
+        if spec.pattern is not None and not re.fullmatch(spec.pattern, str(item)):
+            raise ValueError(f"parameter {name!r}: {shown} does not match {spec.pattern!r}")
+        size = len(str(item))
+        if spec.min_length is not None and size < spec.min_length:
+            raise ValueError(
+                f"parameter {name!r}: {shown} is shorter than {spec.min_length} characters"
+            )
+        if spec.max_length is not None and size > spec.max_length:
+            raise ValueError(
+                f"parameter {name!r}: {shown} is longer than {spec.max_length} characters"
+            )
     return value
 
 

@@ -196,6 +196,8 @@ def python_pattern(pattern: str, where: str) -> str:
     text = re.sub(r"\\Q(.*?)(?:\\E|$)", lambda m: re.escape(m.group(1)), text)
     text = re.sub(r"\\([pP])\{(\w+)\}", posix, text)
     text = re.sub(r"(?<!\\)((?:\\\\)*)\\z", r"\1\\Z", text)
+    # Java's \w, \d, \s are ASCII; Python's are Unicode unless told.
+    text = "(?a)" + text
     import warnings
 
     try:
@@ -394,6 +396,14 @@ class Converter:
 
         inputs = raw.get("inputs") or {}
         name = str(inputs.get("DocumentName", ""))
+        others = sorted(set(inputs) - {"DocumentName", "RuntimeParameters"})
+        if others:
+            # Other accounts and regions, rate control, a document version: not what a local
+            # inlined run does, so not silently dropped.
+            raise ValidationError(
+                f"{where}: {', '.join(others)} on aws:executeAutomation is not supported (the"
+                " nested document runs inlined, here, once); nothing was run"
+            )
         found = find_document(name, _Path(self.source).parent, where)
         if found.resolve() in {_Path(x).resolve() for x in self.stack} or len(self.stack) > 3:
             raise ValidationError(f"{where}: {name} runs itself (or nests too deep)")
@@ -426,7 +436,42 @@ class Converter:
                     f"{where}: {name} assumes a role of its own ({role}), which is not"
                     " supported: pass it the parent's role, or leave it empty; nothing was run"
                 )
-        return child.body()
+        body = child.body()
+        rules = child.all_rules()
+        if rules:
+            # What the child's parameters allow, checked on what this step passes (SSM checks
+            # a nested execution's parameters too).
+            check = f"{self.steps[str(raw.get('name'))]}-check-parameters"
+            while check in self.used:
+                check += "-2"
+            self.used.add(check)
+            values = {n: child.bound(n, where, typed=True) for n in rules}
+            body.insert(
+                0,
+                {
+                    "name": check,
+                    "description": f"{name}'s parameter rules, on what is passed",
+                    "action": {
+                        "name": "ssm.check_parameters",
+                        "inputs": {"rules": rules, "values": values},
+                    },
+                },
+            )
+        return body
+
+    def all_rules(self) -> dict[str, dict[str, Any]]:
+        """Every parameter rule (for a nested document, whose parameters are not native ones)."""
+        out = self.list_rules()
+        for name, spec in (self.data.get("parameters") or {}).items():
+            where = f"{self.source}: parameter {name}"
+            rules = out.setdefault(str(name), {})
+            if spec.get("allowedValues"):
+                rules["allowedValues"] = list(spec["allowedValues"])
+            if spec.get("allowedPattern"):
+                rules["allowedPattern"] = python_pattern(str(spec["allowedPattern"]), where)
+            if not rules:
+                del out[str(name)]
+        return out
 
     def root(self) -> Converter:
         """The document the run started from."""
@@ -466,14 +511,23 @@ class Converter:
                 native["default"] = spec["default"]
             else:
                 native["required"] = True
-            if spec.get("allowedValues") and kind in ("string", "integer"):
+            if spec.get("allowedValues") and kind in ("string", "integer", "list"):
                 native["enum"] = list(spec["allowedValues"])
-            if spec.get("allowedPattern") and kind == "string":
+            for ssm_key, native_key in (
+                ("minChars", "min_length"),
+                ("maxChars", "max_length"),
+                ("minItems", "min_items"),
+                ("maxItems", "max_items"),
+            ):
+                if ssm_key in spec:
+                    native[native_key] = int(spec[ssm_key])
+            if spec.get("allowedPattern") and kind in ("string", "list"):
                 pattern = python_pattern(str(spec["allowedPattern"]), where)
                 default = spec.get("default")
                 if isinstance(default, str) and not re.fullmatch(pattern, default):
                     # SSM checks the pattern against values given, never against the default.
-                    pattern = f"(?:{pattern})|\\A{re.escape(default)}\\Z"
+                    inner = pattern.removeprefix("(?a)")
+                    pattern = f"(?a)(?:{inner})|\\A{re.escape(default)}\\Z"
                 native["pattern"] = pattern
             out[name] = native
         return out
@@ -570,6 +624,8 @@ class Converter:
                 # Known when the run gets there: parsed then (a bad value fails the step).
                 templated = self.template(str(duration), where)
                 step["action"] = {"name": "ssm.sleep", "inputs": {"duration": templated}}
+            elif seconds(duration, where) > 7 * 86400:
+                raise ValidationError(f"{where}: Duration {duration} is over SSM's 7 days")
             elif seconds(duration, where) > 3600:
                 # Past the native sleep's hour: the action, which takes up to SSM's 7 days.
                 step["action"] = {"name": "ssm.sleep", "inputs": {"duration": str(duration)}}
@@ -592,22 +648,6 @@ class Converter:
         if parameters:
             out["parameters"] = parameters
         steps = []
-        # Bad input is refused before anything, STS included.
-        rules = self.list_rules()
-        if rules:
-            steps.append(
-                {
-                    "name": "check-parameters",
-                    "description": "SSM's parameter rules the native types do not carry",
-                    "action": {
-                        "name": "ssm.check_parameters",
-                        "inputs": {
-                            "rules": rules,
-                            "values": {n: f"${{{{ params.{n} }}}}" for n in rules},
-                        },
-                    },
-                }
-            )
         if role.strip():
             # Run as the document says: AssumeRole first (an empty value: the environment's
             # own credentials, said in the step's outputs).
@@ -957,6 +997,10 @@ def check_shape(data: dict[str, Any], source: str) -> None:
     steps = data.get("mainSteps")
     if not isinstance(steps, list) or not steps:
         raise ValidationError(f"{source}: mainSteps must be a non-empty list of steps")
+    names = [raw.get("name") for raw in steps if isinstance(raw, dict)]
+    twice = sorted({str(n) for n in names if names.count(n) > 1})
+    if twice:
+        raise ValidationError(f"{source}: two steps are named {twice[0]}; nothing was run")
     for index, raw in enumerate(steps):
         if not isinstance(raw, dict):
             raise ValidationError(f"{source}: mainSteps[{index}] must be a mapping")

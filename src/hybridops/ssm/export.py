@@ -44,6 +44,17 @@ GLOBAL_OF = {"account_id": "{{ global:ACCOUNT_ID }}", "date_time": "{{ global:DA
 SCRIPT_LIMIT_S = 600  # SSM's ceiling for aws:executeScript
 
 
+def _strings(value: Any) -> list[str]:
+    """Every text inside a value (a string, or the strings in a list or mapping)."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings(v)]
+    return []
+
+
 def ssm_step_name(name: str) -> str:
     """`wait-stable` -> `WaitStable` (SSM step names are [A-Za-z0-9_])."""
     return "".join(part[:1].upper() + part[1:] for part in re.split(r"[-_]", name) if part)
@@ -93,6 +104,7 @@ class Exporter:
         self.source = source
         self.approvers = False
         self.assume_role = ""
+        self.written: dict[str, list[str]] = {}  # env.* written in: its text values
 
     def refuse(self, step: Step | None, what: str) -> ValidationError:
         """What cannot be exported, by name."""
@@ -143,13 +155,36 @@ class Exporter:
         from hybridops.gate.redact import Redactor
 
         text = json.dumps(value, default=str)
-        if Redactor().text(text) != text:
-            raise self.refuse(
-                step,
-                f"{what.strip()} (it holds a credential; SSM documents are readable by anyone"
-                " allowed ssm:GetDocument — keep it in a SecureString parameter)",
-            )
+        # The value itself (a URL with a password), or its name (`vars.api_key`).
+        name = what.strip().rsplit(".", 1)[-1]
+        named = f"{name}={value}" if isinstance(value, str) else ""
+        if Redactor().text(text) != text or Redactor().text(named) != named:
+            raise self.refuse(step, self._credential(what))
+        self.written.setdefault(what.strip(), [])
+        for leaf in _strings(value):
+            self.written[what.strip()].append(leaf)
         return value
+
+    @staticmethod
+    def _credential(what: str) -> str:
+        return (
+            f"{what.strip()} (it holds a credential; SSM documents are readable by anyone"
+            " allowed ssm:GetDocument — keep it in a SecureString parameter)"
+        )
+
+    def check_written(self, doc: dict[str, Any]) -> None:
+        """No environment value written in stands where a credential would (`Bearer X`)."""
+        import json
+
+        from hybridops.gate.redact import Redactor
+
+        text = json.dumps(doc)
+        masked = Redactor().text(text)
+        for what, leaves in self.written.items():
+            for leaf in leaves:
+                shown = json.dumps(leaf)[1:-1]
+                if len(leaf) >= 4 and text.count(shown) != masked.count(shown):
+                    raise self.refuse(None, self._credential(what))
 
     def scope(self, expressions: list[str], step: Step) -> dict[str, Any]:
         """What JMESPath over {params, steps, env} reads, as InputPayload values SSM fills in."""
@@ -165,8 +200,14 @@ class Exporter:
                     outputs["outputs"][chain[3]] = ref
                 elif root == "env" and len(chain) >= 2:
                     # Only what the condition reads, never the whole environment.
-                    value = self.written_in(self.env.get(chain[1]), f"env.{chain[1]}", step)
-                    scope.setdefault("env", {})[chain[1]] = value
+                    value: Any = self.env
+                    for key in chain[1:]:
+                        value = value.get(key) if isinstance(value, dict) else None
+                    value = self.written_in(value, ".".join(chain), step)
+                    node = scope.setdefault("env", {})
+                    for key in chain[1:-1]:
+                        node = node.setdefault(key, {})
+                    node[chain[-1]] = value
                 elif root == "steps" and len(chain) >= 3 and chain[2] == "status":
                     raise self.refuse(
                         step,
@@ -209,12 +250,22 @@ class Exporter:
                 entry["description"] = f"(Optional) {spec.description or ''}".strip()
             if spec.type == "number":
                 entry["allowedPattern"] = r"^-?[0-9]+(\.[0-9]+)?$" + ("|^$" if optional else "")
+            for native_key, ssm_key in (
+                ("min_length", "minChars"),
+                ("max_length", "maxChars"),
+                ("min_items", "minItems"),
+                ("max_items", "maxItems"),
+            ):
+                if getattr(spec, native_key) is not None:
+                    entry[ssm_key] = getattr(spec, native_key)
             if spec.enum:
                 values = [str(v) if entry["type"] == "String" else v for v in spec.enum]
                 entry["allowedValues"] = ([""] if optional else []) + values
             if spec.pattern:
                 # hybridops matches a pattern against the whole value.
-                entry["allowedPattern"] = ("^$|" if optional else "") + f"^(?:{spec.pattern})$"
+                # (Java's \\w and \\d are ASCII already: hybridops' "(?a)" is not Java's.)
+                inner = spec.pattern.removeprefix("(?a)")
+                entry["allowedPattern"] = ("^$|" if optional else "") + f"^(?:{inner})$"
             out[name] = entry
         # SSM's own rules (per item, lengths) that an imported document's first step checks.
         for step in self.runbook.steps:
@@ -222,6 +273,18 @@ class Exporter:
                 for name, rules in (step.action.inputs.get("rules") or {}).items():
                     if name in out:
                         out[name].update(rules)
+        return out
+
+    def text_params(self) -> dict[str, str]:
+        """Parameters SSM passes as text though hybridops types them (number; optional ones):
+        the step script reads them back as hybridops would, before a condition sees them."""
+        out: dict[str, str] = {}
+        for name, spec in self.runbook.parameters.items():
+            optional = spec.default is None and not spec.required and self._emptyable(name)
+            if spec.type == "number" or (optional and spec.type in ("integer", "boolean")):
+                out[name] = spec.type
+            elif optional:
+                out[name] = "optional"
         return out
 
     def _emptyable(self, name: str) -> bool:
@@ -376,6 +439,7 @@ class Exporter:
             payload = {
                 "kind": "assert",
                 "scope": self.scope(list(that), step),
+                "types": self.text_params(),
                 "that": that,
                 "message": step.assert_.message,
             }
@@ -545,6 +609,7 @@ class Exporter:
                     "kind": "when",
                     "condition": condition,
                     "scope": self.scope([condition], step),
+                    "types": self.text_params(),
                 }
             steps.append(decide)
             choice = {"Variable": f"{{{{ {name}When.holds }}}}", "BooleanEquals": True}
@@ -921,4 +986,7 @@ class Exporter:
 
 def export_document(runbook: Runbook, env_scope: dict[str, Any], source: str) -> dict[str, Any]:
     """A runbook as an SSM Automation document; ValidationError names what cannot be."""
-    return Exporter(runbook, env_scope, source).document()
+    exporter = Exporter(runbook, env_scope, source)
+    doc = exporter.document()
+    exporter.check_written(doc)
+    return doc

@@ -16,6 +16,7 @@ HANDLER = "hybridops_step"
 
 _DRIVER = '''
 OPTIONS = jmespath.Options(custom_functions=_Functions())
+LIMIT_S = 600  # SSM stops an aws:executeScript step after this long
 
 
 def _search(path, data):
@@ -78,6 +79,24 @@ def _do(events):
     return _request(events["http"]) if "http" in events else _call(events["call"])
 
 
+def _typed(scope, types):
+    """Parameters SSM passed as text, as hybridops types them (empty: not given)."""
+    params = dict(scope.get("params") or {})
+    for name, kind in (types or {}).items():
+        value = params.get(name)
+        if name not in params or not isinstance(value, str):
+            continue
+        if value == "":
+            params[name] = None
+        elif kind == "integer":
+            params[name] = int(value)
+        elif kind == "number":
+            params[name] = float(value)
+        elif kind == "boolean":
+            params[name] = value.strip().lower() == "true"
+    return {**scope, "params": params}
+
+
 def _mismatches(data, expectations):
     out = []
     for path, expected in (expectations or {}).items():
@@ -93,10 +112,16 @@ def hybridops_step(events, context):
     if kind == "when":
         if "value" in events:
             return {"holds": truthy(events["value"])}
-        return {"holds": truthy(_search(events["condition"], events["scope"]))}
+        scope = _typed(events["scope"], events.get("types"))
+        return {"holds": truthy(_search(events["condition"], scope))}
     if kind in ("aws", "http"):
         result = _do(events)
     elif kind == "wait":
+        if float(events["timeout_s"]) > LIMIT_S:
+            raise ValueError(
+                f"step {name}: a wait of {float(events['timeout_s']):g}s is over SSM's"
+                f" {LIMIT_S}s limit for a script; nothing was waited for"
+            )
         deadline = time.monotonic() + float(events["timeout_s"])
         while True:
             result = _do(events)
@@ -110,12 +135,18 @@ def hybridops_step(events, context):
                 )
             time.sleep(float(events["interval_s"]))
     elif kind == "assert":
-        left = _mismatches(events["scope"], events["that"])
+        left = _mismatches(_typed(events["scope"], events.get("types")), events["that"])
         if left:
             raise AssertionError(events.get("message") or f"step {name}: " + "; ".join(left))
         return {}
     else:  # a built-in action: its portable handler, above in this script
         # An optional parameter not given is empty text in SSM: not given to the action.
+        timeout = (events.get("inputs") or {}).get("timeout_s")
+        if timeout not in (None, "") and float(timeout) > LIMIT_S:
+            raise ValueError(
+                f"step {name}: a wait of {float(timeout):g}s is over SSM's {LIMIT_S}s limit for"
+                " a script; nothing was waited for"
+            )
         unset = events.get("unset_if_empty") or []
         inputs = {k: v for k, v in events["inputs"].items() if not (k in unset and v == "")}
         result = _plain(handler(inputs, context))
