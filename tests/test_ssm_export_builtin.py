@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from hybridops.sandbox.topology import CLUSTER, FUNCTION, PRIMARY, SERVICE
+from hybridops.sandbox.topology import CLUSTER, PRIMARY, SERVICE
 from tests.conftest import Cli
 
 pytestmark = pytest.mark.slow
@@ -35,12 +35,6 @@ def _breaker(sandbox: Any) -> Any:
     return value, described["Parameters"][0]["Description"]
 
 
-def _provisioned(sandbox: Any) -> Any:
-    lam = sandbox.internal_client("lambda")
-    config = lam.get_provisioned_concurrency_config(FunctionName=FUNCTION, Qualifier="live")
-    return config["RequestedProvisionedConcurrentExecutions"], config["Status"]
-
-
 # runbook -> (sandbox fault, parameters, the end state read in AWS, what it must be)
 CASES: dict[str, tuple[str | None, list[str], Callable[[Any], Any], Any]] = {
     "scale-service": (
@@ -54,12 +48,6 @@ CASES: dict[str, tuple[str | None, list[str], Callable[[Any], Any], Any]] = {
         ["-p", "state=open", "-p", "reason=bedrock 503s", "-p", "actor=kim"],
         _breaker,
         ("open", "open by kim: bedrock 503s"),
-    ),
-    "scale-lambda": (
-        "lambda-throttle",
-        ["-p", "by=50", "-p", "timeout_s=60", "-p", "interval_s=0.5"],
-        _provisioned,
-        (50, "READY"),
     ),
 }
 
