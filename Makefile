@@ -8,7 +8,9 @@ STAMP  := $(VENV)/.installed
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet -e '.[dev,sandbox]'
+	# --no-compile: byte-compiling every module of botocore and moto up front costs ~17 s; the
+	# few a run imports are compiled when first imported.
+	$(BIN)/python -m pip install --quiet --no-compile -e '.[dev,sandbox]'
 	@touch $(STAMP)
 
 test: $(STAMP)
