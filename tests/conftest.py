@@ -51,6 +51,10 @@ class CountingApp:
         # (a metric alarm going red when a function is throttled, say): moto computes no such
         # consequences. REST labels are `METHOD /path`.
         self.after: dict[str, Callable[[], None]] = {}
+        # DynamoDB applies a conditional write atomically; moto's threaded server does not
+        # (two racers could both pass `attribute_not_exists`). Its requests are served one at a
+        # time, as the real service's per-item writes are.
+        self.dynamodb = threading.Lock()
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         from hybridops.sandbox.server import request_label
@@ -65,7 +69,11 @@ class CountingApp:
                     label = part[len(b"Action=") :].decode()
         if not environ.get("PATH_INFO", "").startswith("/moto-api"):
             self.labels.append(label)
-        served = self.app(environ, start_response)
+        if str(environ.get("HTTP_X_AMZ_TARGET", "")).startswith("DynamoDB"):
+            with self.dynamodb:
+                served = list(self.app(environ, start_response))
+        else:
+            served = self.app(environ, start_response)
         for pattern, consequence in list(self.after.items()):
             if re.search(pattern, label):
                 consequence()
