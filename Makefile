@@ -8,9 +8,10 @@ STAMP  := $(VENV)/.installed
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	# --no-compile: byte-compiling every module of botocore and moto up front costs ~17 s; the
-	# few a run imports are compiled when first imported.
+	# pip byte-compiles on one core (~17 s for botocore and moto); compileall uses both, and the
+	# test workers then never compile the same modules four times over.
 	$(BIN)/python -m pip install --quiet --no-compile -e '.[dev,sandbox]'
+	$(BIN)/python -m compileall -q -j 0 $(VENV)/lib > /dev/null
 	@touch $(STAMP)
 
 test: $(STAMP)
