@@ -561,3 +561,21 @@ def test_refused_at_validation_too(cli: Cli, tmp_path: Path, text: str, said: st
     doc.write_text("schemaVersion: '0.3'\nmainSteps:\n" + text)
     result = cli("runbooks", "validate", str(doc))
     assert result.code == 2 and said in result.err, result.err
+
+
+def test_a_confirmation_names_the_role_that_will_make_the_change(ssm: Any, tmp_path: Path) -> None:
+    doc = tmp_path / "Role.yaml"
+    doc.write_text(f"""\
+schemaVersion: '0.3'
+assumeRole: '{ROLE}'
+mainSteps:
+  - name: Change
+    action: aws:executeAwsApi
+    inputs: {{Service: ssm, Api: PutParameter, Name: /flag, Value: changed, Overwrite: true}}
+""")
+    asked = Cli(tty=True, answers=["n"])
+    result = asked("run", str(doc))
+    assert result.code == 3
+    (prompt,) = asked.prompts
+    assert prompt.startswith("In test (123456789012, eu-central-1, as Narrow):\n")
+    assert _value(ssm, "/flag") == "original"

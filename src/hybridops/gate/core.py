@@ -257,7 +257,9 @@ class Gate:
         arn = self.caller()
         parts = arn.split(":")
         account = parts[4] if arn.startswith("arn:") and len(parts) > 4 else "account unknown"
-        inside = ", ".join(p for p in (account, region) if p)
+        # Whose credentials make the change, when they are a role's (SSO, an assumed role).
+        role = arn.split(":assumed-role/", 1)[1].split("/", 1)[0] if ":assumed-role/" in arn else ""
+        inside = ", ".join(p for p in (account, region, f"as {role}" if role else "") if p)
         return f"{self.env_name or 'this environment'} ({inside})"
 
     # -- audit --------------------------------------------------------------------------
