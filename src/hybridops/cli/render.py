@@ -207,7 +207,7 @@ def print_run_result(console: Console, result: RunResult) -> None:
     for step in result.steps:
         table.add_row(
             step.name,
-            styled(step.status),
+            styled(step.status) + (f" ({step.passes} passes)" if step.passes > 1 else ""),
             "yes" if step.mutating else "",
             f"{step.duration_s:.2f}s",
         )

@@ -85,6 +85,7 @@ def show(
                 "describe": kinds[step.kind].describe(step, body),
                 "compensate": step.compensate is not None,
                 "when": step.when,
+                "goto": [j.model_dump(exclude_none=True) for j in step.goto or []],
             }
         )
     doc = {
@@ -114,10 +115,12 @@ def show(
             line = f"  {name}: {spec.type}{default}{req}  {spec.description or ''}"
             out.print(line.rstrip(), markup=False)
     out.print("[bold]steps[/bold]")
-    for i, row in enumerate(steps, 1):
+    for i, (step, row) in enumerate(zip(book.steps, steps, strict=True), 1):
         flag = " [yellow](changes)[/yellow]" if row["mutating"] else ""
         out.print(f"  {i}. {row['name']}{flag}")
         out.print(f"     {row['describe']}", markup=False, highlight=False)
+        for words in book.jump_words(step):
+            out.print(f"     {words}", markup=False, highlight=False)
     if book.report:
         out.print("[bold]report[/bold] (shown after the steps)")
         for entry in book.report:

@@ -20,6 +20,7 @@ class StepRecord:
     started_at: str | None = None
     duration_s: float = 0.0
     attempts: int = 0
+    passes: int = 0  # times it ran (more than once in a loop)
     outputs: dict[str, Any] = field(default_factory=dict)
     error: dict[str, Any] | None = None
     detail: str | None = None
@@ -34,6 +35,8 @@ class StepRecord:
             "mutating": self.mutating,
             "duration_s": round(self.duration_s, 3),
         }
+        if self.passes > 1:
+            out["passes"] = self.passes
         if self.outputs:
             out["outputs"] = self.outputs
         if self.error:

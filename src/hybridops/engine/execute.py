@@ -18,6 +18,7 @@ from hybridops.engine.events import (
     RunResult,
     RunStarted,
     StepFinished,
+    StepNote,
     StepRecord,
     StepStarted,
 )
@@ -50,7 +51,8 @@ if TYPE_CHECKING:
 
 RETRYABLE = (CheckFailed, StepFailed, RemoteError)
 STATUS_FOR_ERROR = {ExitCode.REFUSED: "refused", ExitCode.TIMED_OUT: "timed_out"}
-_STEP_IN_PATH = re.compile(r"\bsteps\.(\"?)([A-Za-z0-9_-]+)\1")
+# A condition reading a step's outputs (its status is known in a dry run too).
+_STEP_IN_PATH = re.compile(r"\bsteps\.(\"?)([A-Za-z0-9_-]+)\1(?![\w-])(?!\.(?:status|jumps)\b)")
 # A lock is a lease: a live run renews it every LOCK_HEARTBEAT_S; a crashed run's lease runs
 # out after LOCK_TTL_S and the next run may take it over.
 LOCK_TTL_S = 120.0
@@ -62,6 +64,15 @@ def _reruns(step: Step) -> bool:
     from hybridops.steps.registry import ACTIONS
 
     return step.action is not None and ACTIONS[step.action.name].rerun_on_resume
+
+
+_KEEP: Any = object()
+
+
+def _done(completed: list[tuple[Step, StepRecord]], step: Step, record: StepRecord) -> None:
+    """A step that succeeded, once however many passes of a loop it ran."""
+    if all(done.name != step.name for done, _ in completed):
+        completed.append((step, record))
 
 
 def holder_run(holder: str) -> str | None:
@@ -167,8 +178,15 @@ class Executor:
             "params": self.params,
             "steps": self.outputs,
             "env": self.env_scope,
-            "run": {"id": self.run_id, "runbook": self.runbook.name, "env": self.env_name},
+            "run": {
+                "id": self.run_id,
+                "runbook": self.runbook.name,
+                "env": self.env_name,
+                "jumped_to": None,
+                "jumps": 0,
+            },
         }
+        self._jumps: dict[tuple[str, int], int] = {}
         # In a dry run, steps after a planned change would observe the unchanged estate.
         self._planned_change = False
         self._planned_steps: set[str] = set()
@@ -189,6 +207,7 @@ class Executor:
             dry_run=self.mode.dry_run,
             steps=[StepRecord(s.name, s.kind, step_is_mutating(s)) for s in self.runbook.steps],
         )
+        self._records = result.steps
         started = time.monotonic()
         self.bus.emit(RunStarted(result, len(self.runbook.steps)))
         failure: HybridOpsError | None = None
@@ -201,25 +220,30 @@ class Executor:
                 failure = exc
                 for record in result.steps:
                     record.status = "not_run"
-            steps = [] if failure else zip(self.runbook.steps, result.steps, strict=True)
+            steps = [] if failure else list(zip(self.runbook.steps, result.steps, strict=True))
             # An interruption during a step with `on_cancel`: the steps it names run (the
             # cleanup its author wrote), nothing else, and the run ends interrupted.
             cancelled: HybridOpsError | None = None
             cancel_path: list[str] | None = None
-            for index, (step, record) in enumerate(steps):
+            # Control moves down the list; a `goto` moves it elsewhere (back: a loop).
+            index = 0
+            while index < len(steps):
+                step, record = steps[index]
+                here, index = index, index + 1
                 if cancel_path is not None and step.name not in cancel_path:
                     record.status = "not_run"
                     continue
-                if step.name in self.reuse and not _reruns(step):
+                if self._reusable(step):
                     record.status = "succeeded"
                     record.outputs = self.reuse[step.name]
                     record.detail = f"done in run {self.resumed_from}: outputs reused"
-                    self.outputs[step.name] = {"outputs": record.outputs, "status": "succeeded"}
+                    self._ended(step.name, "succeeded", record.outputs)
                     completed.append((step, record))
                     self.bus.emit(StepFinished(self.run_id, record))
+                    index = self._next(step, record, index)
                     continue
                 try:
-                    error = self._run_step(step, record, index)
+                    error = self._run_step(step, record, here)
                 except KeyboardInterrupt as exc:
                     if step.on_cancel is None or cancelled is not None:
                         raise
@@ -227,25 +251,24 @@ class Executor:
                     cancel_path = list(step.on_cancel)
                     record.status = "interrupted"
                     record.detail = f"interrupted: on_cancel runs {', '.join(step.on_cancel)}"
-                    self.outputs.setdefault(step.name, {"outputs": None})["status"] = "interrupted"
+                    self._ended(step.name, "interrupted")
                     self.bus.emit(StepFinished(self.run_id, record))
                     continue
                 # How it ended, for a later `when` (steps.NAME.status): a branch on failure.
-                self.outputs.setdefault(step.name, {"outputs": None})["status"] = record.status
+                self._ended(step.name, record.status)
                 if error is None and self.services.gate.store_error is not None:
                     # The change was made but its record could not be kept: stop here and undo.
                     error = translate(self.services.gate.store_error)
                     if record.status == "succeeded":
-                        completed.append((step, record))
+                        _done(completed, step, record)
                 if isinstance(error, StateStoreFailed) or self.services.gate.store_error:
                     # What is left to write (undo records, lock release, journal) gets the
                     # space the store kept for this moment.
                     self._free_reserve()
                 if error is None:
                     if record.status == "succeeded":
-                        completed.append((step, record))
-                    continue
-                if step.on_failure == "continue" and not isinstance(error, Refused):
+                        _done(completed, step, record)
+                elif step.on_failure == "continue" and not isinstance(error, Refused):
                     if step.critical:
                         failure = failure or error
                     else:
@@ -253,11 +276,21 @@ class Executor:
                             f"step {step.name} failed and is not critical: "
                             + self.redactor.text(error.message)
                         )
-                    continue
+                    error = None
+                if error is None:
+                    try:
+                        index = self._next(step, record, index)
+                        continue
+                    except HybridOpsError as exc:  # a loop past its bound, a bad condition
+                        record.status = "failed"
+                        record.error = self.redactor(error_dict(exc))
+                        self._ended(step.name, "failed")
+                        error = exc
                 if failure is None:
                     failure = error
-                for rest in result.steps[index + 1 :]:
-                    rest.status = "not_run"
+                for rest in result.steps[here + 1 :]:
+                    if rest.status in ("pending", "running"):
+                        rest.status = "not_run"
                 break
             if cancelled is not None:
                 # The on_cancel path ran; what else was changed is offered for undo as after
@@ -445,11 +478,68 @@ class Executor:
             store=self.services.store,
         )
 
+    def _ended(self, name: str, status: str, outputs: Any = _KEEP) -> None:
+        """How a step ended, for later conditions: its status, and after how many jumps."""
+        entry = self.outputs.setdefault(name, {"outputs": None})
+        if outputs is not _KEEP:
+            entry["outputs"] = outputs
+        entry["status"] = status
+        # An imported SSM document's flow tests that a step ran since the last jump.
+        entry["jumps"] = self.scope["run"]["jumps"]
+
+    def _reusable(self, step: Step) -> bool:
+        """Resuming: a step done in the earlier run whose outputs stand (not one in a loop)."""
+        return (
+            step.name in self.reuse
+            and not _reruns(step)
+            and step.name not in self.runbook.loop_steps
+        )
+
+    def _next(self, step: Step, record: StepRecord, following: int) -> int:
+        """Where control goes after a step that ran: its first `goto` that holds, else on."""
+        if not step.goto or record.status in ("skipped", "not_run"):
+            return following
+        position = {s.name: i for i, s in enumerate(self.runbook.steps)}
+        for number, jump in enumerate(step.goto):
+            if jump.when is not None and not matching.holds(jump.when, self.scope):
+                continue
+            target = position[jump.step]
+            back = target < following
+            if back and self.mode.dry_run:
+                # What a loop waits for is what the run would change: a plan goes round once.
+                note = f"a dry run goes through the loop once (then back to {jump.step})"
+                record.detail = f"{record.detail}; {note}" if record.detail else note
+                return following
+            key = (step.name, number)
+            self._jumps[key] = self._jumps.get(key, 0) + 1
+            if self._jumps[key] > jump.max:
+                raise StepFailed(
+                    f"step {step.name}: jumped back to {jump.step} {jump.max} times (its goto's"
+                    " max); the loop did not end",
+                    hint="raise the goto's max if the loop needs more passes",
+                )
+            self.scope["run"]["jumped_to"] = jump.step
+            self.scope["run"]["jumps"] += 1
+            if back:
+                passes = f"pass {self._jumps[key] + 1} of at most {jump.max + 1}"
+                self.bus.emit(StepNote(self.run_id, step.name, f"back to {jump.step} ({passes})"))
+            for over, skipped in enumerate(self.runbook.steps[following:target], following):
+                record_over = self._records[over]
+                record_over.status = "skipped"
+                record_over.detail = f"jumped over: {step.name} went to {jump.step}"
+                self.outputs[skipped.name] = {"outputs": None}
+                self._ended(skipped.name, "skipped")
+                self.bus.emit(StepFinished(self.run_id, record_over))
+            return target
+        return following
+
     def _should_run(self, step: Step) -> bool:
         return step.when is None or matching.holds(step.when, self.scope)
 
     def _run_step(self, step: Step, record: StepRecord, index: int) -> HybridOpsError | None:
         kind = self.kinds[step.kind]
+        if record.passes:  # a loop's next pass: what the last one left is not this one's
+            record.outputs, record.error, record.detail, record.attempts = {}, None, None, 0
         record.started_at = iso(utcnow())
         started = time.monotonic()
         self.outputs[step.name] = {"outputs": None}
@@ -458,6 +548,7 @@ class Executor:
                 record.status = "skipped"
                 record.detail = f"when: {step.when}"
                 return None
+            record.passes += 1
             if self.mode.dry_run and self._uses_planned_outputs(step):
                 self._plan_without_running(step, record)
                 return None

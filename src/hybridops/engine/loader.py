@@ -87,6 +87,13 @@ def validate_data(data: Any, source: str) -> Runbook:
     return runbook
 
 
+# Read after the step ran, so they may read its own outputs and status.
+AFTER_THE_STEP = ("compensate", "goto")
+# What `run.` offers: `jumped_to` is the step the last `goto` jumped to, `jumps` how many
+# jumps the run has taken (an imported SSM document's flow reads both).
+RUN_FIELDS = ("id", "runbook", "env", "jumped_to", "jumps")
+
+
 def _fail(source: str, data: Any, loc: list[Any], message: str) -> ValidationError:
     line = line_of(data, loc)
     where = f"{source}:{line}" if line else source
@@ -125,6 +132,10 @@ def check_references(runbook: Runbook, data: Any, source: str) -> None:
                     ["steps", index, "on_cancel"],
                     f"{target!r} is not a step after this one",
                 )
+        for number, jump in enumerate(step.goto or []):
+            problem = _jump_problem(runbook, index, jump.step)
+            if problem:
+                raise _fail(source, data, ["steps", index, "goto", number, "step"], problem)
         if not step.critical and step.on_failure != "continue":
             raise _fail(
                 source,
@@ -142,6 +153,24 @@ def check_references(runbook: Runbook, data: Any, source: str) -> None:
                     ["parameters", name, "default"],
                     "a parameter default may only refer to env.*",
                 )
+
+
+def _jump_problem(runbook: Runbook, index: int, target: str) -> str | None:
+    """What is wrong with a jump from step `index` to `target` (None: nothing)."""
+    names = [s.name for s in runbook.steps]
+    if target not in names:
+        return f"goto {target!r}: no such step"
+    start = names.index(target)
+    if start > index:
+        return None
+    # Each pass of a loop would change again what one undo record can undo once.
+    undone = next((s.name for s in runbook.steps[start : index + 1] if s.compensate), None)
+    if undone:
+        return (
+            f"goto {target!r}: step {undone!r} inside the loop has compensate (each pass would"
+            " need its own undo); move the change out of the loop"
+        )
+    return None
 
 
 def _lowered_class(step: Any) -> str | None:
@@ -166,6 +195,9 @@ def _lowered_class(step: Any) -> str | None:
 def _jmespath_conditions(step: Any, index: int) -> list[tuple[list[Any], str]]:
     """Plain JMESPath expressions evaluated over {params, steps, env, run}, with their place."""
     found: list[tuple[list[Any], str]] = []
+    for number, jump in enumerate(step.goto or []):
+        if jump.when and "${{" not in jump.when:
+            found.append((["steps", index, "goto", number, "when"], jump.when))
     if step.when and "${{" not in step.when:
         found.append((["steps", index, "when"], step.when))
     if step.compensate is not None and step.compensate.when and "${{" not in step.compensate.when:
@@ -203,9 +235,10 @@ def _reference_problem(
         if len(ref) < 2:
             return f"${{{{ {text} }}}}: name a step"
         step_name = ref[1]
-        if step_name == current and key != "compensate":
+        # Compensation and jumps come after the step ran: they may read its outputs.
+        if step_name == current and key not in AFTER_THE_STEP:
             return f"${{{{ {text} }}}}: a step cannot refer to its own outputs"
-        if step_name not in seen and not (step_name == current and key == "compensate"):
+        if step_name not in seen and not (step_name == current and key in AFTER_THE_STEP):
             later = any(s.name == step_name for s in runbook.steps)
             why = "runs later" if later else "does not exist"
             return f"${{{{ {text} }}}}: step {step_name!r} {why}"
@@ -221,8 +254,8 @@ def _reference_problem(
 
         if len(ref) < 2 or ref[1] not in {*EnvironmentConfig.model_fields, "name"}:
             return f"${{{{ {text} }}}}: no such environment setting"
-    elif root == "run" and (len(ref) != 2 or ref[1] not in ("id", "runbook", "env")):
-        return f"${{{{ {text} }}}}: use run.id, run.runbook or run.env"
+    elif root == "run" and (len(ref) != 2 or ref[1] not in RUN_FIELDS):
+        return f"${{{{ {text} }}}}: use run.id, run.runbook, run.env, run.jumped_to or run.jumps"
     elif root == "facts":
         return f"${{{{ {text} }}}}: facts.* is read by triggers only, not by steps"
     return None
@@ -244,14 +277,15 @@ def _path_problem(
         )
     if root == "steps":
         name = ref[1]
-        if name == current and key != "compensate":
+        if name == current and key not in AFTER_THE_STEP:
             return f"{text}: a step cannot test its own outputs"
-        if name not in seen and not (name == current and key == "compensate"):
+        if name not in seen and not (name == current and key in AFTER_THE_STEP):
             later = any(s.name == name for s in runbook.steps)
             return f"{text}: step {name!r} {'runs later' if later else 'does not exist'}"
-        if len(ref) >= 3 and ref[2] == "status":
-            # How the step ended (succeeded, failed, skipped, planned...): a branch on failure.
-            return None if len(ref) == 3 else f"{text}: status is a text, it has no fields"
+        if len(ref) >= 3 and ref[2] in ("status", "jumps"):
+            # How the step ended (succeeded, failed, skipped, planned...): a branch on failure;
+            # after how many jumps (goto) it did: whether it ran in this pass of a loop.
+            return None if len(ref) == 3 else f"{text}: {ref[2]} has no fields"
         if len(ref) >= 3 and ref[2] != "outputs":
             return f"{text}: use steps.{name}.outputs.NAME (or steps.{name}.status)"
         outputs = seen.get(name)

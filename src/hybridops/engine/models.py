@@ -247,6 +247,32 @@ class Compensate(_Strict):
 
 
 STEP_KINDS = ("aws", "http", "wait", "assert", "confirm", "sleep", "action")
+LOOP_LIMIT = 100
+
+
+class Goto(_Strict):
+    """A jump after a step: control goes to `step` (earlier: a loop) when `when` holds."""
+
+    step: str = Field(pattern=NAME_PATTERN, description="the step control goes to")
+    when: str | None = Field(
+        None, description="JMESPath over {params, steps, env, run}; the jump is taken when truthy"
+    )
+    max: int = Field(
+        LOOP_LIMIT,
+        ge=1,
+        le=10000,
+        description="how many times a run may take this jump; once more fails the step (a"
+        " loop's bound)",
+    )
+
+    @field_validator("when")
+    @classmethod
+    def _when(cls, value: str | None) -> str | None:
+        if value is not None:
+            _check_templates(value)
+            if "${{" not in value:
+                matching.compile_path(value)
+        return value
 
 
 class Step(_Strict):
@@ -307,6 +333,22 @@ class Step(_Strict):
     @classmethod
     def _one_or_more(cls, value: Any) -> Any:
         return [value] if isinstance(value, str) else value
+
+    goto: list[Goto] | None = Field(
+        None,
+        description="after the step ran (not when skipped): the first jump whose `when` holds"
+        " sends control to its step; a step name alone jumps always. Backward: a loop, bounded"
+        " by `max`; a dry run goes through a loop once",
+    )
+
+    @field_validator("goto", mode="before")
+    @classmethod
+    def _jumps(cls, value: Any) -> Any:
+        if isinstance(value, (str, dict)):
+            value = [value]
+        if isinstance(value, list):
+            return [{"step": v} if isinstance(v, str) else v for v in value]
+        return value
 
     compensate: Compensate | None = None
     mutating: bool | None = Field(None, description="override the read/mutate classification")
@@ -580,6 +622,31 @@ class Runbook(_Strict):
                     f"trigger {trigger.name!r} must give required parameter {missing[0]!r}"
                 )
         return self
+
+    @property
+    def loop_steps(self) -> set[str]:
+        """Steps inside a loop: from a backward jump's target to the step that jumps back."""
+        index = {step.name: i for i, step in enumerate(self.steps)}
+        inside: set[str] = set()
+        for i, step in enumerate(self.steps):
+            for jump in step.goto or []:
+                start = index.get(jump.step, i + 1)
+                inside.update(s.name for s in self.steps[start : i + 1])
+        return inside
+
+    def jump_words(self, step: Step) -> list[str]:
+        """How a step's jumps read: `then back to X when C (at most N times)`."""
+        names = [s.name for s in self.steps]
+        out = []
+        for jump in step.goto or []:
+            back = names.index(jump.step) <= names.index(step.name)
+            text = f"then {'back ' if back else ''}to {jump.step}"
+            if jump.when:
+                text += f" when {jump.when}"
+            if back:
+                text += f" (at most {jump.max} times)"
+            out.append(text)
+        return out
 
     @property
     def mutating_steps(self) -> list[Step]:

@@ -38,6 +38,9 @@ def _step_words(step: Step, kinds: dict[str, Any]) -> list[str]:
     lines = [head, f"   - does: {what}"]
     if step.when:
         lines.append(f"   - only when: {_code(step.when)}")
+    for jump in step.goto or []:
+        cond = f" when {_code(jump.when)}" if jump.when else ""
+        lines.append(f"   - then goes to **{jump.step}**{cond} (back: at most {jump.max} times)")
     if step_is_mutating(step):
         lines.append(
             "   - **changes the estate** (planned, not sent, under `--dry-run`;"

@@ -335,6 +335,16 @@ def _step(ctx: ScriptContext, kind: Any, step: Step, number: int, total: int) ->
         )
     if step.compensate is not None:
         _compensation(ctx, step)
+    if step.goto and ctx.runbook is not None:
+        # A script runs each step once, in order: where hybridops would jump, a person decides.
+        for words in ctx.runbook.jump_words(step):
+            w.comment(f"hybridops goes on from here {words}; this script does not jump.")
+            question = ctx.ask(
+                f"{step.name}: hybridops would now go {words.removeprefix('then ')}. Go on with"
+                " the next step instead?",
+                "a goto: the script runs each step once, in order",
+            )
+            w.line(f'{question} || fail 3 "stopped at {dq(step.name)}: jump by hand"')
     if opener:
         w.indent -= 1
         w.line(f'else echo "{number}/{total} {step.name}: skipped" >&2')

@@ -327,6 +327,8 @@ class Converter:
             self.used.add(name)
             self.steps[str(raw.get("name"))] = name
         self.globals_used: set[str] = parent.globals_used if parent else set()
+        self.gotos: dict[str, list[dict[str, Any]]] = {}  # backward jumps: see flow()
+        self.child_loops = False  # the last nested document inlined has a loop
         self.stack: tuple[str, ...] = (*(parent.stack if parent else ()), source)
 
     def template(self, value: Any, where: str) -> Any:
@@ -437,6 +439,7 @@ class Converter:
                     " supported: pass it the parent's role, or leave it empty; nothing was run"
                 )
         body = child.body()
+        self.child_loops = bool(child.gotos) or child.child_loops
         rules = child.all_rules()
         if rules:
             # What the child's parameters allow, checked on what this step passes (SSM checks
@@ -573,6 +576,13 @@ class Converter:
             if not flag(raw.get("isCritical"), default=True):
                 step["critical"] = False
         cancel = self._jump(raw.get("onCancel"), "onCancel", where)
+        names = [str(r.get("name")) for r in self.data["mainSteps"]]
+        if cancel is not None and names.index(cancel) <= names.index(name):
+            # Interrupted, the run does its cleanup and ends: it never goes round again.
+            raise ValidationError(
+                f"{where}: onCancel step:{cancel} goes back to an earlier step, which is not"
+                " supported (a cancelled run does not loop); nothing was run"
+            )
         if cancel is not None:
             step["on_cancel"] = "\0" + cancel  # the steps reachable from it: see body()
         attempts = int(raw.get("maxAttempts", 1))
@@ -714,14 +724,35 @@ class Converter:
     def flow(self) -> list[str | None]:
         """Each step's `when`: the condition under which control reaches it (None: always).
 
-        Forward jumps only: what a step's choice depends on (parameters, earlier outputs) does
-        not change after it, so the choice can be made again where it leads. A jump backward
-        (a loop) is refused by name.
+        A forward jump is a condition on the steps it leads to: what a step's choice depends
+        on (parameters, earlier outputs) does not change after it, so the choice can be made
+        again where it leads. A jump backward (a loop) is the step's `goto` (in self.gotos),
+        taken after it ran; the step it goes to runs when `run.jumped_to` names it.
         """
         raws = self.data["mainSteps"]
         index = {str(r.get("name")): i for i, r in enumerate(raws)}
         reach: list[list[str] | None] = [[] for _ in raws]  # None: always reached
         reach[0] = None
+        back: list[tuple[int, int, str | None]] = []  # (from, to, condition)
+        for i, raw in enumerate(raws):
+            where = f"{self.source}: step {raw.get('name')} ({raw.get('action')})"
+            for target, condition in self._edges(raw, i, index, where):
+                if target > i:
+                    continue
+                if raws[target].get("action") == "aws:executeAutomation":
+                    raise ValidationError(
+                        f"{where}: a jump back to {raws[target].get('name')}, an"
+                        " aws:executeAutomation step, is not supported; nothing was run"
+                    )
+                back.append((i, target, condition))
+                jumped = f"run.jumped_to == {_literal(self.steps[str(raws[target].get('name'))])}"
+                reach[target] = _either(reach[target], [jumped])
+        self.gotos = {}
+        for source, target, condition in back:
+            jump: dict[str, Any] = {"step": self.steps[str(raws[target].get("name"))]}
+            if condition is not None:
+                jump["when"] = condition
+            self.gotos.setdefault(str(raws[source].get("name")), []).append(jump)
         for i, raw in enumerate(raws):
             here = reach[i]
             if here == []:
@@ -729,17 +760,17 @@ class Converter:
             where = f"{self.source}: step {raw.get('name')} ({raw.get('action')})"
             for target, condition in self._edges(raw, i, index, where):
                 if target <= i:
-                    raise ValidationError(
-                        f"{where}: a jump back to {raws[target].get('name')} (a loop) is not"
-                        " supported; nothing was run"
-                    )
-                if here is None and condition is None:
+                    continue  # a goto (above)
+                # With a loop, "always reached" holds for the first pass only: after a jump
+                # back, control comes from the steps run since, so every way says which.
+                always = here is None and not self.gotos
+                if always and condition is None:
                     way = None
                 else:
                     # "Step i ran" stands for every way to reach it: the formulas stay linear
                     # in the number of steps however many branches meet.
                     ran = self._ran(str(raw.get("name")))
-                    parts = ([] if here is None else [ran]) + ([condition] if condition else [])
+                    parts = ([] if always else [ran]) + ([condition] if condition else [])
                     way = [" && ".join(f"({part})" for part in parts)]
                 reach[target] = _either(reach[target], way)
         out: list[str | None] = []
@@ -759,9 +790,15 @@ class Converter:
         return out
 
     def _ran(self, name: str) -> str:
-        """A JMESPath true once the step ran (whatever its outcome), false if it was skipped."""
+        """A JMESPath true once the step ran (whatever its outcome), false if it was skipped.
+
+        In a document with a loop: ran since the last jump, as control never comes again from
+        a step run before a jump back (until the loop runs that step again).
+        """
         statuses = "'succeeded', 'failed', 'timed_out', 'planned', 'unverified', 'interrupted'"
-        return f'contains([{statuses}], steps."{self.steps[name]}".status)'
+        step = f'steps."{self.steps[name]}"'
+        ran = f"contains([{statuses}], {step}.status)"
+        return f"{ran} && {step}.jumps == run.jumps" if self.gotos else ran
 
     def _jump(self, value: Any, key: str, where: str) -> str | None:
         """`onFailure`/`onCancel`: the step `step:X` names (None for Abort, Continue)."""
@@ -915,9 +952,17 @@ class Converter:
                         f"{where}: {', '.join(unsupported)} on aws:executeAutomation is not"
                         " supported (the nested document is inlined); nothing was run"
                     )
+                inlined = self.nested(raw, where)
+                if self.child_loops and self.gotos and reach is not None:
+                    # Its steps would carry this document's "ran since the last jump", which
+                    # the nested loop's own jumps make false.
+                    raise ValidationError(
+                        f"{where}: a nested document with a loop, run under a condition in a"
+                        " document with a loop, is not supported; nothing was run"
+                    )
                 # Its steps, then a marker with its own name: what follows tests that it ran.
                 natives = [
-                    *self.nested(raw, where),
+                    *inlined,
                     {
                         "name": self.steps[str(raw.get("name"))],
                         "description": f"{raw.get('name')}: the nested document ran",
@@ -927,6 +972,9 @@ class Converter:
             else:
                 natives = [self.step(raw)]
             natives_of[str(raw.get("name"))] = [n["name"] for n in natives]
+            if str(raw.get("name")) in self.gotos:
+                # Taken after the step (a nested document: after its last step) ran.
+                natives[-1]["goto"] = self.gotos[str(raw.get("name"))]
             for native in natives:
                 inner = native.get("when")
                 if reach is not None and inner is not None:

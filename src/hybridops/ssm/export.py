@@ -712,6 +712,17 @@ class Exporter:
         if compensable and any(s.on_failure == "continue" for s in steps):
             bad = next(s for s in steps if s.on_failure == "continue")
             raise self.refuse(bad, "on_failure: continue in a runbook with undo steps")
+        names = [s.name for s in steps]
+        for step in steps:
+            for jump in step.goto or []:
+                if names.index(jump.step) <= names.index(step.name):
+                    # SSM bounds no backward nextStep: the loop's max would be dropped.
+                    raise self.refuse(
+                        step, f"goto back to {jump.step} (a loop SSM would not bound)"
+                    )
+                if compensable:
+                    # The undo chain tells a step ran by its `when`; a jump over it is not seen.
+                    raise self.refuse(step, "goto in a runbook with undo steps")
         # What `runbooks import` added for the document's role, globals and parameter rules
         # goes back to the document's own fields, not to steps.
         for step in steps:
@@ -739,6 +750,22 @@ class Exporter:
                 if ssm["action"] == "aws:executeScript":
                     # SSM stops any script at 600 s: a longer wait ends there, failed.
                     ssm["timeoutSeconds"] = min(SCRIPT_LIMIT_S, int(step.timeout_s or 600))
+            # Each jump, in order: a branch to its step, else on to the next jump's test.
+            previous: dict[str, Any] | None = None
+            for number, jump in enumerate(step.goto or [], 1):
+                target = f"\0goto:{jump.step}"
+                if jump.when is None:
+                    if previous is None:
+                        own[-1]["nextStep"] = target
+                    else:
+                        previous["inputs"]["Default"] = target
+                    break  # a jump always taken: what follows it is never reached
+                decide = self.when(jump.when, step, f"{name}Goto{number}")
+                decide[-1]["inputs"]["Choices"][0]["NextStep"] = target
+                if previous is not None:
+                    previous["inputs"]["Default"] = decide[0]["name"]
+                previous = decide[-1]
+                own += decide
             group = own
             if step.when:
                 decide = self.when(step.when, step, name)
@@ -757,7 +784,15 @@ class Exporter:
             for ssm in group:
                 if ssm["action"] == "aws:branch" and ssm["inputs"].get("Default") == "\0else":
                     ssm["inputs"]["Default"] = entries[index + 1]
-        names = [s.name for s in steps]
+        for ssm in normal:
+            # A jump: to the first SSM step of the native step it names.
+            if str(ssm.get("nextStep", "")).startswith("\0goto:"):
+                ssm["nextStep"] = entries[names.index(ssm["nextStep"][6:])]
+            if ssm["action"] == "aws:branch":
+                for choice in [*ssm["inputs"]["Choices"], ssm["inputs"]]:
+                    for key in ("NextStep", "Default"):
+                        if str(choice.get(key, "")).startswith("\0goto:"):
+                            choice[key] = entries[names.index(choice[key][6:])]
         for step in steps:
             if step.on_cancel:
                 first = names.index(step.on_cancel[0])
