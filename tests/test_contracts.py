@@ -379,7 +379,7 @@ def test_state_commands_dry_run_write_nothing_to_dynamodb(
 def test_check_incident_exists(tmp_path: Path) -> None:
     from hybridops.config import IncidentsConfig
     from hybridops.errors import BadInput
-    from hybridops.incidents import check_incident_exists, open_incident
+    from hybridops.incidents.lifecycle import check_incident_exists, open_incident
 
     store = SqliteStore(tmp_path / "state.db")
     rid = open_incident(store, IncidentsConfig(), severity="P2", title="x")["id"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hybridops.doctor import role_arn_of
+from hybridops.proactive.doctor import role_arn_of
 from tests.conftest import Cli, MotoServer
 
 

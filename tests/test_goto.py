@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -227,3 +228,165 @@ def test_a_loop_or_a_jump_beside_undo_steps_is_not_exported(cli: Cli, tmp_path: 
     refused = cli("runbooks", "export", str(_book(tmp_path, undo, "undo.yaml")), "--out", str(out))
     assert refused.code == 2 and "goto in a runbook with undo steps" in refused.err
     assert not out.exists()
+
+
+def test_forward_jumps_are_not_a_loop_and_not_bounded(
+    cli: Cli, moto: MotoServer, write_config: Any, tmp_path: Path
+) -> None:
+    write_config(moto.url)
+    text = """\
+name: round
+steps:
+  - name: top
+    aws: {service: ssm, operation: put_parameter,
+          params: {Name: /top, Value: t, Type: String, Overwrite: true}}
+  - name: a
+    sleep: 0
+    goto: {step: b2, max: 1}
+  - name: b1
+    sleep: 0
+  - name: b2
+    sleep: 0
+    goto: {step: top, when: "run.jumps < `6`", max: 5}
+"""
+    result = cli("--yes", "-o", "json", "run", str(_book(tmp_path, text, "round.yaml")))
+    assert result.code == 0, result.err
+    # Forward a -> b2 and back b2 -> top, three times: the forward jump's max is no bound.
+    assert _version(moto.client("ssm"), "/top") == 4
+    steps = {s["name"]: s for s in result.json()["steps"]}
+    assert steps["b1"]["status"] == "skipped" and steps["a"]["passes"] == 4
+
+
+def test_an_inner_loop_counts_again_on_each_pass_of_the_outer_one(
+    cli: Cli, moto: MotoServer, write_config: Any, http_server: Any, tmp_path: Path
+) -> None:
+    write_config(moto.url)
+    codes = iter([503, 503, 200] * 4)
+    server = http_server(lambda m, p, b: (next(codes), {}))
+    text = """\
+name: nested
+parameters:
+  url: {type: string}
+steps:
+  - name: outer
+    sleep: 0
+  - name: inner
+    http: {url: "${{ params.url }}/health", timeout_s: 2}
+    outputs: {code: status}
+  - name: inner-back
+    sleep: 0
+    when: "steps.inner.outputs.code != `200`"
+    goto: {step: inner, max: 2}
+  - name: outer-back
+    sleep: 0
+    goto: {step: outer, when: "run.jumps < `9`", max: 3}
+"""
+    book = _book(tmp_path, text, "nested.yaml")
+    result = cli("--yes", "-o", "json", "run", str(book), "-p", f"url={server.url}")
+    # Four outer passes, each with two inner jumps back: each inner loop is within its max.
+    assert result.code == 0, result.err
+    steps = {s["name"]: s for s in result.json()["steps"]}
+    assert steps["inner"]["passes"] == 12 and steps["outer"]["passes"] == 4
+
+
+def test_a_failure_mid_loop_shows_the_steps_the_last_pass_never_reached(
+    cli: Cli, moto: MotoServer, write_config: Any, tmp_path: Path
+) -> None:
+    write_config(moto.url)
+    text = """\
+name: bump
+steps:
+  - name: bump
+    aws: {service: ssm, operation: put_parameter,
+          params: {Name: /n, Value: n, Type: String, Overwrite: true}}
+    outputs: {version: Version}
+  - name: check
+    assert: {that: {"steps.bump.outputs.version < `2`": true}, message: too many}
+  - name: note
+    aws: {service: ssm, operation: put_parameter,
+          params: {Name: /note, Value: n, Type: String, Overwrite: true}}
+  - name: again
+    sleep: 0
+    goto: {step: bump, max: 5}
+  - name: after
+    sleep: 0
+"""
+    book = _book(tmp_path, text, "bump.yaml")
+    result = cli("--yes", "-o", "json", "run", str(book))
+    assert result.code == 1
+    steps = {s["name"]: s for s in result.json()["steps"]}
+    assert steps["check"]["status"] == "failed" and steps["bump"]["passes"] == 2
+    # Pass 2 stopped at check: note and again did not run in it (they did in pass 1).
+    assert (steps["note"]["status"], steps["note"]["passes"]) == ("not_run", 1)
+    assert steps["note"].get("outputs") is None
+    assert steps["after"]["status"] == "not_run" and "passes" not in steps["after"]
+    moto.client("ssm").delete_parameter(Name="/n")
+    text_run = cli("--yes", "run", str(book))
+    assert text_run.code == 1
+    assert re.search(r"note\s+not_run \(ran once\)", text_run.out)
+
+
+def test_a_goto_condition_that_errs_fails_the_step_and_undoes_the_change(
+    cli: Cli, moto: MotoServer, write_config: Any, tmp_path: Path
+) -> None:
+    write_config(moto.url)
+    text = """\
+name: bad-condition
+parameters:
+  n: {type: integer, default: 3}
+steps:
+  - name: make
+    aws: {service: ssm, operation: put_parameter,
+          params: {Name: /made, Value: m, Type: String}}
+    compensate: {aws: {service: ssm, operation: delete_parameter, params: {Name: /made}}}
+  - name: a
+    sleep: 0
+    goto: {step: c, when: "length(params.n) > `1`"}
+  - name: b
+    sleep: 0
+  - name: c
+    sleep: 0
+"""
+    result = cli("--yes", "-o", "json", "run", str(_book(tmp_path, text, "bad.yaml")))
+    assert result.code == 1
+    run = result.json()  # one run document, not a crash
+    assert run["status"] == "failed" and "JMESPathTypeError" in run["error"]["message"]
+    steps = {s["name"]: s["status"] for s in run["steps"]}
+    assert steps == {"make": "succeeded", "a": "failed", "b": "not_run", "c": "not_run"}
+    assert _version(moto.client("ssm"), "/made") is None  # undone: checked in AWS
+
+
+def test_interrupted_the_cleanup_runs_once_and_never_jumps(
+    moto: MotoServer, write_config: Any, http_server: Any, tmp_path: Path
+) -> None:
+    import json
+    import signal
+    import threading
+
+    from tests.test_signals import _signal_when, _start
+
+    write_config(moto.url)
+    release = threading.Event()
+    server = http_server(lambda m, p, b: (release.wait(30), (200, {}))[1])
+    text = f"""\
+name: cancel
+steps:
+  - name: work
+    http: {{url: "{server.url}/slow", timeout_s: 60}}
+    on_cancel: cleanup
+  - name: middle
+    sleep: 0
+  - name: cleanup
+    aws: {{service: ssm, operation: put_parameter,
+          params: {{Name: /cleanup, Value: c, Type: String, Overwrite: true}}}}
+    goto: {{step: work, max: 2}}
+"""
+    proc = _start("--yes", "-o", "json", "run", str(_book(tmp_path, text, "cancel.yaml")))
+    _signal_when(proc, "work: http", signal.SIGTERM)
+    out, err = proc.communicate(timeout=60)
+    release.set()
+    assert proc.returncode == 143, err
+    run = json.loads(out)
+    steps = {s["name"]: s["status"] for s in run["steps"]}
+    assert steps == {"work": "interrupted", "middle": "not_run", "cleanup": "succeeded"}
+    assert moto.requests.count("PutParameter") == 1  # once: its goto was not followed

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from hybridops import incidents
 from hybridops.config import IncidentsConfig
+from hybridops.incidents import lifecycle as incidents
 from hybridops.state.sqlite import SqliteStore
 from tests.conftest import Cli, HttpServer, MotoServer, Result
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from hybridops.maintenance import compare
+from hybridops.proactive.maintenance import compare
 from tests.conftest import Cli
 
 

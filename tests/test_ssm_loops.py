@@ -136,7 +136,13 @@ def test_a_dry_run_goes_round_the_loop_once_and_changes_nothing(
     assert result.code == 0, result.err
     assert moto.requests.count("GetParameter") == 1
     assert "PutParameter" not in moto.requests
-    assert "a dry run goes through the loop once" in _steps(result.out)["wait"]["detail"]
+    steps = _steps(result.out)
+    assert "a dry run goes through the loop once" in steps["wait"]["detail"]
+    # What follows the loop may well run when it ends: its change is in the plan.
+    assert steps["done"]["status"] == "planned"
+    assert "decided when the loop before it ends" in steps["done"]["detail"]
+    planned = [c for c in json.loads(result.out)["calls"] if not c["sent"]]
+    assert [c["params"]["Name"] for c in planned] == ["/started", "/done"]
 
 
 # Control reaches Other only from Decide; after the jump back to Work it must not run again,
@@ -195,7 +201,7 @@ def test_after_a_jump_back_control_never_comes_from_a_step_before_it(
     steps = _steps(result.out)
     assert steps["finish"]["status"] == "succeeded"
     assert steps["other"]["status"] == "skipped"  # in the last pass
-    assert steps["other"].get("passes") is None  # ran once
+    assert steps["other"]["passes"] == 1  # ran once, in pass 1
 
 
 def test_a_backward_on_failure_retries_and_the_critical_failure_is_reported(
@@ -247,3 +253,32 @@ mainSteps:
     result = cli("runbooks", "validate", str(_document(tmp_path, text, "Parent.yaml")))
     assert result.code == 2
     assert "a jump back to Nested, an aws:executeAutomation step, is not supported" in result.err
+
+
+def test_a_nested_loop_anywhere_below_a_conditional_step_is_refused(
+    cli: Cli, tmp_path: Path
+) -> None:
+    (tmp_path / "GrandLoop.yaml").write_text(POLL_DOCUMENT)
+    (tmp_path / "GrandPlain.yaml").write_text(
+        "schemaVersion: '0.3'\nmainSteps:\n  - {name: S, action: aws:sleep, inputs:"
+        " {Duration: PT0S}}\n"
+    )
+    # The loop is in the first of two nested documents: what the child inlines last has none.
+    (tmp_path / "Child.yaml").write_text(
+        "schemaVersion: '0.3'\nmainSteps:\n"
+        "  - {name: G1, action: aws:executeAutomation, inputs: {DocumentName: GrandLoop}}\n"
+        "  - {name: G2, action: aws:executeAutomation, inputs: {DocumentName: GrandPlain}}\n"
+    )
+    text = """\
+schemaVersion: '0.3'
+mainSteps:
+  - {name: P0, action: aws:sleep, inputs: {Duration: PT0S}}
+  - {name: Nested, action: aws:executeAutomation, inputs: {DocumentName: Child}}
+  - name: Back
+    action: aws:branch
+    inputs:
+      Choices: [{NextStep: P0, Variable: '{{ automation:EXECUTION_ID }}', StringEquals: never}]
+"""
+    result = cli("runbooks", "validate", str(_document(tmp_path, text, "Parent.yaml")))
+    assert result.code == 2
+    assert "a nested document with a loop, run under a condition" in result.err

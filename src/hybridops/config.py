@@ -6,6 +6,7 @@ import ipaddress
 import json
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -449,6 +450,35 @@ class ResolvedEnvironment:
         scope = self.settings.model_dump()
         scope["name"] = self.name
         return scope
+
+
+# An environment's two sides: the env.* setting each of a side's values comes from.
+SIDES: dict[str, dict[str, str]] = {
+    "primary": {
+        "region": "region",
+        "cluster": "cluster",
+        "service": "service",
+        "health_url": "health_url",
+        "target_group_arn": "target_group_arn",
+    },
+    "secondary": {
+        "region": "secondary_region",
+        "cluster": "backup_cluster",
+        "service": "backup_service",
+        "health_url": "secondary_health_url",
+        "target_group_arn": "secondary_target_group_arn",
+    },
+}
+_OPTIONAL_SIDE_VALUES = ("health_url", "target_group_arn")
+
+
+def side_settings(env: Mapping[str, Any], side: str) -> dict[str, Any]:
+    """Region, ECS service, health URL and target group of one side of an environment."""
+    fields = SIDES["primary" if side == "primary" else "secondary"]
+    return {
+        key: env.get(name) if key in _OPTIONAL_SIDE_VALUES else env[name]
+        for key, name in fields.items()
+    }
 
 
 def resolve_environment(loaded: LoadedConfig, overrides: Overrides) -> ResolvedEnvironment:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from typing import Any
 
 
 class ExitCode(enum.IntEnum):
@@ -130,6 +131,19 @@ def _is_not_found(code: str | None) -> bool:
     )
 
 
+def aws_error(exc: BaseException) -> dict[str, Any]:
+    """An AWS error's `Error` ({Code, Message}); empty for anything that is not one."""
+    response = getattr(exc, "response", None)
+    error = response.get("Error") if isinstance(response, dict) else None
+    return error if isinstance(error, dict) else {}
+
+
+def aws_error_code(exc: BaseException) -> str | None:
+    """An AWS error's code (`ThrottlingException`...); None for anything that is not one."""
+    code = aws_error(exc).get("Code")
+    return str(code) if code is not None else None
+
+
 def translate(exc: BaseException) -> HybridOpsError:
     """Turn any exception into a HybridOpsError: the single error-to-exit-code ladder."""
     if isinstance(exc, HybridOpsError):
@@ -154,7 +168,7 @@ def translate(exc: BaseException) -> HybridOpsError:
             "UnauthorizedSSOTokenError",
         }:
             return RemoteError(f"AWS credentials: {exc}", hint=CREDENTIALS_FIX)
-        code = (getattr(exc, "response", None) or {}).get("Error", {}).get("Code")
+        code = aws_error_code(exc)
         if code in EXPIRED_CODES:
             return RemoteError(f"AWS rejected the credentials: {exc}", hint=CREDENTIALS_FIX)
         response = getattr(exc, "response", None) or {}

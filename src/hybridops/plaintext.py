@@ -79,3 +79,8 @@ def as_table(value: Any, indent: str = "  ") -> str:
     """A value as a small aligned table (a diff, records or a mapping)."""
     headers, rows = rows_of(value)
     return table(headers, rows, indent)
+
+
+def said_yes(answer: str) -> bool:
+    """Whether an answer to a `[y/N]` question is yes (anything else, empty too, is no)."""
+    return answer.strip().lower() in ("y", "yes")

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from hybridops.errors import BadInput, RemoteError, TimedOut
+from hybridops.errors import BadInput, RemoteError, TimedOut, aws_error
 
 TERMINAL = frozenset({"Complete", "Failed", "Cancelled", "Timeout", "Unknown"})
 ROW_CAP = 10_000  # Insights never returns more rows than this
@@ -101,7 +101,7 @@ def run_query(
             limit=min(limit, ROW_CAP),
         )["queryId"]
     except Exception as exc:
-        error = getattr(exc, "response", {}).get("Error", {})
+        error = aws_error(exc)
         if error.get("Code") == "ResourceNotFoundException":
             raise BadInput(f"log group not found: {error.get('Message') or groups}") from None
         if error.get("Code") == "MalformedQueryException":

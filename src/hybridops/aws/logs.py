@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from operator import attrgetter
 from typing import Any
 
-from hybridops.errors import BadInput
+from hybridops.errors import BadInput, aws_error_code
 
 THROTTLE_CODES = frozenset(
     {"ThrottlingException", "TooManyRequestsException", "RequestLimitExceeded", "Throttling"}
@@ -52,9 +52,7 @@ class LogQuery:
 
 def is_throttle(exc: BaseException) -> bool:
     """True for the error codes AWS uses to say 'slow down'."""
-    response = getattr(exc, "response", None)
-    code = response.get("Error", {}).get("Code") if isinstance(response, dict) else None
-    return code in THROTTLE_CODES
+    return aws_error_code(exc) in THROTTLE_CODES
 
 
 def pages(
@@ -101,8 +99,7 @@ def pages(
                 wait(delay)
                 delay = min(delay * 2, max_backoff_s)
                 continue
-            code = getattr(exc, "response", {}).get("Error", {}).get("Code")
-            if code == "ResourceNotFoundException":
+            if aws_error_code(exc) == "ResourceNotFoundException":
                 raise BadInput(f"log group {group!r} does not exist") from None
             raise
         delay = 0.5

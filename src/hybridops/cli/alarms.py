@@ -37,9 +37,9 @@ def sync(
     ] = False,
 ) -> int:
     """Create or update the alarms from config (diff first; --dry-run shows it only)."""
-    from hybridops.alarms import sync_apply, sync_plan
     from hybridops.cli.render import emit_json
     from hybridops.engine.execute import new_run_id
+    from hybridops.proactive.alarms import sync_apply, sync_plan
 
     state = app_state(ctx)
     runtime = state.runtime()
@@ -79,9 +79,9 @@ def list_alarms(
     firing: Annotated[bool, typer.Option("--firing", help="Only alarms in ALARM.")] = False,
 ) -> int:
     """Every alarm with its state, severity, how long, and the command to run for it."""
-    from hybridops.alarms import listing
     from hybridops.cli.render import emit_json
-    from hybridops.maintenance import open_window
+    from hybridops.proactive.alarms import listing
+    from hybridops.proactive.maintenance import open_window
     from hybridops.state.store import utcnow
 
     state = app_state(ctx)

@@ -8,6 +8,7 @@ import typer
 
 from hybridops.cli.apps import group
 from hybridops.cli.state import app_state
+from hybridops.state.store import actor
 
 app = group("Circuit breakers (SSM parameters the router reads): open, close, status.")
 
@@ -18,13 +19,10 @@ ReasonOption = Annotated[
 
 
 def _switch(ctx: typer.Context, state_value: str, target: str, reason: str) -> int:
-    import getpass
-    import socket
-
-    from hybridops.circuits import parameter_for
     from hybridops.cli.render import emit_json, print_run_result
     from hybridops.engine.runner import execute, prepare
     from hybridops.errors import BadInput
+    from hybridops.failover.circuits import parameter_for
 
     if not reason.strip():
         raise BadInput("--reason is required: say why, for the audit trail and the next engineer")
@@ -34,7 +32,7 @@ def _switch(ctx: typer.Context, state_value: str, target: str, reason: str) -> i
         "state": state_value,
         "parameter": parameter_for(runtime, target),
         "reason": reason.strip(),
-        "actor": f"{getpass.getuser()}@{socket.gethostname()}",
+        "actor": actor(),
     }
     loaded, resolved = prepare(runtime, "circuit-breaker", params)
     result = execute(runtime, loaded, resolved, [state.progress()])
@@ -74,8 +72,8 @@ def close(ctx: typer.Context, reason: ReasonOption = "", target: TargetOption = 
 @app.command("status")
 def status(ctx: typer.Context, target: TargetOption = "bedrock") -> int:
     """The breaker's state and who changed it, when, and why."""
-    from hybridops.circuits import status as circuit_status
     from hybridops.cli.render import emit_json
+    from hybridops.failover.circuits import status as circuit_status
 
     state = app_state(ctx)
     doc = circuit_status(state.runtime(), target)

@@ -11,7 +11,7 @@ def doctor(ctx: typer.Context) -> int:
     """Check this machine is ready for an incident; every failing check says how to fix it."""
     from hybridops.cli.config_cmd import print_settings
     from hybridops.cli.render import emit_json, styled
-    from hybridops.doctor import run_checks, verdict
+    from hybridops.proactive.doctor import run_checks, verdict
     from hybridops.resolution import resolved_settings
 
     state = app_state(ctx)

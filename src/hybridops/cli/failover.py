@@ -108,7 +108,7 @@ def failover(
 def status(ctx: typer.Context) -> int:
     """Which region serves traffic, the record's values, both sides' health."""
     from hybridops.cli.render import emit_json, styled
-    from hybridops.traffic import status as traffic_status
+    from hybridops.failover.traffic import status as traffic_status
 
     state = app_state(ctx)
     doc = traffic_status(state.runtime())

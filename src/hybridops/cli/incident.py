@@ -129,7 +129,7 @@ def open_(
     ] = False,
 ) -> int:
     """Declare an incident: id, deadlines from the severity matrix; it becomes the active one."""
-    from hybridops.incidents import open_incident
+    from hybridops.incidents.lifecycle import open_incident
 
     state = app_state(ctx)
     store = _store(state)
@@ -146,7 +146,7 @@ def open_(
         dry_run=_dry_run(state),
         force=force,
     )
-    from hybridops.notify import send_for
+    from hybridops.incidents.notify import send_for
 
     sent = send_for(state.runtime(), record, "initial")
     _report_sending(state, sent)
@@ -208,7 +208,7 @@ def _open_record(store: StateStore, incident_id: str | None) -> dict[str, Any] |
 
 def when(text: str | None) -> str:
     """A recorded time as a person reads it."""
-    from hybridops.incidents import when as human
+    from hybridops.incidents.lifecycle import when as human
 
     return human(text)
 
@@ -233,8 +233,8 @@ def _report_sending(state: AppState, sent: dict[str, Any]) -> None:
 @app.command("notify")
 def notify(ctx: typer.Context, incident_id: IdArgument = None) -> int:
     """Resend notifications that failed (or, if none did, send the current status)."""
-    from hybridops.incidents import get
-    from hybridops.notify import resend, send_for, unsent
+    from hybridops.incidents.lifecycle import get
+    from hybridops.incidents.notify import resend, send_for, unsent
 
     state = app_state(ctx)
     incident_id = _id(state, incident_id)
@@ -262,7 +262,7 @@ def notify(ctx: typer.Context, incident_id: IdArgument = None) -> int:
 @app.command("ack")
 def ack(ctx: typer.Context, incident_id: IdArgument = None) -> int:
     """Acknowledge the incident: who and when go on its timeline (once; again is a no-op)."""
-    from hybridops.incidents import acknowledge, seconds_between, took
+    from hybridops.incidents.lifecycle import acknowledge, seconds_between, took
 
     state = app_state(ctx)
     incident_id = _id(state, incident_id)
@@ -287,7 +287,7 @@ def ack(ctx: typer.Context, incident_id: IdArgument = None) -> int:
             f" ({after} after it started); nothing changed",
         )
         return 0
-    from hybridops.notify import send_for
+    from hybridops.incidents.notify import send_for
 
     sent = send_for(state.runtime(), record, "ack", note=f"acknowledged{by}")
     _report_sending(state, sent)
@@ -334,7 +334,7 @@ def update(
     ] = None,
 ) -> int:
     """Change status, severity or commander (acknowledges it), add a note, promise an update."""
-    from hybridops.incidents import change
+    from hybridops.incidents.lifecycle import change
     from hybridops.timeparse import parse_duration
 
     state = app_state(ctx)
@@ -354,7 +354,7 @@ def update(
     record = result.record
     sent: dict[str, Any] = {"notified": [], "failed": []}
     if result.worth_telling:
-        from hybridops.notify import send_for
+        from hybridops.incidents.notify import send_for
 
         told = "\n".join([*result.said, *([note] if note else [])])
         sent = send_for(state.runtime(), record, "update", note=told)
@@ -421,7 +421,7 @@ def note(
     ],
 ) -> int:
     """Add a note to the timeline: `note "text"` (the active incident) or `note ID "text"`."""
-    from hybridops.incidents import update as update_incident
+    from hybridops.incidents.lifecycle import update as update_incident
 
     state = app_state(ctx)
     incident_id, text = _note_args(state, words)
@@ -442,7 +442,7 @@ def _note_args(state: AppState, words: list[str]) -> tuple[str, str]:
     """(incident id, text) from `TEXT` or `ID TEXT`; anything else is refused, not guessed."""
     # An id has the shape `open` gives, or is one the store holds (e.g. migrated ones).
     from hybridops.errors import BadInput
-    from hybridops.incidents import looks_like_id
+    from hybridops.incidents.lifecycle import looks_like_id
 
     def is_id(word: str) -> bool:
         return looks_like_id(word) or _store(state).get_incident(word) is not None
@@ -477,7 +477,7 @@ def escalate(
     ] = None,
 ) -> int:
     """Escalate to a person or team (the severity's escalation chain by default)."""
-    from hybridops.incidents import escalate as escalate_incident
+    from hybridops.incidents.lifecycle import escalate as escalate_incident
 
     state = app_state(ctx)
     incident_id = _id(state, incident_id)
@@ -504,7 +504,7 @@ def resolve(
     note: Annotated[str | None, typer.Option("--note", help="How it was resolved.")] = None,
 ) -> int:
     """Resolve the incident; if it was the active one, the newest still-open one becomes active."""
-    from hybridops.incidents import change, seconds_between, took
+    from hybridops.incidents.lifecycle import change, seconds_between, took
 
     state = app_state(ctx)
     incident_id = _id(state, incident_id)
@@ -517,7 +517,7 @@ def resolve(
         dry_run=_dry_run(state),
     )
     record = result.record
-    from hybridops.notify import send_for
+    from hybridops.incidents.notify import send_for
 
     # Tell the channels too: PagerDuty closes its incident on the resolve event.
     sent = send_for(state.runtime(), record, "update", note=note)
@@ -546,7 +546,7 @@ def list_(
     only_open: Annotated[bool, typer.Option("--open", help="Only unresolved incidents.")] = False,
 ) -> int:
     """Incidents, newest first, with overdue acknowledgements and escalations flagged."""
-    from hybridops.incidents import overdue
+    from hybridops.incidents.lifecycle import overdue
     from hybridops.state.store import utcnow
 
     state = app_state(ctx)
@@ -582,7 +582,7 @@ def list_(
 @app.command("show")
 def show(ctx: typer.Context, incident_id: IdArgument = None) -> int:
     """One incident with its deadlines and what is overdue."""
-    from hybridops.incidents import get, overdue
+    from hybridops.incidents.lifecycle import get, overdue
     from hybridops.state.store import utcnow
 
     state = app_state(ctx)
@@ -646,7 +646,7 @@ def _describe(record: dict[str, Any], late: list[str], active: bool) -> str:
 @app.command("timeline")
 def timeline(ctx: typer.Context, incident_id: IdArgument = None) -> int:
     """Everything recorded for the incident, including every hybridops command run during it."""
-    from hybridops.incidents import get
+    from hybridops.incidents.lifecycle import get
 
     state = app_state(ctx)
     incident_id = _id(state, incident_id, latest=True)
@@ -680,8 +680,8 @@ def postmortem(
     import json
 
     from hybridops.errors import BadInput
-    from hybridops.incidents import get, metrics, mitigation
-    from hybridops.incidents import postmortem as draft
+    from hybridops.incidents.lifecycle import get, metrics, mitigation
+    from hybridops.incidents.lifecycle import postmortem as draft
 
     state = app_state(ctx)
     incident_id = _id(state, incident_id, latest=True)
@@ -739,7 +739,7 @@ def action_add(
     due: Annotated[str, typer.Option("--due", help="Due date, YYYY-MM-DD.")],
 ) -> int:
     """Add an action item to an incident."""
-    from hybridops.incidents import add_action
+    from hybridops.incidents.lifecycle import add_action
 
     state = app_state(ctx)
     item = add_action(
@@ -800,7 +800,7 @@ def action_done(
     number: Annotated[int, typer.Argument(min=1, max=1_000_000, help="The item's number.")],
 ) -> int:
     """Mark an action item done."""
-    from hybridops.incidents import complete_action
+    from hybridops.incidents.lifecycle import complete_action
 
     state = app_state(ctx)
     item = complete_action(_store(state), number, dry_run=_dry_run(state))

@@ -125,7 +125,7 @@ def root(
         incident=incident,
     )
     if incident and ctx.invoked_subcommand not in UNRECORDED:
-        from hybridops.incidents import check_incident_exists
+        from hybridops.incidents.lifecycle import check_incident_exists
 
         # Before the command runs: an unknown id is exit 2 with nothing done or written.
         check_incident_exists(state.runtime().store, incident)
@@ -418,7 +418,7 @@ def _record_on_timeline(state: AppState, args: list[str], code: int) -> None:
         # An unknown --incident was refused up front: nothing goes on a timeline of nothing.
         if not incident_id or store.get_incident(incident_id) is None:
             return
-        from hybridops.incidents import add_entry
+        from hybridops.incidents.lifecycle import add_entry
 
         gate = runtime.__dict__.get("gate")
         outcome = "ok" if code == 0 else f"exit {code}"

@@ -40,8 +40,8 @@ def start(
     ] = False,
 ) -> int:
     """Open a window: checklist, pre-maintenance snapshot, mute the service's alarm actions."""
-    from hybridops import maintenance
     from hybridops.cli.render import emit_json
+    from hybridops.proactive import maintenance
     from hybridops.timeparse import parse_duration
 
     state = app_state(ctx)
@@ -97,8 +97,8 @@ def end(
 ) -> int:
     """Close the window: restore exactly the muted alarm actions; pre/post compared (exit 1
     when a regression is found)."""
-    from hybridops import maintenance
     from hybridops.cli.render import emit_json
+    from hybridops.proactive import maintenance
 
     state = app_state(ctx)
     runtime = state.runtime()
@@ -131,9 +131,9 @@ def end(
 @app.command("status")
 def status(ctx: typer.Context) -> int:
     """The open window (elapsed, remaining or overdue, muted alarms), or the last one."""
-    from hybridops import maintenance
     from hybridops.cli.alarms import duration_words
     from hybridops.cli.render import emit_json
+    from hybridops.proactive import maintenance
 
     state = app_state(ctx)
     runtime = state.runtime()
@@ -169,8 +169,8 @@ def status(ctx: typer.Context) -> int:
 @app.command("checklist")
 def checklist(ctx: typer.Context) -> int:
     """The checklist `maintenance start` ticks, in order (config: maintenance.checklist)."""
-    from hybridops import maintenance
     from hybridops.cli.render import emit_json
+    from hybridops.proactive import maintenance
 
     state = app_state(ctx)
     items = maintenance.checklist(state.runtime())

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from hybridops.errors import Refused
+from hybridops.plaintext import said_yes
 
 if TYPE_CHECKING:
     from hybridops.context import Environment
@@ -52,6 +53,6 @@ def make_confirmer(
             answer = environment.ask(f"{text}\nDANGER: {call.danger}\nType {name!r} to continue: ")
             return answer.strip() == name
         answer = environment.ask(f"{text}\nProceed? [y/N] ")
-        return answer.strip().lower() in ("y", "yes")
+        return said_yes(answer)
 
     return confirm

@@ -16,6 +16,7 @@ from hybridops.engine.events import (
     RunStarted,
     StepFinished,
     StepNote,
+    StepRecord,
     StepStarted,
     WaitProgress,
 )
@@ -51,6 +52,10 @@ STATUS_MARK = {
     "failed": "✗",
     "timed_out": "✗",
 }
+
+
+# A skipped step's condition is shown up to this many characters (all of it in -o json).
+WHEN_SHOWN = 160
 
 
 def emit_json(environment: Environment, document: Any) -> None:
@@ -173,7 +178,7 @@ class RunProgress:
                 if rec.error.get("hint"):
                     extra += f"\n    hint: {rec.error['hint']}"
             elif rec.detail:
-                extra = f" — {rec.detail}"
+                extra = f" — {_short_when(rec.detail)}"
             c.print(
                 f"  {mark} {rec.name} {styled(rec.status)} [dim]{rec.duration_s:.2f}s[/dim]",
                 highlight=False,
@@ -195,6 +200,20 @@ class RunProgress:
             self._stop_status()
 
 
+def _short_when(detail: str) -> str:
+    """A skip's condition as a line a person reads (an imported document's can be pages)."""
+    if not detail.startswith("when: ") or len(detail) <= WHEN_SHOWN:
+        return detail
+    return f"{detail[:WHEN_SHOWN].rstrip()}… (not met; the whole condition is in -o json)"
+
+
+def _ran_times(step: StepRecord) -> str:
+    """How often a step ran, where its status alone would not say (a loop)."""
+    if step.passes > 1 or (step.passes and step.status in ("skipped", "not_run")):
+        return f" (ran {'once' if step.passes == 1 else f'{step.passes} times'})"
+    return ""
+
+
 def print_run_result(console: Console, result: RunResult) -> None:
     """The final summary of a run, for people."""
     from rich.table import Table
@@ -207,7 +226,7 @@ def print_run_result(console: Console, result: RunResult) -> None:
     for step in result.steps:
         table.add_row(
             step.name,
-            styled(step.status) + (f" ({step.passes} passes)" if step.passes > 1 else ""),
+            styled(step.status) + _ran_times(step),
             "yes" if step.mutating else "",
             f"{step.duration_s:.2f}s",
         )

@@ -8,6 +8,7 @@ import typer
 
 from hybridops.cli import completion
 from hybridops.cli.state import app_state
+from hybridops.plaintext import said_yes
 
 
 def run(
@@ -74,7 +75,7 @@ def run(
                     else ""
                 )
             )
-            if answer.strip().lower() not in ("y", "yes"):
+            if not said_yes(answer):
                 raise Refused(f"{question} Not confirmed (pass --yes after checking)")
     loaded, params = prepare(runtime, runbook, given)
     if print_cli:

@@ -8,6 +8,7 @@ import typer
 
 from hybridops.cli.apps import group
 from hybridops.cli.state import AppState, app_state
+from hybridops.errors import aws_error_code
 
 if TYPE_CHECKING:
     from hybridops.state.store import StateStore
@@ -63,8 +64,7 @@ def _table_exists(store: Any) -> bool:
     try:
         store.client.describe_table(TableName=store.table)
     except Exception as exc:
-        code = (getattr(exc, "response", None) or {}).get("Error", {}).get("Code")
-        if code == "ResourceNotFoundException":
+        if aws_error_code(exc) == "ResourceNotFoundException":
             return False
         raise
     return True
@@ -197,8 +197,7 @@ def lock_release(
 ) -> int:
     """Release a stale lock (audited). Only for a holder that is gone."""
     from hybridops.errors import BadInput, Refused
-    from hybridops.incidents import actor
-    from hybridops.state.store import iso, utcnow
+    from hybridops.state.store import actor, iso, utcnow
 
     if not force:
         raise BadInput("releasing a lock someone holds needs --force (the release is audited)")

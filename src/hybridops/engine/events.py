@@ -35,7 +35,8 @@ class StepRecord:
             "mutating": self.mutating,
             "duration_s": round(self.duration_s, 3),
         }
-        if self.passes > 1:
+        if self.passes > 1 or (self.passes and self.status in ("skipped", "not_run")):
+            # Ran, and then not in the last pass of a loop: its status alone would hide that.
             out["passes"] = self.passes
         if self.outputs:
             out["outputs"] = self.outputs

@@ -37,7 +37,8 @@ from hybridops.errors import (
 )
 from hybridops.gate.core import Gate, GateMode, current_scope
 from hybridops.gate.redact import Redactor
-from hybridops.state.store import iso, utcnow
+from hybridops.plaintext import said_yes
+from hybridops.state.store import actor, iso, utcnow
 from hybridops.steps.base import StepContext
 from hybridops.steps.registry import load_kinds, step_is_mutating
 
@@ -186,7 +187,9 @@ class Executor:
                 "jumps": 0,
             },
         }
-        self._jumps: dict[tuple[str, int], int] = {}
+        self._jumps: dict[tuple[str, int], int] = {}  # (step, goto) -> times taken back
+        # In a dry run, the step whose loop was not gone round again (None: none yet).
+        self._loop_not_followed: int | None = None
         # In a dry run, steps after a planned change would observe the unchanged estate.
         self._planned_change = False
         self._planned_steps: set[str] = set()
@@ -240,7 +243,13 @@ class Executor:
                     self._ended(step.name, "succeeded", record.outputs)
                     completed.append((step, record))
                     self.bus.emit(StepFinished(self.run_id, record))
-                    index = self._next(step, record, index)
+                    try:
+                        index = self._next(step, record, index, cancelled=cancel_path is not None)
+                    except HybridOpsError as exc:  # its goto's condition failed
+                        failure = exc
+                        record.status = "failed"
+                        record.error = self.redactor(error_dict(exc))
+                        break
                     continue
                 try:
                     error = self._run_step(step, record, here)
@@ -279,7 +288,7 @@ class Executor:
                     error = None
                 if error is None:
                     try:
-                        index = self._next(step, record, index)
+                        index = self._next(step, record, index, cancelled=cancel_path is not None)
                         continue
                     except HybridOpsError as exc:  # a loop past its bound, a bad condition
                         record.status = "failed"
@@ -358,16 +367,11 @@ class Executor:
         )
         if target is None or self.mode.dry_run or self.mode.read_only or store is None:
             return None
-        import getpass
         import os
-        import socket
 
         name = f"{target}:{self.env_name}"
         caller = self.services.gate.caller() if self.services.gate else "unknown"
-        holder = (
-            f"{getpass.getuser()}@{socket.gethostname()} pid {os.getpid()} run {self.run_id}"
-            f" ({caller})"
-        )
+        holder = f"{actor()} pid {os.getpid()} run {self.run_id} ({caller})"
         current = store.acquire_lock(name, holder, LOCK_TTL_S)
         if (
             current is not None
@@ -495,34 +499,30 @@ class Executor:
             and step.name not in self.runbook.loop_steps
         )
 
-    def _next(self, step: Step, record: StepRecord, following: int) -> int:
+    def _next(
+        self, step: Step, record: StepRecord, following: int, *, cancelled: bool = False
+    ) -> int:
         """Where control goes after a step that ran: its first `goto` that holds, else on."""
-        if not step.goto or record.status in ("skipped", "not_run"):
+        if not step.goto or record.status in ("skipped", "not_run") or cancelled:
+            # Interrupted, the cleanup runs once, in order: it never jumps (or loops) again.
             return following
         position = {s.name: i for i, s in enumerate(self.runbook.steps)}
+        here = position[step.name]
         for number, jump in enumerate(step.goto):
             if jump.when is not None and not matching.holds(jump.when, self.scope):
                 continue
             target = position[jump.step]
-            back = target < following
+            back = target <= here
             if back and self.mode.dry_run:
                 # What a loop waits for is what the run would change: a plan goes round once.
                 note = f"a dry run goes through the loop once (then back to {jump.step})"
                 record.detail = f"{record.detail}; {note}" if record.detail else note
+                self._loop_not_followed = here
                 return following
-            key = (step.name, number)
-            self._jumps[key] = self._jumps.get(key, 0) + 1
-            if self._jumps[key] > jump.max:
-                raise StepFailed(
-                    f"step {step.name}: jumped back to {jump.step} {jump.max} times (its goto's"
-                    " max); the loop did not end",
-                    hint="raise the goto's max if the loop needs more passes",
-                )
             self.scope["run"]["jumped_to"] = jump.step
             self.scope["run"]["jumps"] += 1
             if back:
-                passes = f"pass {self._jumps[key] + 1} of at most {jump.max + 1}"
-                self.bus.emit(StepNote(self.run_id, step.name, f"back to {jump.step} ({passes})"))
+                self._loop_back(step, number, jump, target, here)
             for over, skipped in enumerate(self.runbook.steps[following:target], following):
                 record_over = self._records[over]
                 record_over.status = "skipped"
@@ -532,6 +532,29 @@ class Executor:
                 self.bus.emit(StepFinished(self.run_id, record_over))
             return target
         return following
+
+    def _loop_back(self, step: Step, number: int, jump: Any, target: int, here: int) -> None:
+        """Count a jump back against its bound; the steps of the pass it ends start again."""
+        key = (step.name, number)
+        self._jumps[key] = self._jumps.get(key, 0) + 1
+        if self._jumps[key] > jump.max:
+            raise StepFailed(
+                f"step {step.name}: jumped back to {jump.step} {jump.max} times (its goto's"
+                " max); the loop did not end",
+                hint="raise the goto's max if the loop needs more passes",
+            )
+        # A loop inside this one is entered afresh on this pass: its bound counts again.
+        position = {s.name: i for i, s in enumerate(self.runbook.steps)}
+        for inner, count in list(self._jumps.items()):
+            source = self.runbook.steps[position[inner[0]]]
+            inner_target = position[source.goto[inner[1]].step] if source.goto else -1
+            if target <= position[inner[0]] < here and inner_target >= target and count:
+                self._jumps[inner] = 0
+        passes = f"pass {self._jumps[key] + 1} of at most {jump.max + 1}"
+        self.bus.emit(StepNote(self.run_id, step.name, f"back to {jump.step} ({passes})"))
+        # What the last pass did is history: a step this pass does not reach is not run.
+        for record in self._records[target : here + 1]:
+            record.status = "pending"
 
     def _should_run(self, step: Step) -> bool:
         return step.when is None or matching.holds(step.when, self.scope)
@@ -543,11 +566,16 @@ class Executor:
         record.started_at = iso(utcnow())
         started = time.monotonic()
         self.outputs[step.name] = {"outputs": None}
+        undecided = False
         try:
             if not self._should_run(step):
-                record.status = "skipped"
-                record.detail = f"when: {step.when}"
-                return None
+                if self._loop_not_followed is None or index <= self._loop_not_followed:
+                    record.status = "skipped"
+                    record.detail = f"when: {step.when}"
+                    return None
+                # A dry run went round a loop once: control may well reach this step when
+                # the loop ends, so what it would change is planned too.
+                undecided = True
             record.passes += 1
             if self.mode.dry_run and self._uses_planned_outputs(step):
                 self._plan_without_running(step, record)
@@ -600,6 +628,12 @@ class Executor:
             return exc
         finally:
             record.duration_s = time.monotonic() - started
+            if undecided:
+                note = (
+                    "planned in case it runs: whether it does is decided when the loop before it"
+                    " ends (a dry run goes round once)"
+                )
+                record.detail = f"{record.detail}; {note}" if record.detail else note
             if record.status != "running":
                 self.bus.emit(StepFinished(self.run_id, record))
 
@@ -693,7 +727,7 @@ class Executor:
                     return
                 names = ", ".join(s.name for s, _ in undoable)
                 answer = ctx.ask(f"Interrupted. Undo the changes made by {names}? [y/N] ")
-                if answer.strip().lower() not in ("y", "yes"):
+                if not said_yes(answer):
                     self._leave_undone(undoable, "left changed at the operator's word")
                     return
             self._compensate(completed)
@@ -760,7 +794,7 @@ class Executor:
         if question and ctx.interactive and ctx.ask is not None:
             question_text = str(render(question, self.scope))
             answer = ctx.ask(f"{question_text} [y/N] ")
-            if answer.strip().lower() in ("y", "yes"):
+            if said_yes(answer):
                 return None
             return "declined by the operator"
         return f"not automatic (when: {condition}) and nobody to ask"

@@ -157,7 +157,12 @@ def holds(condition: str, scope: dict[str, Any]) -> bool:
         from hybridops.engine.templating import render
 
         return truthy(render(condition, scope))
-    return truthy(compile_path(condition).search(scope, options=OPTIONS))
+    try:
+        return truthy(compile_path(condition).search(scope, options=OPTIONS))
+    except JMESPathError as exc:  # a type error on the values this run has: the step fails
+        from hybridops.errors import StepFailed
+
+        raise StepFailed(f"condition {condition!r}: {type(exc).__name__}: {exc}") from None
 
 
 def root_paths(expression: str) -> list[tuple[str, ...]]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-import getpass
 import socket
 import threading
 import uuid
@@ -20,7 +19,7 @@ from hybridops.gate.classify import (
     removes_all_capacity,
 )
 from hybridops.gate.redact import Redactor
-from hybridops.state.store import StateStore, iso, utcnow
+from hybridops.state.store import StateStore, iso, login_name, utcnow
 
 
 @dataclass(frozen=True)
@@ -286,10 +285,7 @@ class Gate:
         if self.store is None:
             return
         scope = _SCOPE.get()
-        try:
-            user = getpass.getuser()
-        except Exception:
-            user = "unknown"
+        user = login_name()
         record = {
             "id": call.audit_id or uuid.uuid4().hex[:12],
             "at": iso(utcnow()),

@@ -6,7 +6,7 @@ import contextlib
 import os
 from collections.abc import Iterator
 
-from hybridops.errors import ConfigError, HybridOpsError, RemoteError, translate
+from hybridops.errors import ConfigError, HybridOpsError, RemoteError, aws_error_code, translate
 
 # botocore's credential, profile and SSO errors (by name: botocore is imported lazily).
 CREDENTIAL_ERRORS = frozenset(
@@ -75,7 +75,7 @@ def access_error(exc: BaseException, profile: str | None = None) -> HybridOpsErr
     error = translate(exc)
     if name == "ProfileNotFound":
         return ConfigError(error.message, hint=_missing_profile_fix(profile))
-    code = (getattr(exc, "response", None) or {}).get("Error", {}).get("Code")
+    code = aws_error_code(exc)
     if name in CREDENTIAL_ERRORS or code in REJECTED_CODES:
         message = error.message
         if code in REJECTED_CODES and not message.startswith("AWS rejected"):

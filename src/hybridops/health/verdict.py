@@ -329,23 +329,16 @@ def collect(
 
 def target_for(settings: Any, *, secondary: bool = False) -> Target:
     """The primary (or backup) side of an environment."""
-    if secondary:
-        return Target(
-            settings.secondary_region,
-            settings.secondary_health_url,
-            list(settings.components),
-            settings.backup_cluster,
-            settings.backup_service,
-            settings.secondary_target_group_arn,
-            profile=settings.profile,
-        )
+    from hybridops.config import side_settings
+
+    side = side_settings(settings.model_dump(), "secondary" if secondary else "primary")
     return Target(
-        settings.region,
-        settings.health_url,
+        side["region"],
+        side["health_url"],
         list(settings.components),
-        settings.cluster,
-        settings.service,
-        settings.target_group_arn,
+        side["cluster"],
+        side["service"],
+        side["target_group_arn"],
         profile=settings.profile,
     )
 

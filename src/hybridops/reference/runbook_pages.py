@@ -27,7 +27,7 @@ def _cell(text: Any) -> str:
     return " ".join(str(text).split()).replace("|", "\\|")
 
 
-def _step_words(step: Step, kinds: dict[str, Any]) -> list[str]:
+def _step_words(step: Step, kinds: dict[str, Any], jumps: list[str]) -> list[str]:
     """One numbered item: what the step does, then its conditions, guardrails and undo."""
     from hybridops.steps.registry import step_is_mutating
 
@@ -38,9 +38,7 @@ def _step_words(step: Step, kinds: dict[str, Any]) -> list[str]:
     lines = [head, f"   - does: {what}"]
     if step.when:
         lines.append(f"   - only when: {_code(step.when)}")
-    for jump in step.goto or []:
-        cond = f" when {_code(jump.when)}" if jump.when else ""
-        lines.append(f"   - then goes to **{jump.step}**{cond} (back: at most {jump.max} times)")
+    lines += [f"   - {words}" for words in jumps]
     if step_is_mutating(step):
         lines.append(
             "   - **changes the estate** (planned, not sent, under `--dry-run`;"
@@ -187,7 +185,7 @@ def runbook_page(loaded: LoadedRunbook, source: str) -> str:
     out += _trigger_words(book)
     out += ["## Steps", ""]
     for number, step in enumerate(book.steps, 1):
-        first, *rest = _step_words(step, kinds)
+        first, *rest = _step_words(step, kinds, book.jump_words(step))
         out += [f"{number}. {first}", *rest]
     if book.report:
         out += [

@@ -328,7 +328,8 @@ class Converter:
             self.steps[str(raw.get("name"))] = name
         self.globals_used: set[str] = parent.globals_used if parent else set()
         self.gotos: dict[str, list[dict[str, Any]]] = {}  # backward jumps: see flow()
-        self.child_loops = False  # the last nested document inlined has a loop
+        self.child_loops = False  # the nested document just inlined has a loop (at any depth)
+        self.nested_loops = False  # some nested document, at any depth, has a loop
         self.stack: tuple[str, ...] = (*(parent.stack if parent else ()), source)
 
     def template(self, value: Any, where: str) -> Any:
@@ -439,7 +440,9 @@ class Converter:
                     " supported: pass it the parent's role, or leave it empty; nothing was run"
                 )
         body = child.body()
-        self.child_loops = bool(child.gotos) or child.child_loops
+        # Any loop at any depth below this step (not only the last nested document's).
+        self.child_loops = bool(child.gotos) or child.nested_loops
+        self.nested_loops = self.nested_loops or self.child_loops
         rules = child.all_rules()
         if rules:
             # What the child's parameters allow, checked on what this step passes (SSM checks

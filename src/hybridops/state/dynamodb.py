@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from hybridops.errors import ConfigError, HybridOpsError
+from hybridops.errors import ConfigError, HybridOpsError, aws_error_code
 from hybridops.state.store import (
     LockHolder,
     StateStore,
@@ -38,8 +38,7 @@ class ConflictError(HybridOpsError):
 
 
 def _code(exc: Exception) -> str | None:
-    response = getattr(exc, "response", None)
-    return response.get("Error", {}).get("Code") if isinstance(response, dict) else None
+    return aws_error_code(exc)
 
 
 class DynamoStore(StateStore):

@@ -220,3 +220,20 @@ def open_store(
             raise ConfigError("state.backend dynamodb needs an AWS client")
         return open_dynamodb(table, client(), path.parent / "runs")
     raise ConfigError(f"state.backend {backend!r}: expected sqlite or dynamodb")
+
+
+def login_name() -> str:
+    """Who runs hybridops, as records name them; "unknown" where there is no login name."""
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except Exception:  # no login name in some containers (no USER, no passwd entry)
+        return "unknown"
+
+
+def actor() -> str:
+    """Who is acting, as records name them: user@host."""
+    import socket
+
+    return f"{login_name()}@{socket.gethostname()}"

@@ -10,6 +10,7 @@ from hybridops.engine import matching
 from hybridops.errors import CheckFailed, Refused, RemoteError, TimedOut
 from hybridops.gate.classify import aws_mutates, http_mutates
 from hybridops.gate.core import Call
+from hybridops.plaintext import said_yes
 from hybridops.steps.registry import ACTIONS, load_builtin_actions, register_kind
 
 if TYPE_CHECKING:
@@ -348,7 +349,7 @@ class ConfirmKind:
             ok = answer.strip() == typed
         else:
             answer = ctx.ask(f"{text}\nProceed? [y/N] ")
-            ok = answer.strip().lower() in ("y", "yes")
+            ok = said_yes(answer)
         if not ok:
             raise Refused(f"step {step.name!r}: not confirmed")
         ctx.gate.authorize_all()

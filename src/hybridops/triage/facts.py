@@ -13,6 +13,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from hybridops.errors import aws_error_code
 from hybridops.health.probe import Check, clean, probe
 from hybridops.health.verdict import (
     FailureEvents,
@@ -311,8 +312,7 @@ class Gatherer:
                 FunctionName=s.lambda_function, Qualifier=s.lambda_alias
             )
         except Exception as exc:
-            code = getattr(exc, "response", {}).get("Error", {}).get("Code")
-            if code == "ProvisionedConcurrencyConfigNotFoundException":
+            if aws_error_code(exc) == "ProvisionedConcurrencyConfigNotFoundException":
                 return 0
             raise
         return int(config.get("RequestedProvisionedConcurrentExecutions") or 0)
@@ -414,7 +414,7 @@ class Gatherer:
         if any(c.status != "pass" for c in first) or unread or backup_fault:
             more["secondary"] = self.secondary
             more["route53.serving"] = self.serving
-            from hybridops.alarms import alarm_regions
+            from hybridops.proactive.alarms import alarm_regions
 
             # Route 53's health-check alarms live in us-east-1: they only matter for a failover.
             others = tuple(r for r in alarm_regions(self.settings) if r != self.settings.region)
@@ -822,7 +822,7 @@ def _absent_cluster_is_no_service(ecs: Any, kwargs: dict[str, Any]) -> Any:
     try:
         return ecs.describe_services(**kwargs)
     except Exception as exc:
-        if getattr(exc, "response", {}).get("Error", {}).get("Code") == "ClusterNotFoundException":
+        if aws_error_code(exc) == "ClusterNotFoundException":
             return {"services": [], "failures": [{"reason": "MISSING"}]}
         raise
 

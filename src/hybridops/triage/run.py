@@ -168,7 +168,7 @@ def note_on_timeline(
     incident_id = runtime.options.incident or store.active_incident()
     if not incident_id or store.get_incident(incident_id) is None:
         return
-    from hybridops.incidents import add_entry
+    from hybridops.incidents.lifecycle import add_entry
 
     top = outcome.recommendations[0] if outcome.recommendations else None
     if applied is not None and result and result.startswith(("succeeded", "planned")):

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field
 
+from hybridops.config import side_settings
 from hybridops.errors import CheckFailed, Refused, RemoteError
 from hybridops.steps.kinds import call_http
 from hybridops.steps.registry import action, shell_equivalent
@@ -22,25 +23,6 @@ class PlanInputs(BaseModel):
     to: Side
     count: int = Field(3, ge=1, le=500)
     match_primary: bool = False
-
-
-def side_settings(env: dict[str, Any], side: str) -> dict[str, Any]:
-    """Region, ECS service, health URL and target group of one side of the environment."""
-    if side == "primary":
-        return {
-            "region": env["region"],
-            "cluster": env["cluster"],
-            "service": env["service"],
-            "health_url": env.get("health_url"),
-            "target_group_arn": env.get("target_group_arn"),
-        }
-    return {
-        "region": env["secondary_region"],
-        "cluster": env["backup_cluster"],
-        "service": env["backup_service"],
-        "health_url": env.get("secondary_health_url"),
-        "target_group_arn": env.get("secondary_target_group_arn"),
-    }
 
 
 def _service(ctx: StepContext, side: str, where: dict[str, Any]) -> dict[str, Any] | None:

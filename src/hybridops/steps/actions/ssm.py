@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
+from hybridops.errors import aws_error
 from hybridops.steps.registry import action, shell_equivalent
 
 if TYPE_CHECKING:
@@ -362,7 +363,7 @@ def _script_call(call: Any, ctx: StepContext) -> dict[str, Any]:
             return {"result": [_without_metadata(p) for p in pages]}
         result = getattr(client, operation)(**params)
     except ClientError as exc:
-        return {"error": exc.response.get("Error", {})}
+        return {"error": aws_error(exc)}
     except BotoCoreError as exc:
         return {"error": {"Code": type(exc).__name__, "Message": str(exc)}}
     if (result.get("ResponseMetadata") or {}).get("HybridopsPlanned"):

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-import getpass
 import re
-import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from hybridops.config import IncidentsConfig
 from hybridops.errors import BadInput, Refused
-from hybridops.state.store import StateStore, iso, utcnow
+from hybridops.state.store import StateStore, actor, iso, utcnow
 
 STATUSES = ("investigating", "identified", "monitoring", "resolved")
 # The ids `open` gives: INC-YYYYMMDD-HHMMSS, suffixed -N when taken.
@@ -104,15 +102,6 @@ def deadlines(
     )
     escalate = started + dt.timedelta(minutes=rule.escalate_min) if rule.escalate_min else None
     return respond, escalate
-
-
-def actor() -> str:
-    """Who is acting: user@host."""
-    try:
-        user = getpass.getuser()
-    except Exception:  # no login name in some containers
-        user = "unknown"
-    return f"{user}@{socket.gethostname()}"
 
 
 def open_incident(

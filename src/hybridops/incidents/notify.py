@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from hybridops.errors import ConfigError
-from hybridops.incidents import when
+from hybridops.incidents.lifecycle import when
 
 INITIAL = """[P{severity_level}] Hybrid Routing Incident - {title}
 

@@ -253,7 +253,7 @@ def _recheck(runtime: Runtime, loose: list[tuple[Path, int, int]]) -> Finding:
 def _maintenance(runtime: Runtime) -> Finding:
     """A window left open keeps the service's alarm actions muted: nobody gets paged."""
     from hybridops.errors import translate
-    from hybridops.maintenance import open_window
+    from hybridops.proactive.maintenance import open_window
 
     try:
         window = open_window(runtime)

@@ -4,16 +4,15 @@ restored exactly, a checklist ticked in order, regressions called out."""
 from __future__ import annotations
 
 import datetime as dt
-import getpass
 import secrets
-import socket
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hybridops.errors import BadInput, ConfigError, Refused, translate
-from hybridops.state.store import iso, utcnow
+from hybridops.plaintext import said_yes
+from hybridops.state.store import actor, iso, utcnow
 
 if TYPE_CHECKING:
     from hybridops.runtime import Runtime
@@ -29,15 +28,6 @@ VERDICT_RANK = {"healthy": 0, "degraded": 1, "unhealthy": 2}
 # Below this many requests in either snapshot's window, a percentile or a rate moves with a
 # single request: shown, not judged.
 MIN_SAMPLES = 200
-
-
-def actor() -> str:
-    """user@host: who opened or ended a window."""
-    try:
-        user = getpass.getuser()
-    except Exception:
-        user = "unknown"
-    return f"{user}@{socket.gethostname()}"
 
 
 def checklist(runtime: Runtime) -> list[str]:
@@ -240,7 +230,7 @@ def compare(
 
 def _service_alarms(runtime: Runtime) -> dict[str, list[dict[str, Any]]]:
     """The service's alarms by region (the primary, and us-east-1 for Route 53's)."""
-    from hybridops.alarms import ROUTE53_METRICS_REGION, current
+    from hybridops.proactive.alarms import ROUTE53_METRICS_REGION, current
 
     settings = runtime.env.settings
     regions = [settings.region]
@@ -409,7 +399,7 @@ def tick(
                 hint="tick it at a terminal, pass --yes if it is done, or --emergency",
             )
         answer = ask(f"[{number}/{len(items)}] {item} — done? [y/N] ")
-        if answer.strip().lower() not in ("y", "yes"):
+        if not said_yes(answer):
             raise Refused(f"checklist item {number} not done: {item}")
         ticked.append({"item": item, "ticked": iso(utcnow()), "note": ""})
     return ticked

@@ -10,10 +10,10 @@ if TYPE_CHECKING:
 
 
 def _side(runtime: Runtime, side: str) -> dict[str, Any]:
+    from hybridops.config import side_settings
     from hybridops.errors import translate
     from hybridops.health.access import raise_access_error
     from hybridops.health.probe import probe
-    from hybridops.steps.actions.failover import side_settings
 
     settings = side_settings(runtime.env.as_template_scope(), side)
     out: dict[str, Any] = {"region": settings["region"], "health": None, "running": None}

@@ -1,0 +1,1 @@
+"""Incidents: the lifecycle (open, update, escalate, resolve, postmortem) and its notifications."""

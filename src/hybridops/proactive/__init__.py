@@ -1,0 +1,1 @@
+"""Between incidents: alarms as code, maintenance windows, and whether this machine is ready."""
