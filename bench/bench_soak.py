@@ -44,11 +44,11 @@ def _state_rows(path: Path) -> dict[str, int]:
 def run() -> list[Row]:
     """Run service-status RUNS times in-process; compare memory and descriptors."""
     from hybridops.cli.main import main
-    from hybridops.context import Environment
+    from hybridops.context import Terminal
     from hybridops.sandbox.demo import running_sandbox
 
     def once() -> int:
-        env = Environment(
+        env = Terminal(
             stdin=io.StringIO(),
             stdout=io.StringIO(),
             stderr=io.StringIO(),

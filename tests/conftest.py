@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from hybridops.cli.main import main
-from hybridops.context import Environment
+from hybridops.context import Terminal
 
 
 @pytest.fixture(autouse=True)
@@ -250,7 +250,7 @@ class Cli:
                 raise AssertionError(f"unexpected prompt: {question}")
             return self.answers.pop(0)
 
-        env = Environment(
+        env = Terminal(
             stdin=io.StringIO(),
             stdout=out,
             stderr=err,

@@ -142,7 +142,7 @@ def test_health_watch_json_is_json_lines_and_sigint_ends_it_cleanly(
 def test_a_line_is_never_cut_by_ctrl_c() -> None:
     """SIGINT arriving in the middle of writing a line is held until the line is out."""
     from hybridops.cli.render import emit_json_line
-    from hybridops.context import Environment
+    from hybridops.context import Terminal
 
     class Interrupting:
         """A stream that receives SIGINT half way through every write."""
@@ -161,7 +161,7 @@ def test_a_line_is_never_cut_by_ctrl_c() -> None:
             pass
 
     stream = Interrupting()
-    env = Environment(stdout=stream)
+    env = Terminal(stdout=stream)
     with pytest.raises(KeyboardInterrupt):
         emit_json_line(env, {"status": "healthy", "checks": []})
     assert stream.data == '{"status":"healthy","checks":[]}\n'

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from hybridops.cli.main import main
-from hybridops.context import Environment
+from hybridops.context import Terminal
 from tests.conftest import Cli
 
 
@@ -27,7 +27,7 @@ def test_drill_reports_detection_mitigation_and_recovery(
     result: dict[str, int] = {}
 
     def drill() -> None:
-        env = Environment(
+        env = Terminal(
             stdout=out, stderr=io.StringIO(), stdin_isatty=False, stderr_isatty=False, no_color=True
         )
         result["code"] = main(

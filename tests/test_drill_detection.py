@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from hybridops.cli.main import main
-from hybridops.context import Environment
+from hybridops.context import Terminal
 from hybridops.sandbox.server import Sandbox
 from tests.conftest import Cli
 
@@ -56,7 +56,7 @@ def drill_in_thread(drilled: Sandbox) -> Iterator[Any]:
         result: dict[str, Any] = {}
 
         def run() -> None:
-            env = Environment(
+            env = Terminal(
                 stdout=out, stderr=err, stdin_isatty=False, stderr_isatty=False, no_color=True
             )
             argv = [*options, "drill", "bad-deploy", "--interval", "0.05", "--timeout", "2m"]

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from rich.table import Table
 
-from hybridops.context import Environment
+from hybridops.context import Terminal
 from tests.conftest import Cli
 
 LONG = "arn:aws:iam::123456789012:role/a-role-name-long-enough-to-be-cut-at-forty-columns"
@@ -27,15 +27,15 @@ def _table() -> Table:
     return table
 
 
-def _printed(env: Environment) -> str:
+def _printed(env: Terminal) -> str:
     env.console(stderr=False).print(_table())
     out = env.stdout
     assert isinstance(out, io.StringIO)
     return out.getvalue()
 
 
-def _pipe(**kwargs: Any) -> Environment:
-    return Environment(stdout=io.StringIO(), stdout_isatty=False, **kwargs)
+def _pipe(**kwargs: Any) -> Terminal:
+    return Terminal(stdout=io.StringIO(), stdout_isatty=False, **kwargs)
 
 
 def test_a_table_in_a_pipe_is_whole_however_narrow_the_width() -> None:
@@ -59,7 +59,7 @@ def test_a_table_in_a_pipe_ignores_columns_for_its_cells(monkeypatch: pytest.Mon
 
 def test_on_a_terminal_columns_sets_the_width(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COLUMNS", "50")
-    env = Environment(stdout=io.StringIO(), stdout_isatty=True, no_color=True)
+    env = Terminal(stdout=io.StringIO(), stdout_isatty=True, no_color=True)
     console = env.console(stderr=False)
     assert console.width == 50
     text = _printed(env)
@@ -71,7 +71,7 @@ def test_on_a_terminal_columns_sets_the_width(monkeypatch: pytest.MonkeyPatch) -
 def test_no_color_wins_even_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.setenv("FORCE_COLOR", "1")
-    env = Environment(stdout=io.StringIO(), stdout_isatty=True, width=100)
+    env = Terminal(stdout=io.StringIO(), stdout_isatty=True, width=100)
     assert env.no_color is True
     assert "\x1b[" not in _printed(env)
 
@@ -80,7 +80,7 @@ def test_an_empty_no_color_does_not_count(monkeypatch: pytest.MonkeyPatch) -> No
     # no-color.org: "present and not an empty string".
     monkeypatch.setenv("NO_COLOR", "")
     monkeypatch.delenv("FORCE_COLOR", raising=False)
-    env = Environment(stdout=io.StringIO(), stdout_isatty=True, width=100)
+    env = Terminal(stdout=io.StringIO(), stdout_isatty=True, width=100)
     assert env.no_color is False
     assert "\x1b[31mfail" in _printed(env)
 

@@ -1,4 +1,4 @@
-"""The injectable environment a command runs in: streams, terminal, colour, clock."""
+"""The terminal a command runs with, injectable: streams, tty facts, colour, width, prompt."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ def _is_tty(stream: IO[str]) -> bool:
 
 
 @dataclass
-class Environment:
+class Terminal:
     """Streams and terminal facts; tests pass their own instead of patching globals."""
 
     stdin: IO[str] = field(default_factory=lambda: sys.stdin)

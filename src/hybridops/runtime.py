@@ -8,7 +8,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from hybridops.config import LoadedConfig, Overrides, ResolvedEnvironment, load_config
-from hybridops.context import Environment
+from hybridops.context import Terminal
 from hybridops.gate.core import Confirmer, Gate, GateMode
 from hybridops.gate.redact import Redactor
 from hybridops.options import Options
@@ -24,7 +24,7 @@ class Runtime:
     """Lazily built services for one command invocation."""
 
     options: Options
-    environment: Environment = field(default_factory=Environment)
+    terminal: Terminal = field(default_factory=Terminal)
     confirmer: Confirmer | None = None
     extra_aws_hooks: list[tuple[str, Any]] = field(default_factory=list)
     stop: threading.Event = field(default_factory=threading.Event)
@@ -71,6 +71,12 @@ class Runtime:
         return open_store(
             state.backend, state_path(self.loaded_config), table=state.table, client=client
         )
+
+    @property
+    def built_gate(self) -> Gate | None:
+        """The gate if the command used one (what was sent), without building it."""
+        found = self.__dict__.get("gate")  # where cached_property keeps it
+        return found if isinstance(found, Gate) else None
 
     @cached_property
     def gate(self) -> Gate:

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import typer
 
 from hybridops.cli.apps import group
-from hybridops.cli.state import app_state
+from hybridops.cli.invocation import invocation_of
 
 app = group("Alerting as code: sync the alarms the runbooks assume; list them, worst first.")
 
@@ -41,10 +41,10 @@ def sync(
     from hybridops.engine.execute import new_run_id
     from hybridops.proactive.alarms import sync_apply, sync_plan
 
-    state = app_state(ctx)
-    runtime = state.runtime()
+    invocation = invocation_of(ctx)
+    runtime = invocation.runtime()
     changes, notes = sync_plan(runtime, prune=prune)
-    err = state.err_console()
+    err = invocation.err_console()
     for change in changes:
         fields = f" ({', '.join(change.fields)})" if change.fields else ""
         err.print(
@@ -64,12 +64,12 @@ def sync(
         "notes": notes,
         "run_id": run_id if count else None,
     }
-    if state.json:
-        emit_json(state.environment, doc)
+    if invocation.json:
+        emit_json(invocation.terminal, doc)
     else:
         summary = {a: sum(1 for c in changes if c.action == a) for a in MARK}
         words = ", ".join(f"{n} {a}" for a, n in summary.items() if n)
-        state.out_console().print(f"{status}: {words or 'no alarms'}", markup=False)
+        invocation.out_console().print(f"{status}: {words or 'no alarms'}", markup=False)
     return 0
 
 
@@ -84,14 +84,14 @@ def list_alarms(
     from hybridops.proactive.maintenance import open_window
     from hybridops.state.store import utcnow
 
-    state = app_state(ctx)
-    runtime = state.runtime()
+    invocation = invocation_of(ctx)
+    runtime = invocation.runtime()
     now = utcnow()
     rows = listing(runtime, firing=firing, now=now)
     window = open_window(runtime, now)
-    if state.json:
+    if invocation.json:
         emit_json(
-            state.environment,
+            invocation.terminal,
             {
                 "alarms": [r.as_dict() for r in rows],
                 "firing": sum(1 for r in rows if r.state == "ALARM"),
@@ -101,7 +101,7 @@ def list_alarms(
         return 0
     from rich.table import Table
 
-    out = state.out_console()
+    out = invocation.out_console()
     if window:
         late = "OVERDUE, " if window["overdue"] else ""
         out.print(

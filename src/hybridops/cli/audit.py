@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from hybridops.cli.state import app_state
+from hybridops.cli.invocation import invocation_of
 from hybridops.timeparse import SINCE_HELP
 
 
@@ -23,11 +23,11 @@ def audit(
     from hybridops.cli.render import emit_json, styled
     from hybridops.timeparse import parse_since
 
-    state = app_state(ctx)
+    invocation = invocation_of(ctx)
     moment = parse_since(since) if since else None
-    records = state.runtime().store.list_audit(since=moment, limit=limit)
-    if state.json:
-        emit_json(state.environment, {"records": records})
+    records = invocation.runtime().store.list_audit(since=moment, limit=limit)
+    if invocation.json:
+        emit_json(invocation.terminal, {"records": records})
         return 0
     from rich.table import Table
 
@@ -43,9 +43,9 @@ def audit(
             f"{r['service']}.{r['operation']}",
             (r.get("user") or "-") + (f" ({r['caller_arn']})" if r.get("caller_arn") else ""),
         )
-    console = state.out_console()
+    console = invocation.out_console()
     if records:
         console.print(table)
     else:
-        state.err_console().print("no audit records" + (f" since {since}" if since else ""))
+        invocation.err_console().print("no audit records" + (f" since {since}" if since else ""))
     return 0

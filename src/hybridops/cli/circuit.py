@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import typer
 
 from hybridops.cli.apps import group
-from hybridops.cli.state import app_state
+from hybridops.cli.invocation import invocation_of
 from hybridops.state.store import actor
 
 app = group("Circuit breakers (SSM parameters the router reads): open, close, status.")
@@ -26,8 +26,8 @@ def _switch(ctx: typer.Context, state_value: str, target: str, reason: str) -> i
 
     if not reason.strip():
         raise BadInput("--reason is required: say why, for the audit trail and the next engineer")
-    state = app_state(ctx)
-    runtime = state.runtime()
+    invocation = invocation_of(ctx)
+    runtime = invocation.runtime()
     params: dict[str, Any] = {
         "state": state_value,
         "parameter": parameter_for(runtime, target),
@@ -35,11 +35,11 @@ def _switch(ctx: typer.Context, state_value: str, target: str, reason: str) -> i
         "actor": actor(),
     }
     loaded, resolved = prepare(runtime, "circuit-breaker", params)
-    result = execute(runtime, loaded, resolved, [state.progress()])
+    result = execute(runtime, loaded, resolved, [invocation.progress()])
     previous = next((s.outputs for s in result.steps if s.name == "read"), None) or {}
-    if state.json:
+    if invocation.json:
         emit_json(
-            state.environment,
+            invocation.terminal,
             {
                 "status": result.status,
                 "target": target,
@@ -53,7 +53,7 @@ def _switch(ctx: typer.Context, state_value: str, target: str, reason: str) -> i
             | ({"report": result.report} if result.report else {}),
         )
     else:
-        print_run_result(state.out_console(), result)
+        print_run_result(invocation.out_console(), result)
     return result.exit_code
 
 
@@ -75,12 +75,12 @@ def status(ctx: typer.Context, target: TargetOption = "bedrock") -> int:
     from hybridops.cli.render import emit_json
     from hybridops.failover.circuits import status as circuit_status
 
-    state = app_state(ctx)
-    doc = circuit_status(state.runtime(), target)
-    if state.json:
-        emit_json(state.environment, doc)
+    invocation = invocation_of(ctx)
+    doc = circuit_status(invocation.runtime(), target)
+    if invocation.json:
+        emit_json(invocation.terminal, doc)
         return 0
-    console = state.out_console()
+    console = invocation.out_console()
     console.print(f"{target} circuit ({doc['parameter']}): {doc['state']}", markup=False)
     if doc["changed_by"]:
         console.print(

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from hybridops.cli.state import app_state
+from hybridops.cli.invocation import invocation_of
 
 if TYPE_CHECKING:
     from hybridops.resolution import Setting
@@ -17,12 +17,12 @@ def config(ctx: typer.Context) -> int:
     from hybridops.cli.render import emit_json
     from hybridops.resolution import resolved_settings
 
-    state = app_state(ctx)
-    rows = resolved_settings(state.runtime())
-    if state.json:
-        emit_json(state.environment, {"settings": [r.as_dict() for r in rows]})
+    invocation = invocation_of(ctx)
+    rows = resolved_settings(invocation.runtime())
+    if invocation.json:
+        emit_json(invocation.terminal, {"settings": [r.as_dict() for r in rows]})
         return 0
-    print_settings(state.out_console(), rows)
+    print_settings(invocation.out_console(), rows)
     return 0
 
 

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from hybridops.cli.state import app_state
+from hybridops.cli.invocation import invocation_of
 
 
 def demo(
@@ -25,15 +25,15 @@ def demo(
     from hybridops.cli.main import main
     from hybridops.sandbox.demo import DemoStep, run_demo
 
-    state = app_state(ctx)
-    console = state.err_console()
+    invocation = invocation_of(ctx)
+    console = invocation.err_console()
     console.print('[bold]hybridops demo[/bold] — P0 "hybrid router down" on the embedded estate')
 
     def run_step(step: DemoStep) -> int:
         console.rule(f"[bold]{step.title}[/bold]")
         # soft_wrap: a long command wraps on screen but stays one line when pasted.
         console.print(f"$ {step.shell}", markup=False, highlight=False, soft_wrap=True)
-        return main(step.argv, state.environment)
+        return main(step.argv, invocation.terminal)
 
     ok, steps, final = run_demo(run_step, rollback_to=rollback_to)
     console.rule("[bold]summary[/bold]")

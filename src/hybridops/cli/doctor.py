@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from hybridops.cli.state import app_state
+from hybridops.cli.invocation import invocation_of
 
 
 def doctor(ctx: typer.Context) -> int:
@@ -14,16 +14,16 @@ def doctor(ctx: typer.Context) -> int:
     from hybridops.proactive.doctor import run_checks, verdict
     from hybridops.resolution import resolved_settings
 
-    state = app_state(ctx)
-    runtime = state.runtime()
+    invocation = invocation_of(ctx)
+    runtime = invocation.runtime()
     # The checks look at the state dir before anything opens (and tightens) it; the header
     # (the same as `hybridops config`) is printed first all the same.
     findings = run_checks(runtime)
     settings = resolved_settings(runtime)
     status = verdict(findings)
-    if state.json:
+    if invocation.json:
         emit_json(
-            state.environment,
+            invocation.terminal,
             {
                 "status": status,
                 "settings": [s.as_dict() for s in settings],
@@ -31,7 +31,7 @@ def doctor(ctx: typer.Context) -> int:
             },
         )
     else:
-        console = state.out_console()
+        console = invocation.out_console()
         print_settings(console, settings)
         console.print()
         for f in findings:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from hybridops.cli.state import AppState, app_state
+from hybridops.cli.invocation import Invocation, invocation_of
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -43,24 +43,24 @@ def drill(
     from hybridops.sandbox.drill import run_drill
     from hybridops.timeparse import parse_duration
 
-    state = app_state(ctx)
-    _refuse_other_environments(state, scenario)
+    invocation = invocation_of(ctx)
+    _refuse_other_environments(invocation, scenario)
     limit = parse_duration(timeout, option="--timeout").total_seconds()
-    if state.options.dry_run:
+    if invocation.options.dry_run:
         # A drill's first act is a change (the fault): a dry run says so and injects nothing.
         text = (
             f"dry run: would inject {scenario!r} into the sandbox, then wait (up to {timeout})"
             " for health to be green again and report the times; nothing injected"
         )
-        if state.json:
-            emit_json(state.environment, {"status": "planned", "scenario": scenario})
+        if invocation.json:
+            emit_json(invocation.terminal, {"status": "planned", "scenario": scenario})
         else:
-            state.environment.stdout.write(text + "\n")
+            invocation.terminal.stdout.write(text + "\n")
         return 0
-    console = state.err_console()
+    console = invocation.err_console()
     if follow_triage:
         # The sandbox only (refused above otherwise): triage's command is applied unasked.
-        state.options.yes = True
+        invocation.options.yes = True
         console.print(
             f"[bold]drill {scenario}[/bold]: the fault is being injected; each round applies"
             " what `hybridops triage` recommends first, until health is green again.",
@@ -73,8 +73,8 @@ def drill(
             " green again.",
             highlight=False,
         )
-    runtime = state.runtime()
-    with _Waiting(state, scenario) as waiting:
+    runtime = invocation.runtime()
+    with _Waiting(invocation, scenario) as waiting:
         report = run_drill(
             paths.sandbox_record_path(),
             runtime.store,
@@ -82,21 +82,21 @@ def drill(
             interval_s=interval,
             timeout_s=limit,
             progress=waiting.update,
-            follow=_follower(state, waiting) if follow_triage else None,
+            follow=_follower(invocation, waiting) if follow_triage else None,
         )
     recovered = report.recovered_at is not None
-    if state.json:
-        emit_json(state.environment, report.as_dict())
+    if invocation.json:
+        emit_json(invocation.terminal, report.as_dict())
         return 0 if recovered else 1
-    _print_report(state.out_console(), report)
+    _print_report(invocation.out_console(), report)
     return 0 if recovered else 1
 
 
-def _follower(state: AppState, waiting: _Waiting) -> Any:
+def _follower(invocation: Invocation, waiting: _Waiting) -> Any:
     """Each round: triage, then apply its first recommendation not applied yet."""
     from hybridops.triage.run import apply, triage
 
-    runtime = state.runtime()
+    runtime = invocation.runtime()
 
     def follow(applied: set[str]) -> dict[str, Any] | None:
         outcome = triage(runtime)
@@ -117,16 +117,16 @@ def _follower(state: AppState, waiting: _Waiting) -> Any:
     return follow
 
 
-def _refuse_other_environments(state: AppState, scenario: str) -> None:
+def _refuse_other_environments(invocation: Invocation, scenario: str) -> None:
     """A drill breaks things on purpose: only ever the sandbox, whatever else is named."""
     from hybridops.errors import BadInput
 
-    named = state.options.env or os.environ.get("HYBRIDOPS_ENV")
+    named = invocation.options.env or os.environ.get("HYBRIDOPS_ENV")
     if not named or named == "sandbox":
         return
     from hybridops.config import Overrides, load_config, resolve_environment
 
-    loaded = load_config(state.options.config)
+    loaded = load_config(invocation.options.config)
     if not resolve_environment(loaded, Overrides(env=named)).settings.sandbox:
         raise BadInput(
             f"drill injects faults into the sandbox only: environment {named!r} is not a sandbox",
@@ -137,15 +137,15 @@ def _refuse_other_environments(state: AppState, scenario: str) -> None:
 class _Waiting:
     """What the drill shows while it waits: a live line whose clock moves, or a line per change."""
 
-    def __init__(self, state: AppState, scenario: str) -> None:
+    def __init__(self, invocation: Invocation, scenario: str) -> None:
         self.scenario = scenario
         self.started = time.monotonic()
         self.estate = "injecting the fault"
-        self.console = state.err_console()
+        self.console = invocation.err_console()
         self.live: Any = None
         self.printed: str | None = None
         # A terminal gets a status line refreshed every second; a pipe gets whole lines.
-        self.terminal = state.environment.stderr_isatty and not state.options.quiet
+        self.terminal = invocation.terminal.stderr_isatty and not invocation.options.quiet
 
     def __enter__(self) -> _Waiting:
         if self.terminal:

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from hybridops.cli.apps import group
-from hybridops.cli.state import app_state
+from hybridops.cli.invocation import invocation_of
 
 app = group(
     "Regional failover and failback: `failover --to secondary|primary`, `failover status`.",
@@ -57,8 +57,8 @@ def failover(
 
     if to is None:
         raise BadInput("give --to secondary or --to primary (or `failover status`)")
-    state = app_state(ctx)
-    runtime = state.runtime()
+    invocation = invocation_of(ctx)
+    runtime = invocation.runtime()
     params: dict[str, Any] = {
         "to": to.value,
         "count": count,
@@ -68,7 +68,7 @@ def failover(
         "timeout_s": timeout,
     }
     loaded, resolved = prepare(runtime, "regional-failover", params)
-    result = execute(runtime, loaded, resolved, [state.progress()])
+    result = execute(runtime, loaded, resolved, [invocation.progress()])
     plan = next((s.outputs for s in result.steps if s.name == "preflight"), None) or {}
     settings = runtime.env.settings
     source = "primary" if to is Side.secondary else "secondary"
@@ -76,9 +76,9 @@ def failover(
     undo = plan.get("undo") or f"hybridops --env {runtime.env.name} failover --to {source}"
     moved = any(s.name in ("move", "switch") and s.status == "succeeded" for s in result.steps)
     reverted = any((s.compensation or {}).get("status") == "succeeded" for s in result.steps)
-    if state.json:
+    if invocation.json:
         emit_json(
-            state.environment,
+            invocation.terminal,
             {
                 "status": result.status,
                 "from_region": regions[source],
@@ -98,9 +98,9 @@ def failover(
             | ({"report": result.report} if result.report else {}),
         )
     else:
-        print_run_result(state.out_console(), result)
+        print_run_result(invocation.out_console(), result)
         if moved and not reverted:
-            state.err_console().print(f"undo with: {undo}", markup=False, highlight=False)
+            invocation.err_console().print(f"undo with: {undo}", markup=False, highlight=False)
     return result.exit_code
 
 
@@ -110,12 +110,12 @@ def status(ctx: typer.Context) -> int:
     from hybridops.cli.render import emit_json, styled
     from hybridops.failover.traffic import status as traffic_status
 
-    state = app_state(ctx)
-    doc = traffic_status(state.runtime())
-    if state.json:
-        emit_json(state.environment, doc)
+    invocation = invocation_of(ctx)
+    doc = traffic_status(invocation.runtime())
+    if invocation.json:
+        emit_json(invocation.terminal, doc)
         return 0
-    console = state.out_console()
+    console = invocation.out_console()
     console.print(
         f"{doc['record']} ({doc['mode']} routing) -> {doc['serving']}"
         f" ({doc['serving_region'] or 'unknown region'})"

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from hybridops.cli.state import AppState, app_state
+from hybridops.cli.invocation import Invocation, invocation_of
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -84,8 +84,8 @@ def health(
     from hybridops.errors import BadInput
     from hybridops.health.verdict import collect, target_for
 
-    state = app_state(ctx)
-    runtime = state.runtime()
+    invocation = invocation_of(ctx)
+    runtime = invocation.runtime()
     settings = runtime.env.settings
     target = target_for(settings, secondary=secondary)
     bedrock_only = components == ["bedrock"]
@@ -111,14 +111,14 @@ def health(
             with_bedrock(verdict, client, settings, target, timeout_s=timeout) if deep else verdict
         )
 
-    if watch and state.json:
-        return _watch_lines(state, run_once, interval)
+    if watch and invocation.json:
+        return _watch_lines(invocation, run_once, interval)
     if watch:
         from rich.live import Live
 
         from hybridops.health.verdict import watch as watch_loop
 
-        console = state.out_console()
+        console = invocation.out_console()
         with Live(console=console, auto_refresh=False) as live:
 
             def show(verdict: Verdict) -> None:
@@ -138,10 +138,10 @@ def health(
         from hybridops.paths import write_named_file
 
         write_named_file(junit, verdict.junit(), "--junit")
-    if state.json:
-        emit_json(state.environment, verdict.as_dict())
+    if invocation.json:
+        emit_json(invocation.terminal, verdict.as_dict())
     elif not watch:
-        console = state.out_console()
+        console = invocation.out_console()
         console.print(table(verdict))
         console.print(f"{styled(verdict.status)} · {target.region}")
         if verdict.status != "healthy" and not secondary and not components:
@@ -152,18 +152,18 @@ def health(
     return 1 if verdict.status in failing else 0
 
 
-def _watch_lines(state: AppState, run_once: Callable[[], Verdict], interval: float) -> int:
+def _watch_lines(invocation: Invocation, run_once: Callable[[], Verdict], interval: float) -> int:
     """`--watch -o json`: JSON Lines, one verdict per round, until Ctrl-C (exit 0)."""
     from hybridops.cli.render import emit_json_line
     from hybridops.health.verdict import watch as watch_loop
     from hybridops.state.store import iso, utcnow
 
-    err = state.err_console()
+    err = invocation.err_console()
     err.print(f"one verdict per line every {interval:g}s; Ctrl-C ends it", markup=False)
 
     def show(verdict: Verdict) -> None:
         at = iso(utcnow())
-        emit_json_line(state.environment, {"at": at} | verdict.as_dict())
+        emit_json_line(invocation.terminal, {"at": at} | verdict.as_dict())
         failing = [c.name for c in verdict.checks if c.status != "pass"]
         detail = f" ({', '.join(failing)})" if failing else ""
         err.print(f"{at} {verdict.status}{detail}", markup=False, highlight=False)
@@ -172,5 +172,5 @@ def _watch_lines(state: AppState, run_once: Callable[[], Verdict], interval: flo
 
     # Ctrl-C is how a watch ends (exit 0): every line written so far is whole.
     with contextlib.suppress(KeyboardInterrupt):
-        watch_loop(run_once, show, interval_s=interval, stop=state.runtime().stop)
+        watch_loop(run_once, show, interval_s=interval, stop=invocation.runtime().stop)
     return 0

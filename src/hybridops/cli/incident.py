@@ -9,7 +9,7 @@ import typer
 
 from hybridops.cli import completion
 from hybridops.cli.apps import group
-from hybridops.cli.state import AppState, app_state
+from hybridops.cli.invocation import Invocation, invocation_of
 
 if TYPE_CHECKING:
     from hybridops.state.store import StateStore
@@ -27,15 +27,15 @@ IdArgument = Annotated[
 ]
 
 
-def _id(state: AppState, given: str | None, *, latest: bool = False) -> str:
+def _id(invocation: Invocation, given: str | None, *, latest: bool = False) -> str:
     """The given id, else --incident, else the active one, else (`latest`) the newest one."""
     from hybridops.errors import BadInput
 
     if given:
         return given
-    if state.options.incident:
-        return state.options.incident
-    store = _store(state)
+    if invocation.options.incident:
+        return invocation.options.incident
+    store = _store(invocation)
     active = store.active_incident()
     if active:
         return active
@@ -46,33 +46,33 @@ def _id(state: AppState, given: str | None, *, latest: bool = False) -> str:
     raise BadInput("no active incident: give its id (see `hybridops incident list`)")
 
 
-def _store(state: AppState) -> StateStore:
-    return state.runtime().store
+def _store(invocation: Invocation) -> StateStore:
+    return invocation.runtime().store
 
 
-def _config(state: AppState) -> Any:
-    return state.runtime().loaded_config.config.incidents
+def _config(invocation: Invocation) -> Any:
+    return invocation.runtime().loaded_config.config.incidents
 
 
-def _emit(state: AppState, doc: dict[str, Any], text: str) -> None:
-    if state.json:
+def _emit(invocation: Invocation, doc: dict[str, Any], text: str) -> None:
+    if invocation.json:
         from hybridops.cli.render import emit_json
 
-        emit_json(state.environment, doc)
+        emit_json(invocation.terminal, doc)
     else:
-        state.out_console().print(text, markup=False, highlight=False)
+        invocation.out_console().print(text, markup=False, highlight=False)
 
 
-def _dry_run(state: AppState) -> bool:
+def _dry_run(invocation: Invocation) -> bool:
     """--dry-run: the feature functions compute the change and write nothing."""
-    return state.options.dry_run
+    return invocation.options.dry_run
 
 
-def _emit_planned(state: AppState, action: str, doc: dict[str, Any], text: str) -> None:
+def _emit_planned(invocation: Invocation, action: str, doc: dict[str, Any], text: str) -> None:
     """A dry run's report: `{"status": "planned", ...}`, or `dry run: would ...` as text."""
     first, *details = text.split("\n")
     _emit(
-        state,
+        invocation,
         {"status": "planned", "dry_run": True, "action": action} | doc,
         "\n".join([f"dry run: would {first} (nothing written, nothing sent)", *details]),
     )
@@ -131,28 +131,28 @@ def open_(
     """Declare an incident: id, deadlines from the severity matrix; it becomes the active one."""
     from hybridops.incidents.lifecycle import open_incident
 
-    state = app_state(ctx)
-    store = _store(state)
+    invocation = invocation_of(ctx)
+    store = _store(invocation)
     before = _open_record(store, store.active_incident())
     record = open_incident(
         store,
-        _config(state),
+        _config(invocation),
         severity=severity.upper(),
         title=title,
         service=service,
         impact=impact,
         commander=commander,
         channel=channel,
-        dry_run=_dry_run(state),
+        dry_run=_dry_run(invocation),
         force=force,
     )
     from hybridops.incidents.notify import send_for
 
-    sent = send_for(state.runtime(), record, "initial")
-    _report_sending(state, sent)
+    sent = send_for(invocation.runtime(), record, "initial")
+    _report_sending(invocation, sent)
     if sent.get("dry_run"):
         _emit_planned(
-            state,
+            invocation,
             "open",
             {"incident": _summary(record)} | _notice(sent),
             f"open a {record['severity']} incident: {record['title']}; notify {_to(sent)}"
@@ -182,7 +182,7 @@ def open_(
         lines.append(f"(--force: {record['same_title_as']} is still open with the same title)")
     if before is not None:
         lines.append(f"{_one_line(before)} stays open; it is no longer the active incident")
-    _emit(state, doc, "\n".join(lines))
+    _emit(invocation, doc, "\n".join(lines))
     return 0
 
 
@@ -213,8 +213,8 @@ def when(text: str | None) -> str:
     return human(text)
 
 
-def _report_sending(state: AppState, sent: dict[str, Any]) -> None:
-    err = state.err_console()
+def _report_sending(invocation: Invocation, sent: dict[str, Any]) -> None:
+    err = invocation.err_console()
     if sent.get("dry_run"):
         err.print(f"dry run: this message is not sent (to: {_to(sent)})", markup=False)
         err.print(sent["message"], markup=False, highlight=False)
@@ -236,23 +236,23 @@ def notify(ctx: typer.Context, incident_id: IdArgument = None) -> int:
     from hybridops.incidents.lifecycle import get
     from hybridops.incidents.notify import resend, send_for, unsent
 
-    state = app_state(ctx)
-    incident_id = _id(state, incident_id)
-    record = get(_store(state), incident_id)
+    invocation = invocation_of(ctx)
+    incident_id = _id(invocation, incident_id)
+    record = get(_store(invocation), incident_id)
     failed_before = bool(unsent(record))
-    runtime = state.runtime()
+    runtime = invocation.runtime()
     sent = resend(runtime, record) if failed_before else send_for(runtime, record, "update")
-    _report_sending(state, sent)
+    _report_sending(invocation, sent)
     if sent.get("dry_run"):
         _emit_planned(
-            state,
+            invocation,
             "notify",
             {"id": incident_id} | _notice(sent),
             f"notify {_to(sent)} about {incident_id}",
         )
         return 0
     _emit(
-        state,
+        invocation,
         {"id": incident_id, "notified": sent["notified"], "failed": sent["failed"]},
         f"{incident_id}: notified {', '.join(sent['notified']) or 'none'}",
     )
@@ -264,10 +264,10 @@ def ack(ctx: typer.Context, incident_id: IdArgument = None) -> int:
     """Acknowledge the incident: who and when go on its timeline (once; again is a no-op)."""
     from hybridops.incidents.lifecycle import acknowledge, seconds_between, took
 
-    state = app_state(ctx)
-    incident_id = _id(state, incident_id)
-    store = _store(state)
-    record, did = acknowledge(store, incident_id, dry_run=_dry_run(state))
+    invocation = invocation_of(ctx)
+    incident_id = _id(invocation, incident_id)
+    store = _store(invocation)
+    record, did = acknowledge(store, incident_id, dry_run=_dry_run(invocation))
     after = took(seconds_between(record["started_at"], record["acknowledged_at"]))
     who = record.get("acknowledged_by")
     by = f" by {who}" if who else ""
@@ -281,7 +281,7 @@ def ack(ctx: typer.Context, incident_id: IdArgument = None) -> int:
     if not did:
         # Idempotent: nothing written, nobody told again.
         _emit(
-            state,
+            invocation,
             doc | {"notified": [], "failed": []},
             f"{incident_id} was already acknowledged{by} at {when(record['acknowledged_at'])}"
             f" ({after} after it started); nothing changed",
@@ -289,18 +289,18 @@ def ack(ctx: typer.Context, incident_id: IdArgument = None) -> int:
         return 0
     from hybridops.incidents.notify import send_for
 
-    sent = send_for(state.runtime(), record, "ack", note=f"acknowledged{by}")
-    _report_sending(state, sent)
+    sent = send_for(invocation.runtime(), record, "ack", note=f"acknowledged{by}")
+    _report_sending(invocation, sent)
     if sent.get("dry_run"):
         _emit_planned(
-            state,
+            invocation,
             "ack",
             {"incident": _summary(record)} | _notice(sent),
             f"acknowledge {_one_line(record)}{by}; notify {_to(sent)}",
         )
         return 0
     _emit(
-        state,
+        invocation,
         doc | {"notified": sent["notified"], "failed": sent["failed"]},
         f"{incident_id} acknowledged{by} at {when(record['acknowledged_at'])}"
         f" ({after} after it started)",
@@ -337,19 +337,19 @@ def update(
     from hybridops.incidents.lifecycle import change
     from hybridops.timeparse import parse_duration
 
-    state = app_state(ctx)
-    incident_id = _id(state, incident_id)
+    invocation = invocation_of(ctx)
+    incident_id = _id(invocation, incident_id)
     delay = parse_duration(next_update, option="--next-update") if next_update else None
     result = change(
-        _store(state),
+        _store(invocation),
         incident_id,
         status=status,
         note=note,
         next_update=delay,
         severity=severity,
         commander=commander,
-        config=_config(state),
-        dry_run=_dry_run(state),
+        config=_config(invocation),
+        dry_run=_dry_run(invocation),
     )
     record = result.record
     sent: dict[str, Any] = {"notified": [], "failed": []}
@@ -357,18 +357,18 @@ def update(
         from hybridops.incidents.notify import send_for
 
         told = "\n".join([*result.said, *([note] if note else [])])
-        sent = send_for(state.runtime(), record, "update", note=told)
-        _report_sending(state, sent)
+        sent = send_for(invocation.runtime(), record, "update", note=told)
+        _report_sending(invocation, sent)
     details = list(result.changes)
     if note:
         details.append(f"note: {note}")
     if delay is not None:
         details.append(f"next update due {when(record['next_update_at'])}")
-    if _dry_run(state):
+    if _dry_run(invocation):
         notice = _notice(sent) if sent.get("dry_run") else {}
         told_to = f"; notify {_to(sent)}" if sent.get("dry_run") else ""
         _emit_planned(
-            state,
+            invocation,
             "update",
             {"incident": _summary(record), "changes": result.changes}
             | _active_doc(result)
@@ -382,7 +382,7 @@ def update(
         "notified": sent["notified"],
         "failed": sent["failed"],
     }
-    _emit(state, doc | _active_doc(result), "\n".join(lines))
+    _emit(invocation, doc | _active_doc(result), "\n".join(lines))
     return 0
 
 
@@ -423,35 +423,37 @@ def note(
     """Add a note to the timeline: `note "text"` (the active incident) or `note ID "text"`."""
     from hybridops.incidents.lifecycle import update as update_incident
 
-    state = app_state(ctx)
-    incident_id, text = _note_args(state, words)
-    record = update_incident(_store(state), incident_id, note=text, dry_run=_dry_run(state))
-    if _dry_run(state):
+    invocation = invocation_of(ctx)
+    incident_id, text = _note_args(invocation, words)
+    record = update_incident(
+        _store(invocation), incident_id, note=text, dry_run=_dry_run(invocation)
+    )
+    if _dry_run(invocation):
         _emit_planned(
-            state,
+            invocation,
             "note",
             {"incident": _summary(record), "note": text},
             f"note on {_one_line(record)}: {text}",
         )
         return 0
-    _emit(state, _summary(record) | {"note": text}, f"noted on {_one_line(record)}: {text}")
+    _emit(invocation, _summary(record) | {"note": text}, f"noted on {_one_line(record)}: {text}")
     return 0
 
 
-def _note_args(state: AppState, words: list[str]) -> tuple[str, str]:
+def _note_args(invocation: Invocation, words: list[str]) -> tuple[str, str]:
     """(incident id, text) from `TEXT` or `ID TEXT`; anything else is refused, not guessed."""
     # An id has the shape `open` gives, or is one the store holds (e.g. migrated ones).
     from hybridops.errors import BadInput
     from hybridops.incidents.lifecycle import looks_like_id
 
     def is_id(word: str) -> bool:
-        return looks_like_id(word) or _store(state).get_incident(word) is not None
+        return looks_like_id(word) or _store(invocation).get_incident(word) is not None
 
     if len(words) == 1:
         if is_id(words[0]):
             raise BadInput(f'no note text after {words[0]}: `hybridops incident note ID "TEXT"`')
         text = words[0]
-        incident_id = _id(state, None)
+        incident_id = _id(invocation, None)
     elif len(words) == 2 and is_id(words[0]):
         incident_id, text = words
     elif len(words) == 2:
@@ -479,21 +481,21 @@ def escalate(
     """Escalate to a person or team (the severity's escalation chain by default)."""
     from hybridops.incidents.lifecycle import escalate as escalate_incident
 
-    state = app_state(ctx)
-    incident_id = _id(state, incident_id)
+    invocation = invocation_of(ctx)
+    incident_id = _id(invocation, incident_id)
     record = escalate_incident(
-        _store(state), _config(state), incident_id, to=to, dry_run=_dry_run(state)
+        _store(invocation), _config(invocation), incident_id, to=to, dry_run=_dry_run(invocation)
     )
     target = record["escalations"][-1]["to"]
-    if _dry_run(state):
+    if _dry_run(invocation):
         _emit_planned(
-            state,
+            invocation,
             "escalate",
             {"incident": _summary(record), "to": target},
             f"escalate {record['id']} to {target}",
         )
         return 0
-    _emit(state, _summary(record), f"{record['id']} escalated to {target}")
+    _emit(invocation, _summary(record), f"{record['id']} escalated to {target}")
     return 0
 
 
@@ -506,25 +508,25 @@ def resolve(
     """Resolve the incident; if it was the active one, the newest still-open one becomes active."""
     from hybridops.incidents.lifecycle import change, seconds_between, took
 
-    state = app_state(ctx)
-    incident_id = _id(state, incident_id)
+    invocation = invocation_of(ctx)
+    incident_id = _id(invocation, incident_id)
     result = change(
-        _store(state),
+        _store(invocation),
         incident_id,
         status="resolved",
         note=note,
-        config=_config(state),
-        dry_run=_dry_run(state),
+        config=_config(invocation),
+        dry_run=_dry_run(invocation),
     )
     record = result.record
     from hybridops.incidents.notify import send_for
 
     # Tell the channels too: PagerDuty closes its incident on the resolve event.
-    sent = send_for(state.runtime(), record, "update", note=note)
-    _report_sending(state, sent)
+    sent = send_for(invocation.runtime(), record, "update", note=note)
+    _report_sending(invocation, sent)
     if sent.get("dry_run"):
         _emit_planned(
-            state,
+            invocation,
             "resolve",
             {"incident": _summary(record)} | _active_doc(result) | _notice(sent),
             "\n".join([f"resolve {record['id']}; notify {_to(sent)}", *_handover(result, True)]),
@@ -536,7 +538,7 @@ def resolve(
         f"{_one_line(record)} resolved at {when(record['resolved_at'])} ({after} after it started)",
         *_handover(result),
     ]
-    _emit(state, doc | _active_doc(result), "\n".join(lines))
+    _emit(invocation, doc | _active_doc(result), "\n".join(lines))
     return 0
 
 
@@ -549,9 +551,9 @@ def list_(
     from hybridops.incidents.lifecycle import overdue
     from hybridops.state.store import utcnow
 
-    state = app_state(ctx)
+    invocation = invocation_of(ctx)
     now = utcnow()
-    store = _store(state)
+    store = _store(invocation)
     active = store.active_incident()
     rows = []
     for record in store.list_incidents():
@@ -560,12 +562,12 @@ def list_(
         rows.append(
             _summary(record) | {"overdue": overdue(record, now), "active": record["id"] == active}
         )
-    if state.json:
+    if invocation.json:
         from hybridops.cli.render import emit_json
 
-        emit_json(state.environment, {"incidents": rows})
+        emit_json(invocation.terminal, {"incidents": rows})
         return 0
-    console = state.out_console()
+    console = invocation.out_console()
     if not rows:
         console.print("no incidents")
     for row in rows:
@@ -585,13 +587,13 @@ def show(ctx: typer.Context, incident_id: IdArgument = None) -> int:
     from hybridops.incidents.lifecycle import get, overdue
     from hybridops.state.store import utcnow
 
-    state = app_state(ctx)
-    incident_id = _id(state, incident_id, latest=True)
-    store = _store(state)
+    invocation = invocation_of(ctx)
+    incident_id = _id(invocation, incident_id, latest=True)
+    store = _store(invocation)
     record = get(store, incident_id)
     active = store.active_incident() == incident_id
     doc = _summary(record) | {"overdue": overdue(record, utcnow()), "active": active}
-    _emit(state, doc, _describe(record, doc["overdue"], active))
+    _emit(invocation, doc, _describe(record, doc["overdue"], active))
     return 0
 
 
@@ -648,9 +650,9 @@ def timeline(ctx: typer.Context, incident_id: IdArgument = None) -> int:
     """Everything recorded for the incident, including every hybridops command run during it."""
     from hybridops.incidents.lifecycle import get
 
-    state = app_state(ctx)
-    incident_id = _id(state, incident_id, latest=True)
-    store = _store(state)
+    invocation = invocation_of(ctx)
+    incident_id = _id(invocation, incident_id, latest=True)
+    store = _store(invocation)
     record = get(store, incident_id)
     entries = store.timeline(incident_id)
     width = max((len(str(e.get("kind", "?"))) for e in entries), default=0)
@@ -662,7 +664,7 @@ def timeline(ctx: typer.Context, incident_id: IdArgument = None) -> int:
         for e in entries
     ]
     text = "\n".join([_one_line(record), *(lines or ["no entries"])])
-    _emit(state, {"id": incident_id, "entries": entries}, text)
+    _emit(invocation, {"id": incident_id, "entries": entries}, text)
     return 0
 
 
@@ -683,11 +685,11 @@ def postmortem(
     from hybridops.incidents.lifecycle import get, metrics, mitigation
     from hybridops.incidents.lifecycle import postmortem as draft
 
-    state = app_state(ctx)
-    incident_id = _id(state, incident_id, latest=True)
+    invocation = invocation_of(ctx)
+    incident_id = _id(invocation, incident_id, latest=True)
     if fmt not in ("markdown", "json"):
         raise BadInput(f"--format {fmt!r}: expected markdown or json")
-    store = _store(state)
+    store = _store(invocation)
     record = get(store, incident_id)
     entries = store.timeline(incident_id)
     document = {
@@ -698,13 +700,13 @@ def postmortem(
         "timeline": entries,
     }
     if out is None:
-        if fmt == "json" or state.json:
+        if fmt == "json" or invocation.json:
             from hybridops.cli.render import emit_json
 
-            emit_json(state.environment, document)
+            emit_json(invocation.terminal, document)
         else:
             actions = [a for a in store.list_actions() if a["incident_id"] == incident_id]
-            state.environment.stdout.write(draft(record, entries, actions))
+            invocation.terminal.stdout.write(draft(record, entries, actions))
         return 0
     from hybridops.paths import write_named_file
 
@@ -715,14 +717,15 @@ def postmortem(
         text = draft(record, entries, actions)
     write_named_file(out, text)
     # stdout keeps its promise: the path (text) or one JSON document (-o json), never the draft.
-    if state.json:
+    if invocation.json:
         from hybridops.cli.render import emit_json
 
         emit_json(
-            state.environment, {"status": "ok", "id": incident_id, "path": str(out), "format": fmt}
+            invocation.terminal,
+            {"status": "ok", "id": incident_id, "path": str(out), "format": fmt},
         )
     else:
-        state.environment.stdout.write(f"{out}\n")
+        invocation.terminal.stdout.write(f"{out}\n")
     return 0
 
 
@@ -741,19 +744,19 @@ def action_add(
     """Add an action item to an incident."""
     from hybridops.incidents.lifecycle import add_action
 
-    state = app_state(ctx)
+    invocation = invocation_of(ctx)
     item = add_action(
-        _store(state), incident_id, text, owner=owner, due=due, dry_run=_dry_run(state)
+        _store(invocation), incident_id, text, owner=owner, due=due, dry_run=_dry_run(invocation)
     )
-    if _dry_run(state):
+    if _dry_run(invocation):
         _emit_planned(
-            state,
+            invocation,
             "action add",
             {"item": item},
             f"add an action item to {incident_id} for {owner}, due {item['due']}: {text}",
         )
         return 0
-    _emit(state, item, f"action #{item['n']} added")
+    _emit(invocation, item, f"action #{item['n']} added")
     return 0
 
 
@@ -767,20 +770,20 @@ def action_list(
     """Action items across incidents, overdue ones flagged."""
     import datetime as dt
 
-    state = app_state(ctx)
+    invocation = invocation_of(ctx)
     today = dt.datetime.now(dt.timezone.utc).date().isoformat()
     items = []
-    for item in _store(state).list_actions():
+    for item in _store(invocation).list_actions():
         late = not item.get("done_at") and item["due"] < today
         if overdue_only and not late:
             continue
         items.append(item | {"overdue": late})
-    if state.json:
+    if invocation.json:
         from hybridops.cli.render import emit_json
 
-        emit_json(state.environment, {"actions": items})
+        emit_json(invocation.terminal, {"actions": items})
         return 0
-    console = state.out_console()
+    console = invocation.out_console()
     if not items:
         console.print("no action items")
     for item in items:
@@ -802,10 +805,10 @@ def action_done(
     """Mark an action item done."""
     from hybridops.incidents.lifecycle import complete_action
 
-    state = app_state(ctx)
-    item = complete_action(_store(state), number, dry_run=_dry_run(state))
-    if _dry_run(state):
-        _emit_planned(state, "action done", {"item": item}, f"mark action #{number} done")
+    invocation = invocation_of(ctx)
+    item = complete_action(_store(invocation), number, dry_run=_dry_run(invocation))
+    if _dry_run(invocation):
+        _emit_planned(invocation, "action done", {"item": item}, f"mark action #{number} done")
         return 0
-    _emit(state, item, f"action #{number} done")
+    _emit(invocation, item, f"action #{number} done")
     return 0

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from hybridops.cli.apps import group
-from hybridops.cli.state import AppState, app_state
+from hybridops.cli.invocation import Invocation, invocation_of
 from hybridops.timeparse import SINCE_HELP
 
 if TYPE_CHECKING:
@@ -56,10 +56,10 @@ GroupOption = Annotated[
 ]
 
 
-def _groups(state: AppState, groups: list[str] | None) -> list[str]:
+def _groups(invocation: Invocation, groups: list[str] | None) -> list[str]:
     from hybridops.errors import BadInput
 
-    chosen = list(groups or state.runtime().env.settings.log_groups)
+    chosen = list(groups or invocation.runtime().env.settings.log_groups)
     if not chosen:
         raise BadInput("no log groups: pass --group or set log_groups in the environment")
     return chosen
@@ -115,7 +115,7 @@ def search(
     from hybridops.logs.run import Search, compile_patterns, search_events
     from hybridops.timeparse import parse_moment
 
-    state = app_state(ctx)
+    invocation = invocation_of(ctx)
     if follow and until:
         raise BadInput("--follow and --until cannot be combined: following has no end")
     if follow:
@@ -135,10 +135,10 @@ def search(
         interval_s=interval,
         parallel=parallel,
     )
-    request.groups = _groups(state, groups)
-    env = state.environment
-    err = state.err_console()
-    if not state.json:
+    request.groups = _groups(invocation, groups)
+    env = invocation.terminal
+    err = invocation.err_console()
+    if not invocation.json:
         from hybridops.timeparse import describe_moment
 
         # The window as people check it, with its time zone named (input may have been local).
@@ -154,7 +154,7 @@ def search(
     def throttled(delay: float) -> None:
         err.print(f"throttled by CloudWatch Logs; retrying in {delay:g}s")
 
-    if state.json:
+    if invocation.json:
         render = json_line
     else:
         chosen = [f.strip() for f in fields.split(",") if f.strip()] if fields else None
@@ -172,7 +172,7 @@ def search(
         out.flush()
 
     try:
-        for event in search_events(state.runtime(), request, on_throttle=throttled):
+        for event in search_events(invocation.runtime(), request, on_throttle=throttled):
             batch.append(render(event))
             shown += 1
             if len(batch) >= 500 or follow:
@@ -183,7 +183,7 @@ def search(
             return 0
         raise
     flush()
-    if not shown and not state.json:
+    if not shown and not invocation.json:
         err.print("no matching events")
     return 0
 
@@ -221,16 +221,16 @@ def query(
     from hybridops.logs.kpi import NAMED
     from hybridops.logs.run import run_kpi
 
-    state = app_state(ctx)
+    invocation = invocation_of(ctx)
     if (name is None) == (custom is None):
         raise BadInput(f"give a query name ({', '.join(NAMED)}) or --query, not both")
     if name is not None and name not in NAMED:
         raise BadInput(f"unknown query {name!r} (known: {', '.join(NAMED)})")
     start, end = _window(since, until)
-    chosen = _groups(state, groups)
-    with _insights_status(state) as on_status:
+    chosen = _groups(invocation, groups)
+    with _insights_status(invocation) as on_status:
         result = run_kpi(
-            state.runtime(),
+            invocation.runtime(),
             name,
             custom,
             chosen,
@@ -242,26 +242,26 @@ def query(
             timeout_s=timeout,
             on_status=on_status,
         )
-    err = state.err_console()
+    err = invocation.err_console()
     if result.capped:
         err.print("Insights returned its cap of 10,000 rows: narrow the window or the query")
-    if state.json:
+    if invocation.json:
         from hybridops.cli.render import emit_json
 
-        emit_json(state.environment, result.as_dict())
+        emit_json(invocation.terminal, result.as_dict())
     else:
-        _print_kpi(state, result)
+        _print_kpi(invocation, result)
     return 0
 
 
-def _insights_status(state: AppState) -> Any:
+def _insights_status(invocation: Invocation) -> Any:
     """A live status line on stderr while Insights runs; yields the status callback."""
     import contextlib
 
     @contextlib.contextmanager
     def status() -> Any:
-        console = state.err_console()
-        if not console.is_terminal or state.options.quiet:
+        console = invocation.err_console()
+        if not console.is_terminal or invocation.options.quiet:
             yield None
             return
         with console.status("Insights: starting") as live:
@@ -275,10 +275,10 @@ def _insights_status(state: AppState) -> Any:
     return status()
 
 
-def _print_kpi(state: AppState, result: KpiResult) -> None:
+def _print_kpi(invocation: Invocation, result: KpiResult) -> None:
     from rich.table import Table
 
-    console = state.out_console()
+    console = invocation.out_console()
     if result.rows:
         table = Table(box=None, header_style="bold", pad_edge=False)
         columns = list(result.rows[0])
@@ -324,28 +324,28 @@ def daily(
     """The morning review: overnight response times, requests and errors against the SLOs."""
     from hybridops.logs.run import daily_report
 
-    state = app_state(ctx)
-    settings = state.runtime().env.settings.logs
+    invocation = invocation_of(ctx)
+    settings = invocation.runtime().env.settings.logs
     start, end = _window(since or settings.daily_since, until or settings.daily_until)
-    chosen = _groups(state, groups)
-    with _insights_status(state) as on_status:
+    chosen = _groups(invocation, groups)
+    with _insights_status(invocation) as on_status:
         report = daily_report(
-            state.runtime(),
+            invocation.runtime(),
             chosen,
             start,
             end,
             engine=engine.value,
             on_status=on_status,
         )
-    fmt = report_format or (ReportFormat.json if state.json else ReportFormat.text)
+    fmt = report_format or (ReportFormat.json if invocation.json else ReportFormat.text)
     if fmt is ReportFormat.json:
         from hybridops.cli.render import emit_json
 
-        emit_json(state.environment, report.as_dict())
+        emit_json(invocation.terminal, report.as_dict())
     elif fmt is ReportFormat.markdown:
-        state.environment.stdout.write(report.markdown())
+        invocation.terminal.stdout.write(report.markdown())
     else:
-        _print_report(state, report.as_dict())
+        _print_report(invocation, report.as_dict())
     return 1 if report.status == "missed" else 0
 
 
@@ -361,10 +361,10 @@ def weekly(
     """Week over week from CloudWatch metrics; exit 1 when a metric regressed."""
     from hybridops.logs.trends import weekly_for
 
-    state = app_state(ctx)
+    invocation = invocation_of(ctx)
     moment = _end_moment(end)
-    report = weekly_for(state.runtime(), moment)
-    _emit_report(state, report, report_format)
+    report = weekly_for(invocation.runtime(), moment)
+    _emit_report(invocation, report, report_format)
     return 1 if report.regressions else 0
 
 
@@ -380,10 +380,10 @@ def monthly(
     """Capacity planning: peaks against capacity, headroom, growth, next month's numbers."""
     from hybridops.logs.trends import monthly_for
 
-    state = app_state(ctx)
+    invocation = invocation_of(ctx)
     moment = _end_moment(end)
-    report = monthly_for(state.runtime(), moment, days)
-    _emit_report(state, report, report_format)
+    report = monthly_for(invocation.runtime(), moment, days)
+    _emit_report(invocation, report, report_format)
     return 0
 
 
@@ -395,21 +395,21 @@ def _end_moment(end: str | None) -> dt.datetime:
     return parse_moment(end, option="--end") if end else utcnow()
 
 
-def _emit_report(state: AppState, report: Any, report_format: ReportFormat | None) -> None:
+def _emit_report(invocation: Invocation, report: Any, report_format: ReportFormat | None) -> None:
     """A trend or capacity report as JSON, or as Markdown (which also reads well as text)."""
-    fmt = report_format or (ReportFormat.json if state.json else ReportFormat.text)
+    fmt = report_format or (ReportFormat.json if invocation.json else ReportFormat.text)
     if fmt is ReportFormat.json:
         from hybridops.cli.render import emit_json
 
-        emit_json(state.environment, report.as_dict())
+        emit_json(invocation.terminal, report.as_dict())
     else:
-        state.environment.stdout.write(report.markdown())
+        invocation.terminal.stdout.write(report.markdown())
 
 
-def _print_report(state: AppState, doc: dict[str, Any]) -> None:
+def _print_report(invocation: Invocation, doc: dict[str, Any]) -> None:
     from hybridops.cli.render import styled
 
-    console = state.out_console()
+    console = invocation.out_console()
     window = doc["window"]
     console.print(
         f"Daily performance review {window['start']} -> {window['end']} ({doc['engine']})"

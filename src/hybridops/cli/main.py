@@ -12,8 +12,8 @@ import typer
 
 from hybridops import __version__
 from hybridops.cli import completion
-from hybridops.cli.state import AppState
-from hybridops.context import Environment
+from hybridops.cli.invocation import Invocation
+from hybridops.context import Terminal
 from hybridops.errors import CREDENTIALS_FIX, ExitCode, HybridOpsError, translate
 from hybridops.options import Options
 
@@ -105,11 +105,11 @@ def root(
     ] = False,
 ) -> None:
     """Executable, guarded runbooks for the hybrid routing service."""
-    state = ctx.find_root().obj
-    if not isinstance(state, AppState):
-        state = AppState(Environment())
-        ctx.find_root().obj = state
-    state.options = Options(
+    invocation = ctx.find_root().obj
+    if not isinstance(invocation, Invocation):
+        invocation = Invocation(Terminal())
+        ctx.find_root().obj = invocation
+    invocation.options = Options(
         env=env,
         config=config,
         profile=profile,
@@ -128,7 +128,7 @@ def root(
         from hybridops.incidents.lifecycle import check_incident_exists
 
         # Before the command runs: an unknown id is exit 2 with nothing done or written.
-        check_incident_exists(state.runtime().store, incident)
+        check_incident_exists(invocation.runtime().store, incident)
     if verbose:
         import logging
 
@@ -136,7 +136,7 @@ def root(
 
         logging.basicConfig(
             level=logging.DEBUG if verbose > 1 else logging.INFO,
-            stream=state.environment.stderr,
+            stream=invocation.terminal.stderr,
             format="%(levelname)s %(name)s: %(message)s",
             force=True,
         )
@@ -144,7 +144,11 @@ def root(
         # redactor as every other output (it learns secret values as the command runs).
         fallback = Redactor()
         masking = RedactingFilter(
-            lambda: state._runtime.redactor if state._runtime is not None else fallback
+            lambda: (
+                invocation.built_runtime.redactor
+                if invocation.built_runtime is not None
+                else fallback
+            )
         )
         for handler in logging.getLogger().handlers:
             handler.addFilter(masking)
@@ -210,29 +214,27 @@ def _only_command(args: list[str]) -> str | None:
     return words[0] if words and words[0] in COMMANDS else None
 
 
+def _global_options() -> tuple[set[str], set[str]]:
+    """(options that take a value, flags) of the root callback: its signature is the one list."""
+    import inspect
+    import typing
+
+    values: set[str] = set()
+    flags: set[str] = set()
+    for param in inspect.signature(root, eval_str=True).parameters.values():
+        kind, *extras = typing.get_args(param.annotation) or (None,)
+        info = next((e for e in extras if isinstance(e, typer.models.OptionInfo)), None)
+        if info is None or info.is_eager:  # ctx; --version acts before any command
+            continue
+        # In Annotated form Typer reads a first argument like "--env" as a name, not a default.
+        first = [info.default] if str(info.default).startswith("-") else []
+        names = {str(d) for d in [*first, *(info.param_decls or ())]}
+        (flags if kind is bool or info.count else values).update(names)
+    return values, flags
+
+
 # Options accepted after the subcommand too (`hybridops run x --output json`).
-GLOBAL_VALUE_OPTIONS = {
-    "--env",
-    "-e",
-    "--config",
-    "--profile",
-    "--region",
-    "--endpoint-url",
-    "--output",
-    "-o",
-    "--incident",
-}
-GLOBAL_FLAG_OPTIONS = {
-    "--dry-run",
-    "--yes",
-    "-y",
-    "--read-only",
-    "--verbose",
-    "-v",
-    "--quiet",
-    "-q",
-    "--traceback",
-}
+GLOBAL_VALUE_OPTIONS, GLOBAL_FLAG_OPTIONS = _global_options()
 
 
 def hoist_global_options(command: Any, argv: list[str]) -> list[str]:
@@ -314,12 +316,12 @@ def hoist_global_options(command: Any, argv: list[str]) -> list[str]:
     return prefix[:first_cmd] + hoisted + prefix[first_cmd:] + rest
 
 
-def main(argv: list[str] | None = None, environment: Environment | None = None) -> int:
+def main(argv: list[str] | None = None, terminal: Terminal | None = None) -> int:
     """Run the CLI; return (and as a script, exit with) the exit code."""
-    standalone = argv is None and environment is None
+    standalone = argv is None and terminal is None
     args = list(sys.argv[1:] if argv is None else argv)
-    env = environment or Environment()
-    state = AppState(env, argv=args)
+    env = terminal or Terminal()
+    invocation = Invocation(env, argv=args)
     command = typer.main.get_command(build_app(_only_command(args)))
     _carry_interrupts(command)
     from hybridops.cli.examples import attach
@@ -333,17 +335,17 @@ def main(argv: list[str] | None = None, environment: Environment | None = None) 
         # injected environment so tests (and embedding programs) see everything.
         with contextlib.redirect_stdout(env.stdout), contextlib.redirect_stderr(env.stderr):
             result = command.main(
-                args=args, prog_name="hybridops", standalone_mode=False, obj=state
+                args=args, prog_name="hybridops", standalone_mode=False, obj=invocation
             )
         code = result if isinstance(result, int) else 0
     except Exception as exc:
-        code = _handle(exc, state)
+        code = _handle(exc, invocation)
     except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM/SIGHUP delivered as one
-        code = _handle(exc, state)
+        code = _handle(exc, invocation)
     finally:
         try:
-            _record_on_timeline(state, args, int(code))
-            state.close()
+            _record_on_timeline(invocation, args, int(code))
+            invocation.close()
         except KeyboardInterrupt:  # a second signal during cleanup: the first one's code stands
             pass
         restore()
@@ -405,24 +407,24 @@ def _masked_params(args: list[str], code: int) -> list[str]:
     return out
 
 
-def _record_on_timeline(state: AppState, args: list[str], code: int) -> None:
+def _record_on_timeline(invocation: Invocation, args: list[str], code: int) -> None:
     """Every command run during an incident goes on its timeline, with its outcome."""
-    runtime = state._runtime
+    runtime = invocation.built_runtime
     words = command_words(args)
     # A dry run writes nothing, its timeline entry included.
-    if runtime is None or not words or words[0] in UNRECORDED or state.options.dry_run:
+    if runtime is None or not words or words[0] in UNRECORDED or invocation.options.dry_run:
         return
     try:
         store = runtime.store
-        incident_id = state.options.incident or store.active_incident()
+        incident_id = invocation.options.incident or store.active_incident()
         # An unknown --incident was refused up front: nothing goes on a timeline of nothing.
         if not incident_id or store.get_incident(incident_id) is None:
             return
         from hybridops.incidents.lifecycle import add_entry
 
-        gate = runtime.__dict__.get("gate")
+        gate = runtime.built_gate
         outcome = "ok" if code == 0 else f"exit {code}"
-        if state.options.dry_run:
+        if invocation.options.dry_run:
             outcome += " (dry run)"
         add_entry(
             store,
@@ -468,7 +470,7 @@ def _carry_interrupts(command: Any) -> None:
         _carry_interrupts(sub)
 
 
-def _deliver_signals_as_interrupts(env: Environment) -> Any:
+def _deliver_signals_as_interrupts(env: Terminal) -> Any:
     """SIGTERM and SIGHUP take Ctrl-C's path: journal, audit, undo rules, lock, one JSON document.
 
     Returns the function that puts the previous handlers back. Signals can only be handled
@@ -500,7 +502,7 @@ def _deliver_signals_as_interrupts(env: Environment) -> Any:
     return restore
 
 
-def _detach_terminal(env: Environment) -> None:
+def _detach_terminal(env: Terminal) -> None:
     """The terminal is gone: nobody can answer a prompt, and writing to it would fail (EIO)."""
     env.stdin_isatty = False
     for stream, attr in ((env.stderr, "stderr_isatty"), (env.stdout, "stdout_isatty")):
@@ -530,11 +532,11 @@ def exit_now(code: int) -> None:
     os._exit(code)
 
 
-def _wants_json(state: AppState) -> bool:
+def _wants_json(invocation: Invocation) -> bool:
     """JSON mode, even when parsing stopped before the root options were applied."""
-    if state.json:
+    if invocation.json:
         return True
-    args, value = state.argv, None
+    args, value = invocation.argv, None
     for index, token in enumerate(args):
         if token == "--":
             break
@@ -549,7 +551,7 @@ def _wants_json(state: AppState) -> bool:
     return value == "json"
 
 
-def _emit_error(env: Environment, kind: str, message: str, code: int, hint: str | None) -> None:
+def _emit_error(env: Terminal, kind: str, message: str, code: int, hint: str | None) -> None:
     """The one JSON document of a failed command (unless the command already wrote its own)."""
     from hybridops.cli.render import emit_json
 
@@ -562,9 +564,9 @@ def _emit_error(env: Environment, kind: str, message: str, code: int, hint: str 
     emit_json(env, {"status": status, "error": error})
 
 
-def _handle(exc: BaseException, state: AppState) -> int:
+def _handle(exc: BaseException, invocation: Invocation) -> int:
     """The one place an exception becomes a message and an exit code."""
-    env = state.environment
+    env = invocation.terminal
     if isinstance(exc, _CarriedInterrupt):
         exc = exc.interrupt
     # Typer/click usage errors and exits (duck-typed: typer vendors its own click).
@@ -587,30 +589,33 @@ def _handle(exc: BaseException, state: AppState) -> int:
         message = " ".join(str(exc.format_message()).split())  # type: ignore[attr-defined]
         print_error(env, message, f"see `{where}`")
         code = int(exc.exit_code)
-        if _wants_json(state):
+        if _wants_json(invocation):
             _emit_error(env, "UsageError", message, code, f"see `{where}`")
         return code
     error = translate(exc)
-    if error.hint == CREDENTIALS_FIX and state._runtime is not None:
+    if error.hint == CREDENTIALS_FIX and invocation.built_runtime is not None:
         # Name the profile in the fix (`aws sso login --profile oncall`), not NAME.
         from hybridops.health.access import credentials_fix, profile_in_use
 
         with contextlib.suppress(Exception):
-            error.hint = credentials_fix(profile_in_use(state._runtime.env.settings.profile))
-    if state.options.traceback:
+            error.hint = credentials_fix(
+                profile_in_use(invocation.built_runtime.env.settings.profile)
+            )
+    if invocation.options.traceback:
         import traceback
 
         traceback.print_exception(type(exc), exc, exc.__traceback__, file=env.stderr)
     from hybridops.cli.render import print_error
 
-    message = state._runtime.redactor.text(error.message) if state._runtime else error.message
+    built = invocation.built_runtime
+    message = built.redactor.text(error.message) if built is not None else error.message
     print_error(env, message, error.hint)
-    if _wants_json(state):
+    if _wants_json(invocation):
         _emit_error(env, type(error).__name__, message, int(error.exit_code), error.hint)
     if (
         not isinstance(exc, HybridOpsError)
-        and not state.options.traceback
-        and state.options.verbose
+        and not invocation.options.traceback
+        and invocation.options.verbose
     ):
         env.stderr.write("(run with --traceback for details)\n")
     return int(error.exit_code)

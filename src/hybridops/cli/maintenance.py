@@ -7,13 +7,13 @@ from typing import Annotated, Any
 import typer
 
 from hybridops.cli.apps import group
-from hybridops.cli.state import AppState, app_state
+from hybridops.cli.invocation import Invocation, invocation_of
 
 app = group("Maintenance windows: snapshot, mute alarm actions, checklist; end restores them.")
 
 
-def _print_differences(state: AppState, differences: list[dict[str, Any]]) -> None:
-    out = state.out_console()
+def _print_differences(invocation: Invocation, differences: list[dict[str, Any]]) -> None:
+    out = invocation.out_console()
     if not differences:
         out.print("pre/post: no differences", markup=False)
         return
@@ -44,8 +44,8 @@ def start(
     from hybridops.proactive import maintenance
     from hybridops.timeparse import parse_duration
 
-    state = app_state(ctx)
-    runtime = state.runtime()
+    invocation = invocation_of(ctx)
+    runtime = invocation.runtime()
     settings = runtime.env.settings.maintenance
     length = parse_duration(duration or settings.duration, option="--duration")
     if not reason.strip():
@@ -53,9 +53,9 @@ def start(
 
         raise BadInput("--reason is required: say what the maintenance is, for the record")
     items = maintenance.checklist(runtime)
-    env = state.environment
+    env = invocation.terminal
     if not emergency and not runtime.mode.assume_yes and env.interactive:
-        state.err_console().print("checklist:", markup=False)
+        invocation.err_console().print("checklist:", markup=False)
     ticked = maintenance.tick(
         items,
         emergency=emergency,
@@ -75,11 +75,11 @@ def start(
         "checklist": record["checklist"],
         "pre": record["pre"],
     }
-    if state.json:
+    if invocation.json:
         emit_json(env, doc)
     else:
         verb = "dry run: would open" if record["status"] == "planned" else "opened"
-        state.out_console().print(
+        invocation.out_console().print(
             f"{verb} {record['id']} until {record['ends_at']}: {muted} alarm action(s) muted;"
             f" health {record['pre'].get('health', {}).get('status', '?')}."
             " End it with: hybridops maintenance end",
@@ -100,13 +100,13 @@ def end(
     from hybridops.cli.render import emit_json
     from hybridops.proactive import maintenance
 
-    state = app_state(ctx)
-    runtime = state.runtime()
+    invocation = invocation_of(ctx)
+    runtime = invocation.runtime()
     record = maintenance.end(runtime, force=force)
     regressions = record["regressions"]
-    if state.json:
+    if invocation.json:
         emit_json(
-            state.environment,
+            invocation.terminal,
             {
                 "status": record["status"],
                 "id": record["id"],
@@ -123,8 +123,8 @@ def end(
             text = f"dry run: would end {record['id']} and restore {restored} alarm action(s)"
         else:
             text = f"ended {record['id']}: {restored} alarm action(s) restored"
-        state.out_console().print(text, markup=False)
-        _print_differences(state, record["differences"])
+        invocation.out_console().print(text, markup=False)
+        _print_differences(invocation, record["differences"])
     return 1 if regressions else 0
 
 
@@ -135,13 +135,13 @@ def status(ctx: typer.Context) -> int:
     from hybridops.cli.render import emit_json
     from hybridops.proactive import maintenance
 
-    state = app_state(ctx)
-    runtime = state.runtime()
+    invocation = invocation_of(ctx)
+    runtime = invocation.runtime()
     doc = maintenance.status(runtime)
-    if state.json:
-        emit_json(state.environment, doc)
+    if invocation.json:
+        emit_json(invocation.terminal, doc)
         return 0
-    out = state.out_console()
+    out = invocation.out_console()
     if not doc["open"]:
         last = doc["last"]
         text = f"no window open; last: {last['id']} ({last['reason']})" if last else "no windows"
@@ -172,11 +172,11 @@ def checklist(ctx: typer.Context) -> int:
     from hybridops.cli.render import emit_json
     from hybridops.proactive import maintenance
 
-    state = app_state(ctx)
-    items = maintenance.checklist(state.runtime())
-    if state.json:
-        emit_json(state.environment, {"checklist": items})
+    invocation = invocation_of(ctx)
+    items = maintenance.checklist(invocation.runtime())
+    if invocation.json:
+        emit_json(invocation.terminal, {"checklist": items})
     else:
         for number, item in enumerate(items, 1):
-            state.out_console().print(f"{number}. {item}", markup=False)
+            invocation.out_console().print(f"{number}. {item}", markup=False)
     return 0

@@ -9,7 +9,7 @@ from hybridops.errors import Refused
 from hybridops.plaintext import said_yes
 
 if TYPE_CHECKING:
-    from hybridops.context import Environment
+    from hybridops.context import Terminal
     from hybridops.gate.core import Call, Confirmer, Scope
     from hybridops.gate.redact import Redactor
 
@@ -26,7 +26,7 @@ def describe_call(call: Call, redactor: Redactor) -> str:
 
 
 def make_confirmer(
-    environment: Environment,
+    terminal: Terminal,
     redactor: Redactor,
     where: Callable[[str | None], str] | None = None,
     env_name: Callable[[], str] | None = None,
@@ -35,7 +35,7 @@ def make_confirmer(
 
     def confirm(call: Call, scope: Scope) -> bool:
         name = env_name() if env_name is not None else ""
-        if not environment.interactive:
+        if not terminal.interactive:
             if call.danger:
                 raise Refused(
                     f"step {call.step!r} would call {call.describe()}: {call.danger};"
@@ -50,9 +50,9 @@ def make_confirmer(
         header = f"In {where(call.region)}:" if where is not None else ""
         text = "\n".join(line for line in (header, describe_call(call, redactor)) if line)
         if call.danger:
-            answer = environment.ask(f"{text}\nDANGER: {call.danger}\nType {name!r} to continue: ")
+            answer = terminal.ask(f"{text}\nDANGER: {call.danger}\nType {name!r} to continue: ")
             return answer.strip() == name
-        answer = environment.ask(f"{text}\nProceed? [y/N] ")
+        answer = terminal.ask(f"{text}\nProceed? [y/N] ")
         return said_yes(answer)
 
     return confirm

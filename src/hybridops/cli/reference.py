@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from hybridops.cli.state import AppState, app_state
+from hybridops.cli.invocation import Invocation, invocation_of
 
 
 def reference(
@@ -25,7 +25,7 @@ def reference(
     from hybridops.reference.cli_reference import cli_reference
     from hybridops.reference.schemas import as_text, config_schema, runbook_schema
 
-    state = app_state(ctx)
+    invocation = invocation_of(ctx)
     from hybridops.reference.facts_page import facts_page
 
     files = {
@@ -34,11 +34,11 @@ def reference(
         out / "schemas" / "runbook.schema.json": as_text(runbook_schema()),
         out / "schemas" / "hybridops.schema.json": as_text(config_schema()),
     }
-    return finish(state, files, check=check, out=out, again="hybridops reference", key="files")
+    return finish(invocation, files, check=check, out=out, again="hybridops reference", key="files")
 
 
 def finish(
-    state: AppState,
+    invocation: Invocation,
     files: dict[Path, str],
     *,
     check: bool,
@@ -54,17 +54,17 @@ def finish(
     outdated = stale(files, prune_glob=prune_glob)
     if not check:
         bring_in_line(files, outdated)
-    if state.json:
+    if invocation.json:
         emit_json(
-            state.environment,
+            invocation.terminal,
             {key: [str(p) for p in files], "changed": [str(p) for p in outdated], "check": check},
         )
     else:
         verb = "out of date" if check else "written"
         for path in outdated:
-            state.environment.stderr.write(f"{verb}: {path}\n")
+            invocation.terminal.stderr.write(f"{verb}: {path}\n")
         if not outdated:
-            state.environment.stderr.write(f"{len(files)} {key} up to date in {out}\n")
+            invocation.terminal.stderr.write(f"{len(files)} {key} up to date in {out}\n")
         elif check:
-            state.environment.stderr.write(f"run `{again}` and commit the result\n")
+            invocation.terminal.stderr.write(f"run `{again}` and commit the result\n")
     return 1 if check and outdated else 0

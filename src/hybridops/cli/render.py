@@ -24,7 +24,7 @@ from hybridops.engine.events import (
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from hybridops.context import Environment
+    from hybridops.context import Terminal
 
 STATUS_STYLE = {
     "succeeded": "green",
@@ -58,14 +58,14 @@ STATUS_MARK = {
 WHEN_SHOWN = 160
 
 
-def emit_json(environment: Environment, document: Any) -> None:
+def emit_json(terminal: Terminal, document: Any) -> None:
     """Write exactly one JSON document to stdout."""
-    environment.stdout.write(json.dumps(document, indent=2, default=str) + "\n")
-    environment.stdout.flush()
-    environment.json_written = True
+    terminal.stdout.write(json.dumps(document, indent=2, default=str) + "\n")
+    terminal.stdout.flush()
+    terminal.json_written = True
 
 
-def emit_json_line(environment: Environment, document: Any) -> None:
+def emit_json_line(terminal: Terminal, document: Any) -> None:
     """Write one JSON document as one line (JSON Lines) and flush it; Ctrl-C waits for it."""
     import signal
     import threading
@@ -77,20 +77,20 @@ def emit_json_line(environment: Environment, document: Any) -> None:
         else None
     )
     if previous is None:  # not the main thread, or a handler Python did not install
-        environment.stdout.write(line)
-        environment.stdout.flush()
-        environment.json_written = True
+        terminal.stdout.write(line)
+        terminal.stdout.flush()
+        terminal.json_written = True
         return
     caught: list[int] = []
     # A SIGINT during the write is held until the line is out: a reader never gets half a line.
     signal.signal(signal.SIGINT, lambda signum, _frame: caught.append(signum))
     try:
-        environment.stdout.write(line)
-        environment.stdout.flush()
+        terminal.stdout.write(line)
+        terminal.stdout.flush()
     finally:
         signal.signal(signal.SIGINT, previous)
     # Lines went out: an error after them must not add a (multi-line) document of its own.
-    environment.json_written = True
+    terminal.json_written = True
     if caught and callable(previous):
         previous(signal.SIGINT, None)
     elif caught and previous == signal.SIG_DFL:
@@ -301,9 +301,9 @@ def print_report(console: Console, report: list[dict[str, Any]]) -> None:
             console.print(f"  {entry['note']}", markup=False, style="dim")
 
 
-def print_error(environment: Environment, message: str, hint: str | None) -> None:
+def print_error(terminal: Terminal, message: str, hint: str | None) -> None:
     """One line on stderr (plus a hint line), no traceback."""
-    environment.stderr.write(f"error: {message}\n")
+    terminal.stderr.write(f"error: {message}\n")
     if hint:
-        environment.stderr.write(f"hint: {hint}\n")
-    environment.stderr.flush()
+        terminal.stderr.write(f"hint: {hint}\n")
+    terminal.stderr.flush()

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from hybridops.cli.state import app_state
+from hybridops.cli.invocation import invocation_of
 
 
 def rollback(
@@ -27,19 +27,19 @@ def rollback(
     from hybridops.engine.runner import execute, prepare
     from hybridops.timeparse import parse_duration
 
-    state = app_state(ctx)
-    runtime = state.runtime()
+    invocation = invocation_of(ctx)
+    runtime = invocation.runtime()
     seconds = int(parse_duration(timeout, option="--timeout").total_seconds())
     params: dict[str, object] = {"timeout_s": max(10, seconds), "wait": wait}
     if to:
         params["to"] = to
     loaded, resolved = prepare(runtime, "rollback-service", params)
-    result = execute(runtime, loaded, resolved, [state.progress()])
+    result = execute(runtime, loaded, resolved, [invocation.progress()])
     steps = {s.name: s for s in result.steps}
     plan = steps["plan"].outputs or {}
-    if state.json:
+    if invocation.json:
         emit_json(
-            state.environment,
+            invocation.terminal,
             {
                 "status": result.status,
                 "service": resolved["service"],
@@ -55,7 +55,7 @@ def rollback(
             | ({"report": result.report} if result.report else {}),
         )
     else:
-        print_run_result(state.out_console(), result)
+        print_run_result(invocation.out_console(), result)
     return result.exit_code
 
 

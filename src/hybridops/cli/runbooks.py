@@ -10,7 +10,7 @@ import typer
 
 from hybridops.cli import completion
 from hybridops.cli.apps import group
-from hybridops.cli.state import app_state
+from hybridops.cli.invocation import invocation_of
 
 app = group("List, show, validate and document runbooks; print the format's JSON Schema.")
 
@@ -22,7 +22,7 @@ def list_runbooks(ctx: typer.Context) -> int:
     from hybridops.engine.loader import builtin_runbooks, load_file
     from hybridops.steps.registry import step_is_mutating
 
-    state = app_state(ctx)
+    invocation = invocation_of(ctx)
     rows: list[dict[str, Any]] = []
     for name, path in builtin_runbooks().items():
         book = load_file(path)
@@ -37,8 +37,8 @@ def list_runbooks(ctx: typer.Context) -> int:
                 "path": str(path),
             }
         )
-    if state.json:
-        emit_json(state.environment, {"runbooks": rows})
+    if invocation.json:
+        emit_json(invocation.terminal, {"runbooks": rows})
         return 0
     from rich.table import Table
 
@@ -53,7 +53,7 @@ def list_runbooks(ctx: typer.Context) -> int:
             "yes" if row["mutating"] else "",
             row["description"],
         )
-    state.out_console().print(table)
+    invocation.out_console().print(table)
     return 0
 
 
@@ -70,7 +70,7 @@ def show(
     from hybridops.engine.loader import load
     from hybridops.steps.registry import load_kinds, step_is_mutating
 
-    state = app_state(ctx)
+    invocation = invocation_of(ctx)
     loaded = load(runbook)
     book = loaded.runbook
     kinds = load_kinds()
@@ -101,10 +101,10 @@ def show(
         ]
     if book.triggers:
         doc["triggers"] = [t.model_dump(exclude_defaults=True) for t in book.triggers]
-    if state.json:
-        emit_json(state.environment, doc)
+    if invocation.json:
+        emit_json(invocation.terminal, doc)
         return 0
-    out = state.out_console()
+    out = invocation.out_console()
     out.print(f"[bold]{book.name}[/bold] — {book.description.strip()}")
     out.print(f"[dim]{loaded.source}[/dim]")
     if book.parameters:
@@ -173,7 +173,7 @@ def validate(
     from hybridops.engine.loader import builtin_runbooks, load, runbook_warnings
     from hybridops.errors import ExitCode, HybridOpsError
 
-    state = app_state(ctx)
+    invocation = invocation_of(ctx)
     results: list[dict[str, Any]] = []
     worst = 0
     for item in paths or [str(p) for p in builtin_runbooks().values()]:
@@ -194,19 +194,19 @@ def validate(
         except HybridOpsError as exc:
             results.append({"path": item, "valid": False, "error": exc.message})
             worst = max(worst, int(exc.exit_code))
-    if state.json:
-        emit_json(state.environment, {"valid": worst == 0, "results": results})
+    if invocation.json:
+        emit_json(invocation.terminal, {"valid": worst == 0, "results": results})
     else:
         for r in results:
             label = "error" if strict else "warning"
             for warning in r.get("warnings", []):
-                state.environment.stderr.write(f"{label}: {warning}\n")
+                invocation.terminal.stderr.write(f"{label}: {warning}\n")
             if r["valid"]:
-                state.err_console().print(
+                invocation.err_console().print(
                     f"[green]ok[/green] {r['path']} ({r['name']})", highlight=False
                 )
             elif "error" in r:
-                state.environment.stderr.write(f"error: {r['error']}\n")
+                invocation.terminal.stderr.write(f"error: {r['error']}\n")
     return worst
 
 
@@ -220,19 +220,19 @@ def schema(
     """Print the JSON Schema of the runbook format (for YAML editors)."""
     from hybridops.reference.schemas import as_text, runbook_schema
 
-    state = app_state(ctx)
+    invocation = invocation_of(ctx)
     text = as_text(runbook_schema())
     if out is not None:
         from hybridops.cli.render import emit_json
         from hybridops.paths import write_named_file
 
         write_named_file(out, text)
-        if state.json:  # the schema went to the file: stdout still carries one document
-            emit_json(state.environment, {"status": "ok", "path": str(out)})
+        if invocation.json:  # the schema went to the file: stdout still carries one document
+            emit_json(invocation.terminal, {"status": "ok", "path": str(out)})
         else:
-            state.environment.stdout.write(f"{out}\n")
+            invocation.terminal.stdout.write(f"{out}\n")
     else:
-        state.environment.stdout.write(text)  # the schema is itself the one JSON document
+        invocation.terminal.stdout.write(text)  # the schema is itself the one JSON document
     return 0
 
 
@@ -250,11 +250,11 @@ def import_document(
     from hybridops.errors import BadInput
     from hybridops.ssm.automation import native_yaml
 
-    state = app_state(ctx)
+    invocation = invocation_of(ctx)
     if not document.is_file():
         raise BadInput(f"{document}: no such file")
     text = native_yaml(document)  # validated as any runbook before a line is written
-    return _deliver(state, text, out, "runbook", text)
+    return _deliver(invocation, text, out, "runbook", text)
 
 
 class ExportFormat(str, enum.Enum):
@@ -283,9 +283,9 @@ def export(
     from hybridops.engine.loader import load
     from hybridops.ssm.export import export_document
 
-    state = app_state(ctx)
+    invocation = invocation_of(ctx)
     loaded = load(runbook)
-    runtime = state.runtime()
+    runtime = invocation.runtime()
     document = export_document(loaded.runbook, runtime.env.as_template_scope(), str(loaded.source))
     as_json = out is not None and out.suffix == ".json"
     text = (
@@ -293,10 +293,10 @@ def export(
         if as_json
         else yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=100)
     )
-    return _deliver(state, text, out, "document", document)
+    return _deliver(invocation, text, out, "document", document)
 
 
-def _deliver(state: Any, text: str, out: Path | None, key: str, value: Any) -> int:
+def _deliver(invocation: Any, text: str, out: Path | None, key: str, value: Any) -> int:
     """Write `text` to --out (its path printed) or to stdout; with -o json, one document."""
     from hybridops.cli.render import emit_json
 
@@ -304,13 +304,13 @@ def _deliver(state: Any, text: str, out: Path | None, key: str, value: Any) -> i
         from hybridops.paths import write_named_file
 
         write_named_file(out, text)
-    if state.json:
+    if invocation.json:
         body = {"status": "ok", "path": str(out) if out else None}
-        emit_json(state.environment, body | ({} if out else {key: value}))
+        emit_json(invocation.terminal, body | ({} if out else {key: value}))
     elif out is not None:
-        state.environment.stdout.write(f"{out}\n")
+        invocation.terminal.stdout.write(f"{out}\n")
     else:
-        state.environment.stdout.write(text)
+        invocation.terminal.stdout.write(text)
     return 0
 
 
@@ -330,7 +330,7 @@ def docs(
     from hybridops.reference.runbook_pages import generate
 
     return finish(
-        app_state(ctx),
+        invocation_of(ctx),
         generate(out),
         check=check,
         out=out,

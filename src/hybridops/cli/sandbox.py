@@ -7,18 +7,18 @@ from typing import Annotated, Any
 import typer
 
 from hybridops.cli.apps import group
-from hybridops.cli.state import app_state
+from hybridops.cli.invocation import invocation_of
 
 app = group("The embedded simulated hybrid-routing estate (moto + health endpoints).")
 
 
-def _describe(state: Any, info: dict[str, Any]) -> None:
+def _describe(invocation: Any, info: dict[str, Any]) -> None:
     from hybridops.cli.render import emit_json
 
-    if state.json:
-        emit_json(state.environment, info)
+    if invocation.json:
+        emit_json(invocation.terminal, info)
         return
-    console = state.out_console()
+    console = invocation.out_console()
     if not info.get("running", True):
         console.print("sandbox: not running")
         return
@@ -47,10 +47,10 @@ def up(
     from hybridops.sandbox import process, require_moto
 
     require_moto()
-    state = app_state(ctx)
+    invocation = invocation_of(ctx)
     record_path = paths.sandbox_record_path()
     if detach:
-        _describe(state, process.start_detached(record_path))
+        _describe(invocation, process.start_detached(record_path))
         return 0
 
     def ready(record: dict[str, Any]) -> None:
@@ -61,8 +61,8 @@ def up(
                 for k in ("endpoint_url", "health_url", "secondary_health_url", "scenario")
             }
         )
-        _describe(state, info)
-        state.err_console().print("[dim]Ctrl-C to stop[/dim]")
+        _describe(invocation, info)
+        invocation.err_console().print("[dim]Ctrl-C to stop[/dim]")
 
     process.serve(record_path, on_ready=ready)
     return 0
@@ -75,12 +75,12 @@ def down(ctx: typer.Context) -> int:
     from hybridops.cli.render import emit_json
     from hybridops.sandbox import process
 
-    state = app_state(ctx)
+    invocation = invocation_of(ctx)
     stopped = process.stop(paths.sandbox_record_path())
-    if state.json:
-        emit_json(state.environment, {"stopped": stopped})
+    if invocation.json:
+        emit_json(invocation.terminal, {"stopped": stopped})
     else:
-        state.err_console().print("sandbox stopped" if stopped else "no sandbox was running")
+        invocation.err_console().print("sandbox stopped" if stopped else "no sandbox was running")
     return 0
 
 
@@ -90,11 +90,11 @@ def status(ctx: typer.Context) -> int:
     from hybridops import paths
     from hybridops.sandbox import process
 
-    state = app_state(ctx)
+    invocation = invocation_of(ctx)
     info = process.status(paths.sandbox_record_path())
     if info["running"]:
         info["state"] = process.control(paths.sandbox_record_path(), "state")
-    _describe(state, info)
+    _describe(invocation, info)
     return 0 if info["running"] else 1
 
 
@@ -107,13 +107,13 @@ def scenarios(ctx: typer.Context) -> int:
     require_moto()
     from hybridops.sandbox.scenarios import SCENARIOS
 
-    state = app_state(ctx)
+    invocation = invocation_of(ctx)
     rows = [
         {"name": s.name, "summary": s.summary, "symptoms": s.symptoms, "remedy": s.remedy}
         for s in SCENARIOS.values()
     ]
-    if state.json:
-        emit_json(state.environment, {"scenarios": rows})
+    if invocation.json:
+        emit_json(invocation.terminal, {"scenarios": rows})
         return 0
     from rich.table import Table
 
@@ -122,7 +122,7 @@ def scenarios(ctx: typer.Context) -> int:
         table.add_column(column)
     for row in rows:
         table.add_row(row["name"], row["summary"], row["remedy"])
-    state.out_console().print(table)
+    invocation.out_console().print(table)
     return 0
 
 
@@ -136,16 +136,16 @@ def break_(
     from hybridops.cli.render import emit_json
     from hybridops.sandbox import process
 
-    state = app_state(ctx)
+    invocation = invocation_of(ctx)
     result = process.control(paths.sandbox_record_path(), "break", scenario)
-    if state.json:
-        emit_json(state.environment, result)
+    if invocation.json:
+        emit_json(invocation.terminal, result)
     else:
         from rich.markup import escape
 
         from hybridops.sandbox.summary import describe_estate
 
-        state.err_console().print(
+        invocation.err_console().print(
             f"scenario [bold]{escape(scenario)}[/bold] injected: {escape(describe_estate(result))}",
             highlight=False,
         )
@@ -159,14 +159,14 @@ def reset(ctx: typer.Context) -> int:
     from hybridops.cli.render import emit_json
     from hybridops.sandbox import process
 
-    state = app_state(ctx)
+    invocation = invocation_of(ctx)
     result = process.control(paths.sandbox_record_path(), "reset")
-    if state.json:
-        emit_json(state.environment, result)
+    if invocation.json:
+        emit_json(invocation.terminal, result)
     else:
         from hybridops.sandbox.summary import describe_estate
 
-        state.err_console().print(
+        invocation.err_console().print(
             f"sandbox reset: {describe_estate(result)}", markup=False, highlight=False
         )
     return 0

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import typer
 
 from hybridops.cli.apps import group
-from hybridops.cli.state import app_state
+from hybridops.cli.invocation import invocation_of
 
 app = group("Guarded scaling of the ECS service and Lambda provisioned concurrency.")
 
@@ -36,14 +36,14 @@ def _scale(ctx: typer.Context, runbook: str, target: str, params: dict[str, Any]
 
     if (params.get("to") is None) == (params.get("by") is None):
         raise BadInput("give exactly one of --to N or --by K")
-    state = app_state(ctx)
-    runtime = state.runtime()
+    invocation = invocation_of(ctx)
+    runtime = invocation.runtime()
     loaded, resolved = prepare(runtime, runbook, {k: v for k, v in params.items() if v is not None})
-    result = execute(runtime, loaded, resolved, [state.progress()])
+    result = execute(runtime, loaded, resolved, [invocation.progress()])
     plan = next((s.outputs for s in result.steps if s.name == "plan"), {}) or {}
-    if state.json:
+    if invocation.json:
         emit_json(
-            state.environment,
+            invocation.terminal,
             {
                 "status": result.status,
                 "target": target,
@@ -56,7 +56,7 @@ def _scale(ctx: typer.Context, runbook: str, target: str, params: dict[str, Any]
             | ({"report": result.report} if result.report else {}),
         )
     else:
-        print_run_result(state.out_console(), result)
+        print_run_result(invocation.out_console(), result)
     return result.exit_code
 
 
@@ -100,8 +100,8 @@ def check(
     from hybridops.health.access import access_errors_raised
     from hybridops.health.scaling import evaluate
 
-    state = app_state(ctx)
-    runtime = state.runtime()
+    invocation = invocation_of(ctx)
+    runtime = invocation.runtime()
     settings = runtime.env.settings
     # Credentials, a profile or the endpoint end the command with their fix, not a verdict.
     with access_errors_raised(settings.profile):
@@ -123,15 +123,15 @@ def check(
             ("scale-lambda", settings.scaling.lambda_step),
         ):
             loaded, params = prepare(runtime, runbook, {"by": by})
-            result = execute(runtime, loaded, params, [state.progress()])
+            result = execute(runtime, loaded, params, [invocation.progress()])
             applied.append({"runbook": runbook, "status": result.status, "run_id": result.run_id})
             code = max(code, result.exit_code)
     status = "ok" if not fired else ("scaled" if applied and code == 0 else "scale-up-recommended")
     if applied and all(a["status"] == "planned" for a in applied):
         status = "planned"  # a dry run: the scale-up is shown, not made
-    if state.json:
+    if invocation.json:
         emit_json(
-            state.environment,
+            invocation.terminal,
             {
                 "status": status,
                 "triggers": [t.as_dict() for t in triggers],
@@ -140,7 +140,7 @@ def check(
             },
         )
         return code
-    out = state.out_console()
+    out = invocation.out_console()
     for t in triggers:
         out.print(f"{t.name:<18} {styled('fail' if t.fired else 'pass')}  ", end="")
         out.print(t.detail, markup=False, highlight=False)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any, cast
 import typer
 
 from hybridops.cli.apps import group
-from hybridops.cli.state import AppState, app_state
+from hybridops.cli.invocation import Invocation, invocation_of
 from hybridops.errors import aws_error_code
 
 if TYPE_CHECKING:
@@ -17,20 +17,20 @@ app = group("The state store: create the team table, check access, migrate local
 lock_app = group("Run locks: who holds what; release a stale one.")
 
 
-def _emit(state: AppState, doc: dict[str, Any], text: str) -> None:
-    if state.json:
+def _emit(invocation: Invocation, doc: dict[str, Any], text: str) -> None:
+    if invocation.json:
         from hybridops.cli.render import emit_json
 
-        emit_json(state.environment, doc)
+        emit_json(invocation.terminal, doc)
     else:
-        state.out_console().print(text, markup=False, highlight=False)
+        invocation.out_console().print(text, markup=False, highlight=False)
 
 
-def _dynamo(state: AppState) -> Any:
+def _dynamo(invocation: Invocation) -> Any:
     from hybridops.errors import ConfigError
     from hybridops.state.dynamodb import DynamoStore
 
-    store = state.runtime().store
+    store = invocation.runtime().store
     if not isinstance(store, DynamoStore):
         raise ConfigError("state.backend is sqlite: set `state: {backend: dynamodb, table: NAME}`")
     return store
@@ -39,12 +39,12 @@ def _dynamo(state: AppState) -> Any:
 @app.command("init")
 def init(ctx: typer.Context) -> int:
     """Create the DynamoDB table (on-demand billing, TTL on lock leases)."""
-    state = app_state(ctx)
-    store = _dynamo(state)
-    if state.options.dry_run:
+    invocation = invocation_of(ctx)
+    store = _dynamo(invocation)
+    if invocation.options.dry_run:
         exists = _table_exists(store)
         _emit(
-            state,
+            invocation,
             {"status": "planned", "table": store.table, "created": False, "exists": exists},
             f"dry run: table {store.table} "
             + ("already exists: nothing to do" if exists else "would be created"),
@@ -52,7 +52,7 @@ def init(ctx: typer.Context) -> int:
         return 0
     created = store.create_table()
     _emit(
-        state,
+        invocation,
         {"table": store.table, "created": created},
         f"table {store.table} {'created' if created else 'already exists'}",
     )
@@ -75,9 +75,9 @@ def check(ctx: typer.Context) -> int:
     """Verify the state store can be read and written."""
     from hybridops.state.dynamodb import DynamoStore
 
-    state = app_state(ctx)
-    store = state.runtime().store
-    if isinstance(store, DynamoStore) and state.options.dry_run:
+    invocation = invocation_of(ctx)
+    store = invocation.runtime().store
+    if isinstance(store, DynamoStore) and invocation.options.dry_run:
         # The write check puts and deletes an item: a dry run only reads the table.
         described = store.client.describe_table(TableName=store.table)["Table"]
         doc = {
@@ -96,7 +96,7 @@ def check(ctx: typer.Context) -> int:
     facts = ", ".join(
         f"{k.replace('_', ' ')} {scalar(v)}" for k, v in doc.items() if k != "backend"
     )
-    _emit(state, doc | {"ok": True}, f"state store ok ({doc['backend']}): {facts}")
+    _emit(invocation, doc | {"ok": True}, f"state store ok ({doc['backend']}): {facts}")
     return 0
 
 
@@ -114,22 +114,22 @@ def migrate_cmd(
 
     if (source, target) != ("sqlite", "dynamodb"):
         raise BadInput("only --from sqlite --to dynamodb is supported")
-    state = app_state(ctx)
-    store = _dynamo(state)
-    path = state_path(state.runtime().loaded_config)
+    invocation = invocation_of(ctx)
+    store = _dynamo(invocation)
+    path = state_path(invocation.runtime().loaded_config)
     if not path.exists():
         raise BadInput(f"no local history at {path}")
     local = SqliteStore(path)
-    dry_run = state.options.dry_run
+    dry_run = invocation.options.dry_run
     try:
         counts = migrate(local, cast("StateStore", _Counting(store)) if dry_run else store)
     finally:
         local.close()
     words = ", ".join(f"{v} {k}" for k, v in counts.items())
     if dry_run:
-        _emit(state, {"status": "planned", "copied": counts}, f"dry run: would copy {words}")
+        _emit(invocation, {"status": "planned", "copied": counts}, f"dry run: would copy {words}")
         return 0
-    _emit(state, {"copied": counts}, f"copied {words}")
+    _emit(invocation, {"copied": counts}, f"copied {words}")
     return 0
 
 
@@ -171,8 +171,8 @@ class _Counting:
 @lock_app.command("list")
 def lock_list(ctx: typer.Context) -> int:
     """Every lock held now: name, holder, since, lease expiry."""
-    state = app_state(ctx)
-    locks = state.runtime().store.list_locks()
+    invocation = invocation_of(ctx)
+    locks = invocation.runtime().store.list_locks()
     rows = [
         {
             "name": h.name,
@@ -183,7 +183,7 @@ def lock_list(ctx: typer.Context) -> int:
         for h in locks
     ]
     text = "\n".join(f"{r['name']}  {r['holder']}  since {r['acquired_at']}" for r in rows)
-    _emit(state, {"locks": rows}, text or "no locks held")
+    _emit(invocation, {"locks": rows}, text or "no locks held")
     return 0
 
 
@@ -201,15 +201,15 @@ def lock_release(
 
     if not force:
         raise BadInput("releasing a lock someone holds needs --force (the release is audited)")
-    state = app_state(ctx)
-    runtime = state.runtime()
+    invocation = invocation_of(ctx)
+    runtime = invocation.runtime()
     if runtime.mode.read_only:
         raise Refused("--read-only: locks are not released")
     store = runtime.store
     if runtime.mode.dry_run:
         holder = store.lock_holder(name)
         _emit(
-            state,
+            invocation,
             {
                 "status": "planned",
                 "name": name,
@@ -235,7 +235,7 @@ def lock_release(
         }
     )
     _emit(
-        state,
+        invocation,
         {"name": name, "released": held is not None, "holder": held.holder if held else None},
         f"released {name} (held by {held.holder})" if held else f"{name} was not held",
     )

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from hybridops.cli.state import app_state
+from hybridops.cli.invocation import invocation_of
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -46,8 +46,8 @@ def triage(
     from hybridops.cli.render import emit_json
     from hybridops.triage.run import note_on_timeline, triage
 
-    state = app_state(ctx)
-    runtime = state.runtime()
+    invocation = invocation_of(ctx)
+    runtime = invocation.runtime()
     for path in runbook or []:
         if not path.exists():
             from hybridops.errors import BadInput
@@ -56,25 +56,25 @@ def triage(
     outcome = triage(runtime, runbook)
     if not apply or not outcome.recommendations:
         note_on_timeline(runtime, outcome, None)
-        if state.json:
-            emit_json(state.environment, runtime.redactor(outcome.as_dict()))
+        if invocation.json:
+            emit_json(invocation.terminal, runtime.redactor(outcome.as_dict()))
         else:
-            print_outcome(state.out_console(), outcome, runtime.redactor.text)
+            print_outcome(invocation.out_console(), outcome, runtime.redactor.text)
             if apply:
-                state.out_console().print("nothing to apply", markup=False)
+                invocation.out_console().print("nothing to apply", markup=False)
         return outcome.exit_code
     from hybridops.cli.render import print_run_result
     from hybridops.errors import HybridOpsError
     from hybridops.triage.run import apply as apply_recommendation
 
     first = outcome.recommendations[0]
-    if not state.json:
-        print_outcome(state.err_console(), outcome, runtime.redactor.text)
-        state.err_console().print(
+    if not invocation.json:
+        print_outcome(invocation.err_console(), outcome, runtime.redactor.text)
+        invocation.err_console().print(
             runtime.redactor.text(f"applying 1. {first.command}"), markup=False, highlight=False
         )
     try:
-        result = apply_recommendation(runtime, first, [state.progress()])
+        result = apply_recommendation(runtime, first, [invocation.progress()])
     except HybridOpsError as exc:
         note_on_timeline(runtime, outcome, first, f"not run: {exc.message}")
         raise
@@ -82,12 +82,12 @@ def triage(
         note_on_timeline(runtime, outcome, first, "interrupted")
         raise
     note_on_timeline(runtime, outcome, first, f"{result.status}, exit {result.exit_code}")
-    if state.json:
+    if invocation.json:
         doc = runtime.redactor(outcome.as_dict())
         doc["applied"] = runtime.redactor(result.to_dict())
-        emit_json(state.environment, doc)
+        emit_json(invocation.terminal, doc)
     else:
-        print_run_result(state.out_console(), result)
+        print_run_result(invocation.out_console(), result)
     return result.exit_code
 
 

@@ -509,7 +509,7 @@ class Executor:
         position = {s.name: i for i, s in enumerate(self.runbook.steps)}
         here = position[step.name]
         for number, jump in enumerate(step.goto):
-            if jump.when is not None and not matching.holds(jump.when, self.scope):
+            if not self._holds(jump.when):
                 continue
             target = position[jump.step]
             back = target <= here
@@ -556,8 +556,9 @@ class Executor:
         for record in self._records[target : here + 1]:
             record.status = "pending"
 
-    def _should_run(self, step: Step) -> bool:
-        return step.when is None or matching.holds(step.when, self.scope)
+    def _holds(self, condition: str | None) -> bool:
+        """A `when` (of a step, a jump, a compensation) over the run's scope; none holds."""
+        return condition is None or matching.holds(condition, self.scope)
 
     def _run_step(self, step: Step, record: StepRecord, index: int) -> HybridOpsError | None:
         kind = self.kinds[step.kind]
@@ -568,7 +569,7 @@ class Executor:
         self.outputs[step.name] = {"outputs": None}
         undecided = False
         try:
-            if not self._should_run(step):
+            if not self._holds(step.when):
                 if self._loop_not_followed is None or index <= self._loop_not_followed:
                     record.status = "skipped"
                     record.detail = f"when: {step.when}"
@@ -785,7 +786,7 @@ class Executor:
         if condition is None:
             return None
         try:
-            automatic = matching.holds(condition, self.scope)
+            automatic = self._holds(condition)
         except HybridOpsError as exc:
             return f"when: {exc.message}"
         if automatic:

@@ -82,14 +82,48 @@ def execute(
         mode=runtime.mode,
         bus=bus,
         redactor=runtime.redactor,
-        interactive=runtime.environment.interactive,
-        terminal=lambda: runtime.environment.interactive,
-        ask=runtime.environment.ask,
+        interactive=runtime.terminal.interactive,
+        terminal=lambda: runtime.terminal.interactive,
+        ask=runtime.terminal.ask,
         stop=runtime.stop,
         reuse=reuse or {},
         resumed_from=resumed_from,
     )
     return executor.run()
+
+
+def resumed(
+    runtime: Runtime, runbook: str, run_id: str, given: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """What `run --resume RUN_ID` runs with: the recorded parameters (given ones win) and the
+    outputs to reuse. A change in flight when the run stopped is done again only if confirmed."""
+    from hybridops.engine.loader import load
+    from hybridops.errors import BadInput, Refused
+    from hybridops.plaintext import said_yes
+
+    recorded, reuse, in_flight = resume_plan(runtime, run_id, load(runbook).runbook.name)
+    masked = masked_parameters(recorded)
+    missing = [k for k in masked if k not in given]
+    if missing:
+        raise BadInput(
+            f"run {run_id} recorded {', '.join(missing)} redacted: pass them again with -p"
+        )
+    params = {k: v for k, v in recorded.items() if k not in masked} | given
+    if in_flight:
+        # The change of a step in flight may or may not have been made: doing it again must
+        # be a decision, not a default.
+        question = (
+            f"run {run_id} stopped during {', '.join(in_flight)}: the change may already"
+            " be made. Run those steps again?"
+        )
+        environment = runtime.terminal
+        if runtime.mode.assume_yes:
+            answer = "y"
+        else:
+            answer = environment.ask(f"{question} [y/N] ") if environment.interactive else ""
+        if not said_yes(answer):
+            raise Refused(f"{question} Not confirmed (pass --yes after checking)")
+    return params, reuse
 
 
 def resume_plan(

@@ -337,14 +337,17 @@ def growth_per_30_days(points: list[tuple[dt.datetime, float]]) -> float | None:
     """Least-squares trend of a daily series, as a fraction per 30 days of its mean."""
     if len(points) < 7:
         return None
+    import statistics
+
     xs = [(t - points[0][0]).total_seconds() / DAY_S for t, _ in points]
     ys = [v for _, v in points]
-    n = len(xs)
-    mean_x, mean_y = sum(xs) / n, sum(ys) / n
-    var = sum((x - mean_x) ** 2 for x in xs)
-    if var == 0 or mean_y == 0:
+    mean_y = statistics.fmean(ys)
+    if mean_y == 0:
         return None
-    slope = sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys, strict=True)) / var
+    try:
+        slope, _ = statistics.linear_regression(xs, ys)
+    except statistics.StatisticsError:  # every point at one time: no trend
+        return None
     return slope * 30 / mean_y
 
 

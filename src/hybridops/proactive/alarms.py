@@ -125,12 +125,13 @@ def _metric(namespace: str, metric: str, dimensions: dict[str, str]) -> dict[str
 
 def desired(settings: Any, health_check_id: str | None = None) -> tuple[list[AlarmSpec], list[str]]:
     """The alarms config asks for, and notes on the ones it cannot define (missing settings)."""
+    from hybridops.health.scaling import triggers
+
     cfg, scaling, slo = settings.alarms, settings.scaling, settings.logs.slo
     prefix = cfg.prefix
     actions = (
         [settings.notify.sns_topic_arn] if cfg.notify and settings.notify.sns_topic_arn else []
     )
-    ecs = {"ClusterName": settings.cluster, "ServiceName": settings.service}
     notes: list[str] = []
     specs: list[AlarmSpec] = []
 
@@ -162,46 +163,24 @@ def desired(settings: Any, health_check_id: str | None = None) -> tuple[list[Ala
             "DatapointsToAlarm": minutes,
         }
 
-    add(
-        "cpu-high",
-        settings.region,
-        f"ECS CPU above {scaling.cpu_percent:g}% for {scaling.cpu_minutes} min",
-        **simple(_metric("AWS/ECS", "CPUUtilization", ecs), "Average", scaling.cpu_minutes),
-        Threshold=scaling.cpu_percent,
-        ComparisonOperator="GreaterThanThreshold",
-    )
-    add(
-        "memory-high",
-        settings.region,
-        f"ECS memory above {scaling.memory_percent:g}% for {scaling.memory_minutes} min",
-        **simple(_metric("AWS/ECS", "MemoryUtilization", ecs), "Average", scaling.memory_minutes),
-        Threshold=scaling.memory_percent,
-        ComparisonOperator="GreaterThanThreshold",
-    )
-    add(
-        "queue-depth",
-        settings.region,
-        f"queue depth above {scaling.queue_depth:g} for {scaling.queue_minutes} min",
-        **simple(
-            _metric(scaling.queue_namespace, scaling.queue_metric, {"Service": settings.service}),
-            "Average",
-            scaling.queue_minutes,
-        ),
-        Threshold=scaling.queue_depth,
-        ComparisonOperator="GreaterThanThreshold",
-    )
-    if settings.load_balancer:
-        alb = {"LoadBalancer": settings.load_balancer}
+    # The scale-up triggers are `scale check`'s own table: the two can never disagree.
+    for trigger in triggers(settings):
+        if trigger.missing:
+            continue  # p95: said with the SLO alarms below
         add(
-            "p95-latency",
+            trigger.alarm,
             settings.region,
-            f"P95 response time above {scaling.p95_ms:g} ms for {scaling.p95_minutes} min",
+            trigger.words,
             **simple(
-                _metric("AWS/ApplicationELB", "TargetResponseTime", alb), "p95", scaling.p95_minutes
+                _metric(trigger.namespace, trigger.metric, trigger.dimensions),
+                trigger.statistic,
+                trigger.minutes,
             ),
-            Threshold=scaling.p95_ms / 1000.0,  # the ALB reports seconds
+            Threshold=trigger.threshold / trigger.scale,  # in the metric's unit
             ComparisonOperator="GreaterThanThreshold",
         )
+    if settings.load_balancer:
+        alb = {"LoadBalancer": settings.load_balancer}
 
         def ratio(expression: str, label: str) -> list[dict[str, Any]]:
             def stat(metric_id: str, name: str) -> dict[str, Any]:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 from dataclasses import dataclass
 from typing import Any
 
 # Marks a reference embedded in text until word() turns it into "${VAR}"; never printed.
 SENTINEL = "\x00"
-_SAFE = re.compile(r"^[A-Za-z0-9_@%+=:,./-]+$")
 _SPLIT = re.compile(r"\x00([A-Za-z0-9_]+)\x00")
 
 
@@ -57,11 +57,9 @@ def quote(text: str) -> str:
     """Single-quote text for the shell (unquoted when it is plainly safe)."""
     if SENTINEL in text:
         raise ValueError("a reference reached quote(): use word()")
-    if text and _SAFE.match(text):
-        return text
     if "'" in text and not any(ch in text for ch in '"$`\\\n'):
         return f'"{text}"'  # reads better than '...'"'"'...' (a JMESPath 'literal', say)
-    return "'" + text.replace("'", "'\"'\"'") + "'"
+    return shlex.quote(text)
 
 
 def literal(value: Any) -> str:

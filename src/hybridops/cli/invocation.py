@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from hybridops.context import Environment
+from hybridops.context import Terminal
 from hybridops.options import Options
 
 if TYPE_CHECKING:
@@ -17,10 +17,10 @@ if TYPE_CHECKING:
 
 
 @dataclass
-class AppState:
+class Invocation:
     """Options, the injected environment and the lazily built runtime."""
 
-    environment: Environment
+    terminal: Terminal
     options: Options = field(default_factory=Options)
     argv: list[str] = field(default_factory=list)
     _runtime: Runtime | None = None
@@ -30,16 +30,21 @@ class AppState:
         """True when stdout carries one JSON document."""
         return self.options.output == "json"
 
+    @property
+    def built_runtime(self) -> Runtime | None:
+        """The runtime if the command built one (errors and the timeline use what exists)."""
+        return self._runtime
+
     def runtime(self) -> Runtime:
         """Build (once) the services the command needs."""
         if self._runtime is None:
             from hybridops.cli.prompts import make_confirmer
             from hybridops.runtime import Runtime
 
-            self._runtime = Runtime(self.options, self.environment)
+            self._runtime = Runtime(self.options, self.terminal)
             runtime = self._runtime
             runtime.confirmer = make_confirmer(
-                self.environment,
+                self.terminal,
                 runtime.redactor,
                 where=lambda region: runtime.gate.where(region),
                 env_name=lambda: runtime.env.name,
@@ -48,20 +53,20 @@ class AppState:
 
     def err_console(self) -> Console:
         """Progress and messages: stderr, silenced by --quiet."""
-        return self.environment.console(stderr=True, quiet=self.options.quiet)
+        return self.terminal.console(stderr=True, quiet=self.options.quiet)
 
     def progress(self) -> RunProgress:
         """The run narrator on stderr: rich on a terminal, plain lines otherwise."""
         from hybridops.cli.render import PlainConsole, RunProgress
 
-        env = self.environment
+        env = self.terminal
         if env.stderr_isatty:
             return RunProgress(self.err_console())
         return RunProgress(PlainConsole(env.stderr, quiet=self.options.quiet))
 
     def out_console(self) -> Console:
         """Results in text mode: stdout."""
-        return self.environment.console(stderr=False)
+        return self.terminal.console(stderr=False)
 
     def close(self) -> None:
         """Release the runtime's resources."""
@@ -69,8 +74,8 @@ class AppState:
             self._runtime.close()
 
 
-def app_state(ctx: typer.Context) -> AppState:
+def invocation_of(ctx: typer.Context) -> Invocation:
     """The AppState of the root context."""
     root: Any = ctx.find_root().obj
-    assert isinstance(root, AppState)
+    assert isinstance(root, Invocation)
     return root
