@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from hybridops.gate.classify import is_read_only
-from tests.conftest import Cli, MotoServer
+from tests.support import Cli, MotoServer
 
 CORPUS = Path(__file__).parent / "adversarial"
 

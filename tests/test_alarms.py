@@ -7,50 +7,12 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Cli, MotoServer
-
-ZONE_RECORD = "api.example.com"
-
-
-def _failover_zone(moto: MotoServer) -> tuple[str, str]:
-    """A hosted zone with a PRIMARY/SECONDARY failover pair; (zone id, health check id)."""
-    r53 = moto.client("route53")
-    zone = r53.create_hosted_zone(Name="example.com", CallerReference="z")["HostedZone"]["Id"]
-    zone_id = zone.split("/")[-1]
-    check = r53.create_health_check(
-        CallerReference="hc",
-        HealthCheckConfig={"Type": "HTTPS", "FullyQualifiedDomainName": "p.example.com"},
-    )["HealthCheck"]["Id"]
-
-    def record(side: str, target: str, **extra: Any) -> dict[str, Any]:
-        return {
-            "Action": "CREATE",
-            "ResourceRecordSet": {
-                "Name": ZONE_RECORD,
-                "Type": "CNAME",
-                "SetIdentifier": side.lower(),
-                "Failover": side,
-                "TTL": 60,
-                "ResourceRecords": [{"Value": target}],
-                **extra,
-            },
-        }
-
-    r53.change_resource_record_sets(
-        HostedZoneId=zone_id,
-        ChangeBatch={
-            "Changes": [
-                record("PRIMARY", "alb-1.eu-central-1.example", HealthCheckId=check),
-                record("SECONDARY", "alb-1.us-west-2.example"),
-            ]
-        },
-    )
-    return zone_id, check
+from tests.support import ZONE_RECORD, Cli, MotoServer, failover_zone
 
 
 @pytest.fixture
 def estate(moto: MotoServer, write_config: Any) -> dict[str, Any]:
-    zone_id, check = _failover_zone(moto)
+    zone_id, check = failover_zone(moto, "alb-1.eu-central-1.example", "alb-1.us-west-2.example")
     topic = moto.client("sns").create_topic(Name="pager")["TopicArn"]
     settings = {
         "sandbox": False,

@@ -20,7 +20,7 @@ from hybridops.errors import (
     TimedOut,
     exit_code_for,
 )
-from tests.conftest import Cli
+from tests.support import Cli
 
 
 def _walk(command, path=()):

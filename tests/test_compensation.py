@@ -6,7 +6,7 @@ import json
 import textwrap
 from pathlib import Path
 
-from tests.conftest import Cli, MotoServer
+from tests.support import Cli, MotoServer
 
 BOOK = textwrap.dedent(
     """

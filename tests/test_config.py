@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from hybridops.config import Overrides, load_config, resolve_environment
-from tests.conftest import Cli
+from tests.support import Cli
 
 CONFIG = """
 default_env: prod

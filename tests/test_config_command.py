@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Cli
+from tests.support import Cli
 
 
 def _rows(cli: Cli, *args: str) -> dict[str, tuple[str, str]]:

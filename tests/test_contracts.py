@@ -24,7 +24,7 @@ import pytest
 
 from hybridops.gate.classify import is_read_only
 from hybridops.state.sqlite import SqliteStore
-from tests.conftest import Cli, HttpServer, MotoServer
+from tests.support import Cli, HttpServer, MotoServer
 
 VERDICTS = ("healthy", "degraded", "unhealthy")
 
@@ -161,7 +161,7 @@ def test_a_line_is_never_cut_by_ctrl_c() -> None:
             pass
 
     stream = Interrupting()
-    env = Terminal(stdout=stream)
+    env = Terminal(stdout=stream)  # type: ignore[arg-type]  # a duck-typed stream
     with pytest.raises(KeyboardInterrupt):
         emit_json_line(env, {"status": "healthy", "checks": []})
     assert stream.data == '{"status":"healthy","checks":[]}\n'

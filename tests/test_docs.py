@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from hybridops.engine.loader import builtin_runbooks
-from tests.conftest import Cli
+from tests.support import Cli
 
 REPO = Path(__file__).resolve().parents[1]
 

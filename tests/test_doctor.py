@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from hybridops.proactive.doctor import role_arn_of
-from tests.conftest import Cli, MotoServer
+from tests.support import Cli, MotoServer
 
 
 def checks(result: Any) -> dict[str, dict[str, str]]:

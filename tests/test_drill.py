@@ -13,7 +13,7 @@ import pytest
 
 from hybridops.cli.main import main
 from hybridops.context import Terminal
-from tests.conftest import Cli
+from tests.support import Cli
 
 
 def test_drill_reports_detection_mitigation_and_recovery(

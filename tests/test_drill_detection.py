@@ -13,7 +13,6 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,21 +20,13 @@ import pytest
 from hybridops.cli.main import main
 from hybridops.context import Terminal
 from hybridops.sandbox.server import Sandbox
-from tests.conftest import Cli
+from tests.support import Cli
 
 
 @pytest.fixture
-def drilled(
-    shared_sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Sandbox]:
+def drilled(recorded_sandbox: Sandbox) -> Sandbox:
     """The shared sandbox as the one `drill` finds; no scenario yet."""
-    record = tmp_path / "sandbox.json"
-    shared_sandbox.write_record(record, os.getpid())
-    monkeypatch.setenv("HYBRIDOPS_SANDBOX_FILE", str(record))
-    shared_sandbox.reset()
-    # Not reset after: every user of the shared sandbox resets it first (a reset costs ~0.6 s
-    # of CPU, and make test has five minutes on two cores).
-    yield shared_sandbox
+    return recorded_sandbox
 
 
 def wait_for_scenario(sandbox: Sandbox, name: str) -> None:

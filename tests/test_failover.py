@@ -12,7 +12,7 @@ import pytest
 
 from hybridops.sandbox.topology import PRIMARY, RECORD, SECONDARY
 from hybridops.state.sqlite import SqliteStore
-from tests.conftest import Cli
+from tests.support import Cli
 
 
 @pytest.fixture

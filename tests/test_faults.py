@@ -10,7 +10,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from hybridops.errors import translate
-from tests.conftest import Cli, MotoServer
+from tests.support import Cli, MotoServer
 
 
 def test_missing_credentials_exit_4_with_the_fix(
@@ -459,7 +459,7 @@ def _flaky_proxy(
                 self.send_response(status)
                 self.send_header("content-type", "application/x-amz-json-1.1")
             else:
-                conn = http.client.HTTPConnection(target.hostname, target.port, timeout=10)
+                conn = http.client.HTTPConnection(str(target.hostname), target.port, timeout=10)
                 headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
                 conn.request("POST", self.path, body, headers)
                 answer = conn.getresponse()

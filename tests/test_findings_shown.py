@@ -18,7 +18,7 @@ from rich.console import Console
 
 from hybridops.cli.render import print_report, print_run_result
 from hybridops.engine.events import RunResult, StepRecord
-from tests.conftest import Cli, HttpServer
+from tests.support import Cli, HttpServer
 
 ARN = "arn:aws:ecs:eu-central-1:123456789012:task-definition/hybrid-router"
 # Text names a task definition family:revision (region and account are said elsewhere).
@@ -227,8 +227,8 @@ def test_a_report_resolves_fields_tables_lines_and_diffs(tmp_path: Path) -> None
 
 
 def test_log_lines_read_as_logs_search_prints_them(tmp_path: Path) -> None:
+    from hybridops.aws.log_lines import LineFormatter
     from hybridops.aws.logs import LogEvent
-    from hybridops.logs.format import LineFormatter
 
     text = (
         "name: errs\nsteps:\n  - name: errors\n"
@@ -236,7 +236,7 @@ def test_log_lines_read_as_logs_search_prints_them(tmp_path: Path) -> None:
         "    outputs: {events: e}\n"
         "report:\n  - title: Errors\n    lines: steps.errors.outputs.events\n    format: log\n"
     )
-    event = {
+    event: dict[str, Any] = {
         "timestamp": 1796015523123,
         "group": "/aws/ecs/hybrid-routing",
         "stream": "ecs/hybrid-router/task-a1",

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from hybridops.state.sqlite import SqliteStore
-from tests.conftest import Cli, MotoServer, fill
+from tests.support import Cli, MotoServer, fill
 from tests.test_leases import TWO_CHANGES
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from hybridops.gate.classify import is_read_only
-from tests.conftest import Cli, MotoServer
+from tests.support import Cli, MotoServer
 
 MUTATING_BOOK = textwrap.dedent(
     """

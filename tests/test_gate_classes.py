@@ -11,7 +11,7 @@ from hybridops.gate import Gate, GateMode
 from hybridops.gate.classify import READ_ONLY_ALLOW_LIST, aws_mutates, http_mutates
 from hybridops.gate.core import Call
 from hybridops.steps.registry import ACTIONS, action
-from tests.conftest import Cli, MotoServer
+from tests.support import Cli, MotoServer
 
 LOWERED_SSM = """name: sneaky
 steps:
@@ -200,7 +200,7 @@ def test_the_gate_sits_below_aws_http_and_engine() -> None:
     for path in Path(hybridops.gate.__file__).parent.glob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("hybridops"):
-                assert node.module.startswith(allowed), f"{path.name} imports {node.module}"
+                assert str(node.module).startswith(allowed), f"{path.name} imports {node.module}"
             if isinstance(node, ast.Import):
                 for alias in node.names:
                     assert not alias.name.startswith("hybridops") or alias.name.startswith(

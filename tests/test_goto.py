@@ -6,7 +6,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import Cli, MotoServer
+from tests.support import Cli, MotoServer
+from tests.support import parameter_version as _version
 
 POLL = """\
 name: poll-until-healthy
@@ -38,13 +39,6 @@ def _book(tmp_path: Path, text: str = POLL, name: str = "poll.yaml") -> Path:
 def _answers(http_server: Any, codes: list[int]) -> Any:
     answers = iter(codes)
     return http_server(lambda m, p, b: (next(answers, codes[-1]), {"status": "x"}))
-
-
-def _version(ssm: Any, name: str) -> int | None:
-    try:
-        return int(ssm.get_parameter(Name=name)["Parameter"]["Version"])
-    except ssm.exceptions.ParameterNotFound:
-        return None
 
 
 def test_a_loop_runs_until_its_condition_lets_it_out(

@@ -10,7 +10,7 @@ import typer
 
 from hybridops.cli.examples import EXAMPLES
 from hybridops.cli.main import build_app, hoist_global_options
-from tests.conftest import Cli
+from tests.support import Cli
 
 
 def _tree() -> dict[str, Any]:
@@ -44,7 +44,7 @@ def _parse(argv: list[str]) -> None:
         if not rest:
             return
         name, *rest = rest
-        sub = ctx.command.get_command(ctx, name)
+        sub = ctx.command.get_command(ctx, name)  # type: ignore[attr-defined]
         assert sub is not None, f"no command {name!r}"
         ctx = sub.make_context(name, rest, parent=ctx, resilient_parsing=False)
 

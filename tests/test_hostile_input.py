@@ -21,7 +21,7 @@ from hybridops.engine.parameters import coerce
 from hybridops.errors import BadInput
 from hybridops.gate.classify import is_read_only
 from hybridops.yamlsource import parse_yaml
-from tests.conftest import Cli, MotoServer, Result
+from tests.support import Cli, MotoServer, Result
 
 
 def _refused(result: Result, fragment: str) -> str:

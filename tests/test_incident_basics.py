@@ -16,7 +16,7 @@ import pytest
 from hybridops.config import IncidentsConfig
 from hybridops.incidents import lifecycle as incidents
 from hybridops.state.sqlite import SqliteStore
-from tests.conftest import Cli, HttpServer, MotoServer, Result
+from tests.support import Cli, HttpServer, MotoServer, Result
 
 UTC = dt.timezone.utc
 T0 = dt.datetime(2026, 11, 27, 16, 0, tzinfo=UTC)

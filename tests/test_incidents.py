@@ -12,7 +12,7 @@ import pytest
 from hybridops.config import IncidentsConfig
 from hybridops.incidents import lifecycle as incidents
 from hybridops.state.sqlite import SqliteStore
-from tests.conftest import Cli, HttpServer, MotoServer
+from tests.support import Cli, HttpServer, MotoServer, present
 
 UTC = dt.timezone.utc
 T0 = dt.datetime(2026, 11, 27, 16, 0, tzinfo=UTC)  # a Friday
@@ -123,7 +123,7 @@ def test_concurrent_writers_lose_nothing(tmp_path: Path) -> None:
     check = SqliteStore(path)
     notes = [e for e in check.timeline(rid) if e["kind"] == "note"]
     assert len(notes) == 60
-    escalated = {e["to"] for e in check.get_incident(rid)["escalations"]}
+    escalated = {e["to"] for e in present(check.get_incident(rid))["escalations"]}
     assert escalated == {f"person-{n}" for n in range(6)}
     check.close()
 

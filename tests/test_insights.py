@@ -12,10 +12,11 @@ import boto3
 import pytest
 from botocore.stub import ANY, Stubber
 
+import hybridops.logs.kpi as kpi
+import hybridops.logs.report as report
 from hybridops.aws.insights import ROW_CAP, check_query, run_query
 from hybridops.config import LogFields, SloTargets
 from hybridops.errors import BadInput, RemoteError, TimedOut
-from hybridops.logs import kpi, report
 
 GROUPS = ["/aws/ecs/hybrid-routing"]
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Cli
+from tests.support import Cli
 
 
 @pytest.mark.parametrize(

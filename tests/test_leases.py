@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from hybridops.state.sqlite import SqliteStore
-from tests.conftest import Cli, MotoServer
+from tests.support import Cli, MotoServer
 
 TWO_CHANGES = """name: two-changes
 steps:

@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 
 from hybridops.aws import logs as aws_logs
+from hybridops.aws.log_lines import LineFormatter, json_line
 from hybridops.aws.logs import LogEvent, LogQuery
 from hybridops.errors import BadInput
-from hybridops.logs.format import LineFormatter, json_line
 from hybridops.timeparse import parse_moment, parse_window
-from tests.conftest import Cli, MotoServer
+from tests.support import Cli, MotoServer
 
 ECS = "/aws/ecs/hybrid-routing"
 LAMBDA = "/aws/lambda/hybrid-router"

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from hybridops.proactive.maintenance import compare
-from tests.conftest import Cli
+from tests.support import Cli, present
 
 
 @pytest.fixture
@@ -163,7 +163,7 @@ def test_a_forgotten_window_is_reported_by_doctor(cli: Cli, estate: Any) -> None
     from hybridops.state.sqlite import SqliteStore
 
     store = SqliteStore(Path.cwd() / "home" / "state.db")
-    window = store.open_window("sandbox")
+    window = present(store.open_window("sandbox"))
     store._conn.execute(
         "UPDATE maintenance SET record = ? WHERE id = ?",
         (
@@ -179,7 +179,7 @@ def test_a_forgotten_window_is_reported_by_doctor(cli: Cli, estate: Any) -> None
 
 
 def test_compare_judges_only_what_got_worse() -> None:
-    pre = {
+    pre: dict[str, Any] = {
         "health": {"status": "healthy"},
         "kpis": {
             "p95_ms": 400.0,
@@ -195,7 +195,7 @@ def test_compare_judges_only_what_got_worse() -> None:
     }
     same = compare(pre, pre, 10.0)
     assert same == []
-    post = {
+    post: dict[str, Any] = {
         "health": {"status": "degraded"},
         "kpis": {
             "p95_ms": 520.0,
@@ -222,8 +222,8 @@ def test_compare_judges_only_what_got_worse() -> None:
     assert [(r["what"], r["regression"]) for r in small] == [("P95 latency (ms)", False)]  # +40 ms
     # The same +30% on a quiet service (a few dozen requests) is shown, not judged.
     quiet = {"requests": 40, "latency_samples": 40}
-    rows = compare(
+    judged = compare(
         {**pre, "kpis": {**pre["kpis"], **quiet}}, {**post, "kpis": {**post["kpis"], **quiet}}, 10.0
     )
-    p95 = next(r for r in rows if r["what"] == "P95 latency (ms)")
+    p95 = next(r for r in judged if r["what"] == "P95 latency (ms)")
     assert p95["regression"] is False and "too few requests to judge" in p95["note"]

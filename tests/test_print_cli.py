@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from hybridops.engine.loader import builtin_runbooks, load
-from tests.conftest import Cli, MotoServer
 from tests.printed_scripts import run_script, shellcheck
+from tests.support import Cli, MotoServer
 
 NEEDED = {
     "scale-service": ["-p", "to=4"],

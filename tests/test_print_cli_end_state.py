@@ -20,8 +20,8 @@ from hybridops.sandbox.topology import (
     SECONDARY,
     SERVICE,
 )
-from tests.conftest import Cli
 from tests.printed_scripts import outputs_shown, run_script
+from tests.support import Cli
 
 CIRCUIT_PARAMETER = "/hybrid-routing/circuit-breaker/bedrock"
 
@@ -34,7 +34,7 @@ class Case:
 
     scenario: str | None
     params: list[str]
-    check: Callable[[Any, Any, Cli], None]
+    check: Callable[[Any, Any, Any, Cli], None]
     exit_code: int = 0
     before: Callable[[Any], Any] = field(default=lambda sandbox: None)
 
@@ -104,8 +104,8 @@ def _failed_over(sandbox: Any, before: Any, ran: Any, cli: Cli) -> None:
 
 
 def _errors_printed(sandbox: Any, before: Any, ran: Any, cli: Cli) -> None:
+    from hybridops.aws.log_lines import LineFormatter
     from hybridops.aws.logs import LogEvent
-    from hybridops.logs.format import LineFormatter
 
     ours = cli("-o", "json", "run", "recent-errors")
     assert ours.code == 0, ours.err

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Cli, MotoServer
+from tests.support import Cli, MotoServer
 from tests.test_faults import _read_until
 
 CREATE = """name: make

@@ -9,14 +9,14 @@ import select
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from hybridops.sandbox.server import Sandbox
-from tests.conftest import Cli, HttpServer
+from tests.support import Cli, HttpServer
 
 CLUSTER, SERVICE = "hybrid-routing-cluster", "hybrid-router-service"
 
@@ -397,17 +397,9 @@ def test_an_access_problem_on_a_terminal_is_the_fix_not_a_verdict(
 
 
 @pytest.fixture
-def estate(
-    shared_sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Sandbox]:
+def estate(recorded_sandbox: Sandbox) -> Sandbox:
     """The shared sandbox as `--env sandbox` and for the `sandbox` commands."""
-    record = tmp_path / "sandbox.json"
-    shared_sandbox.write_record(record, os.getpid())
-    monkeypatch.setenv("HYBRIDOPS_SANDBOX_FILE", str(record))
-    shared_sandbox.reset()
-    # Not reset after: every user of the shared sandbox resets it first (a reset costs ~0.6 s
-    # of CPU, and make test has five minutes on two cores).
-    yield shared_sandbox
+    return recorded_sandbox
 
 
 def test_sandbox_break_and_reset_say_standby_for_the_cold_backup(cli: Cli, estate: Sandbox) -> None:

@@ -10,6 +10,7 @@ from hybridops.cli.render import PlainConsole, RunProgress
 from hybridops.engine.events import (
     CompensationFinished,
     CompensationStarted,
+    Event,
     RunFinished,
     RunResult,
     RunStarted,
@@ -20,7 +21,7 @@ from hybridops.engine.events import (
 )
 
 
-def _events() -> list[object]:
+def _events() -> list[Event]:
     result = RunResult("20261129T010000Z-abc", "scale-service", "prod", {}, dry_run=True)
     plan = StepRecord("plan", "action", False, "succeeded", duration_s=0.12, detail="2 -> 4")
     update = StepRecord("update-service", "aws", True, attempts=2)
@@ -60,8 +61,8 @@ def test_plain_progress_writes_exactly_what_rich_writes_off_a_terminal() -> None
     )
     with_rich, plain = RunProgress(rich), RunProgress(PlainConsole(plain_out))
     for event in _events():
-        with_rich.handle(event)  # type: ignore[arg-type]
-        plain.handle(event)  # type: ignore[arg-type]
+        with_rich.handle(event)
+        plain.handle(event)
     assert plain_out.getvalue() == rich_out.getvalue()
     assert plain_out.getvalue().splitlines()[:3] == [
         "run scale-service on prod (dry run) · 20261129T010000Z-abc",
@@ -74,5 +75,5 @@ def test_plain_progress_is_silent_when_quiet() -> None:
     out = io.StringIO()
     progress = RunProgress(PlainConsole(out, quiet=True))
     for event in _events():
-        progress.handle(event)  # type: ignore[arg-type]
+        progress.handle(event)
     assert out.getvalue() == ""

@@ -11,7 +11,7 @@ import pytest
 
 from hybridops.config import EnvironmentConfig
 from hybridops.logs.trends import weekly
-from tests.conftest import Cli, MotoServer
+from tests.support import Cli, MotoServer
 
 END = dt.datetime(2026, 11, 29, 0, 0, tzinfo=dt.timezone.utc)
 ALB = "app/hybrid-routing-alb/abc123"

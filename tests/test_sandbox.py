@@ -14,18 +14,14 @@ import pytest
 
 from hybridops.sandbox.server import Sandbox
 from hybridops.sandbox.topology import BACKUP_CLUSTER, CLUSTER, FUNCTION, SERVICE
-from tests.conftest import Cli
+from tests.support import Cli
 
 SRC = Path(__file__).resolve().parent.parent / "src" / "hybridops"
 
 
 @pytest.fixture
-def sandbox(shared_sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Sandbox:
-    record = tmp_path / "sandbox.json"
-    shared_sandbox.write_record(record, os.getpid())
-    monkeypatch.setenv("HYBRIDOPS_SANDBOX_FILE", str(record))
-    shared_sandbox.reset()
-    return shared_sandbox
+def sandbox(recorded_sandbox: Sandbox) -> Sandbox:
+    return recorded_sandbox
 
 
 def client(sandbox: Sandbox, service: str, region: str = "eu-central-1"):

@@ -11,7 +11,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from hybridops.sandbox.server import Sandbox
-from tests.conftest import Cli
+from tests.support import Cli, present
 
 
 @pytest.fixture
@@ -198,7 +198,8 @@ def test_scale_lambda_failed_is_reported_with_reason(cli: Cli, estate: Sandbox) 
         FunctionName="hybrid-router-function", Qualifier="live", ProvisionedConcurrentExecutions=450
     )
     aws(estate, "lambda")  # another function eats the account's unreserved concurrency
-    estate.overlay.provisioned[("eu-central-1", "other", "live")] = estate.overlay.provisioned[
+    overlay = present(estate.overlay)
+    overlay.provisioned[("eu-central-1", "other", "live")] = overlay.provisioned[
         ("eu-central-1", "hybrid-router-function", "live")
     ]
     doc = run(cli, "run", "scale-lambda", "-p", "by=50", "-p", "interval_s=0.1")

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from tests.conftest import Cli, MotoServer
+from tests.support import Cli, MotoServer
 
 ECS_DIMS = [
     {"Name": "ClusterName", "Value": "hybrid-routing-cluster"},

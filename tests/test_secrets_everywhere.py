@@ -11,7 +11,7 @@ from urllib.parse import quote, quote_plus
 
 import pytest
 
-from tests.conftest import Cli, MotoServer
+from tests.support import Cli, MotoServer
 
 # Spaces, slashes, plus, ampersand, quotes and non-ASCII: every encoding writes it differently.
 SECRET = 'Tk9 s3cr/t+&"é-ZqX'

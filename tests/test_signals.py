@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from hybridops.state.sqlite import SqliteStore
-from tests.conftest import MotoServer
+from tests.support import MotoServer
 from tests.test_faults import INTERRUPTIBLE
 
 # The runbook that changes /flag, then waits forever (shared with the Ctrl-C tests).

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from hybridops.ssm.automation import runbook_name, seconds, selector_path, snake, step_name
-from tests.conftest import Cli, MotoServer
+from tests.support import Cli, MotoServer
+from tests.support import parameter_value as _value
 
 CLUSTER, SERVICE = "ops-cluster", "web"
 
@@ -259,13 +260,6 @@ def flag(moto: MotoServer, write_config: Any) -> Any:
     ssm.put_parameter(Name="/flag", Value="original", Type="String")
     moto.forget_requests()
     return ssm
-
-
-def _value(ssm: Any, name: str) -> str | None:
-    try:
-        return str(ssm.get_parameter(Name=name)["Parameter"]["Value"])
-    except ssm.exceptions.ParameterNotFound:
-        return None
 
 
 def test_on_success_the_normal_path_runs_and_the_failure_paths_do_not(

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from hybridops.gate.classify import is_read_only
-from tests.conftest import Cli, MotoServer
+from tests.support import Cli, MotoServer
 
 CORPUS = Path(__file__).parent / "data" / "ssm_corpus"
 ROLE = "arn:aws:iam::123456789012:role/AutomationRole"

@@ -14,7 +14,8 @@ import yaml
 
 from hybridops.errors import ValidationError
 from hybridops.ssm.automation import python_pattern
-from tests.conftest import Cli, MotoServer
+from tests.support import Cli, MotoServer
+from tests.support import parameter_value as _value
 from tests.test_signals import _signal_when, _start
 
 ROLE = "arn:aws:iam::123456789012:role/Narrow"
@@ -28,13 +29,6 @@ def ssm(moto: MotoServer, write_config: Any) -> Any:
     client.put_parameter(Name="/flag", Value="original", Type="String")
     moto.forget_requests()
     return client
-
-
-def _value(ssm: Any, name: str) -> str | None:
-    try:
-        return str(ssm.get_parameter(Name=name)["Parameter"]["Value"])
-    except ssm.exceptions.ParameterNotFound:
-        return None
 
 
 def _put(name: str, value: str) -> dict[str, Any]:
@@ -273,7 +267,7 @@ def test_the_step_script_maps_a_region_given_at_run_time(tmp_path: Path) -> None
             return {"services": []}
 
     fake = types.ModuleType("boto3")
-    fake.client = lambda service, region_name=None, **_: seen.append(region_name) or Client()  # type: ignore[attr-defined]
+    fake.client = lambda service, region_name=None, **_: seen.append(region_name) or Client()  # type: ignore[attr-defined,func-returns-value]
     sys.modules["boto3"] = fake
     try:
         namespace: dict[str, Any] = {}

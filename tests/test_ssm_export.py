@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.conftest import Cli, MotoServer
+from tests.support import Cli, MotoServer
 
 FLIP = """\
 name: flip

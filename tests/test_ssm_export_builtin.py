@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from hybridops.sandbox.topology import CLUSTER, PRIMARY, SERVICE
-from tests.conftest import Cli
+from tests.support import Cli
 
 pytestmark = pytest.mark.slow
 

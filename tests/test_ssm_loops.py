@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Cli, MotoServer
+from tests.support import Cli, MotoServer
+from tests.support import parameter_value as _value
 
 # The polling loop AWS's documents write with aws:branch: read, test, wait, read again.
 POLL_DOCUMENT = """\
@@ -64,13 +65,6 @@ def _ready_after(moto: MotoServer, ssm: Any, reads: int) -> None:
             ssm.put_parameter(Name="/flag", Value="ready", Type="String", Overwrite=True)
 
     moto.app.after[r"^GetParameter$"] = read
-
-
-def _value(ssm: Any, name: str) -> str | None:
-    try:
-        return str(ssm.get_parameter(Name=name)["Parameter"]["Value"])
-    except ssm.exceptions.ParameterNotFound:
-        return None
 
 
 def _document(tmp_path: Path, text: str, name: str = "Poll.yaml") -> Path:

@@ -20,8 +20,8 @@ from typing import Any
 import pytest
 import yaml
 
-from hybridops.ssm import portable
-from tests.conftest import Cli, HttpServer, MotoServer
+import hybridops.ssm.portable as portable
+from tests.support import Cli, HttpServer, MotoServer
 
 # -- the two sides ----------------------------------------------------------------------------
 
@@ -54,7 +54,7 @@ def load(action: str, printed: list[str] | None = None) -> Callable[[Any, Any], 
     exec(compile(source, f"<{action}>", "exec"), namespace)
     handler = namespace[portable.HANDLER]
     assert callable(handler)
-    return handler  # type: ignore[no-any-return]
+    return handler
 
 
 def ported(action: str, payload: dict[str, Any]) -> Outcome:

@@ -14,7 +14,7 @@ import pytest
 
 from hybridops.state.sqlite import SqliteStore
 from hybridops.state.store import StateStore
-from tests.conftest import Cli, MotoServer
+from tests.support import Cli, MotoServer, present
 
 TABLE = "hybridops-state"
 
@@ -67,11 +67,11 @@ def test_round_trip(backend: Callable[[], StateStore]) -> None:
     store.set_active_incident(None)
     assert store.active_incident() is None
     updated = store.update_incident("INC-1", lambda r: r | {"status": "resolved"})
-    assert updated is not None and store.get_incident("INC-1")["status"] == "resolved"
+    assert updated is not None and present(store.get_incident("INC-1"))["status"] == "resolved"
     assert store.update_incident("INC-nope", lambda r: r) is None
     number = store.add_action("INC-1", {"text": "t", "owner": "o", "due": "2030-01-01"})
     assert store.add_action("INC-1", {"text": "u", "owner": "o", "due": "2030-01-01"}) == number + 1
-    assert store.complete_action(number, "now")["done_at"] == "now"
+    assert present(store.complete_action(number, "now"))["done_at"] == "now"
     assert [a["n"] for a in store.list_actions()] == [number, number + 1]
     assert store.complete_action(999, "now") is None
 
@@ -82,9 +82,9 @@ def test_one_maintenance_window_per_environment_seen_from_every_machine(
     here, there = backend(), backend()
     window = {"id": "MW-1", "env": "prod", "started_at": "2026-11-29T01:00:00Z", "muted": {}}
     assert here.open_maintenance(window) is None
-    assert there.open_window("prod")["id"] == "MW-1"  # another machine sees it
+    assert present(there.open_window("prod"))["id"] == "MW-1"  # another machine sees it
     second = {"id": "MW-2", "env": "prod", "started_at": "2026-11-29T02:00:00Z", "muted": {}}
-    assert there.open_maintenance(second)["id"] == "MW-1"  # refused: the open one is named
+    assert present(there.open_maintenance(second))["id"] == "MW-1"  # refused: the open one is named
     staging = {"id": "MW-3", "env": "staging", "started_at": "2026-11-29T03:00:00Z", "muted": {}}
     assert here.open_maintenance(staging) is None  # other environments are free
     assert there.close_maintenance(second | {"status": "ended"}) is False  # not the open one
@@ -104,10 +104,10 @@ def test_lock_rules(backend: Callable[[], StateStore]) -> None:
     assert bob.refresh_lock("failover:prod", "bob", 60) is False
     assert alice.refresh_lock("failover:prod", "alice", 60) is True
     bob.release_lock("failover:prod", "bob")  # not bob's: nothing happens
-    assert alice.lock_holder("failover:prod").holder == "alice"
+    assert present(alice.lock_holder("failover:prod")).holder == "alice"
     alice.release_lock("failover:prod", "alice")
     assert bob.acquire_lock("failover:prod", "bob", 60) is None
-    assert alice.force_release("failover:prod").holder == "bob"
+    assert present(alice.force_release("failover:prod")).holder == "bob"
     assert alice.lock_holder("failover:prod") is None
 
 
@@ -118,7 +118,7 @@ def test_an_abandoned_lease_is_taken_over(backend: Callable[[], StateStore]) -> 
     assert next_run.lock_holder("service:prod") is None
     assert next_run.acquire_lock("service:prod", "next run", 60) is None
     assert crashed.refresh_lock("service:prod", "crashed run", 60) is False
-    assert next_run.lock_holder("service:prod").holder == "next run"
+    assert present(next_run.lock_holder("service:prod")).holder == "next run"
 
 
 def test_a_just_expired_lease_from_another_host_is_not_stolen(
@@ -264,7 +264,7 @@ def test_concurrent_incident_updates_are_never_lost(backend: Callable[[], StateS
         thread.start()
     for thread in threads:
         thread.join()
-    assert first.get_incident("INC-U")["count"] == 45
+    assert present(first.get_incident("INC-U"))["count"] == 45
 
 
 def test_a_conflicting_dynamodb_update_is_detected(moto: MotoServer, tmp_path: Path) -> None:
@@ -276,7 +276,7 @@ def test_a_conflicting_dynamodb_update_is_detected(moto: MotoServer, tmp_path: P
     assert store.put_incident({"id": "INC-C", "started_at": "x", "status": "identified"}, 1) == 2
     with pytest.raises(ConflictError, match="changed concurrently"):
         store.put_incident({"id": "INC-C", "started_at": "x", "status": "monitoring"}, 1)
-    assert store.get_incident("INC-C")["status"] == "identified"
+    assert present(store.get_incident("INC-C"))["status"] == "identified"
 
 
 def test_state_commands_against_dynamodb(

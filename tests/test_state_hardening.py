@@ -21,7 +21,7 @@ from hybridops.engine.journal import JournalWriter
 from hybridops.errors import StateStoreCorrupt, StateStoreFailed
 from hybridops.gate.redact import Redactor
 from hybridops.state.sqlite import SqliteStore
-from tests.conftest import Cli, MotoServer, Result, fill
+from tests.support import Cli, MotoServer, Result, fill
 
 BOOK = textwrap.dedent(
     """

@@ -13,7 +13,7 @@ import pytest
 from rich.table import Table
 
 from hybridops.context import Terminal
-from tests.conftest import Cli
+from tests.support import Cli
 
 LONG = "arn:aws:iam::123456789012:role/a-role-name-long-enough-to-be-cut-at-forty-columns"
 

@@ -10,7 +10,7 @@ import pytest
 
 from hybridops.errors import BadInput
 from hybridops.timeparse import describe_moment, parse_duration, parse_moment
-from tests.conftest import Cli
+from tests.support import Cli
 
 UTC = dt.timezone.utc
 NOW = dt.datetime(2026, 11, 30, 1, 45, 0, tzinfo=UTC)

@@ -14,7 +14,7 @@ import pytest
 from hybridops.engine.loader import load_file
 from hybridops.triage.rules import evaluate
 from hybridops.triage.run import Triggered, runbooks_with_triggers
-from tests.conftest import Cli
+from tests.support import Cli
 from tests.test_readable_verdicts import plain, terminal
 
 FIRST = {

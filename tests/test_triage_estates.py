@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Cli, HttpServer, MotoServer
+from tests.support import ZONE_RECORD, Cli, HttpServer, MotoServer, failover_zone
 
 ACCOUNT = "123456789012"  # moto's default account
 PRIMARY, SECONDARY = "eu-central-1", "us-west-2"
@@ -24,7 +24,6 @@ FUNCTION = "hybrid-router-function"
 CIRCUIT = "/hybrid-routing/circuit-breaker/bedrock"
 LOAD_BALANCER = "app/x/y"
 COMPONENTS = ("hybrid-router", "bedrock-client", "cache", "database")
-ZONE_RECORD = "api.example.com"
 
 HEALTHY = (200, {"status": "healthy"})
 DEGRADED = (200, {"status": "degraded"})
@@ -163,7 +162,7 @@ def targets_fail_health_checks(monkeypatch: pytest.MonkeyPatch) -> None:
 
     for tg in elbv2_backends[ACCOUNT][PRIMARY].target_groups.values():
 
-        def failing(target: dict[str, Any], ec2: Any, _port: int = tg.port) -> Any:
+        def failing(target: dict[str, Any], ec2: Any, _port: Any = tg.port) -> Any:
             return FakeHealthStatus(
                 target["Id"],
                 target.get("Port", _port),
@@ -234,42 +233,6 @@ def lambda_function(moto: MotoServer) -> None:
     )
     version = lam.publish_version(FunctionName=FUNCTION)["Version"]
     lam.create_alias(FunctionName=FUNCTION, Name="live", FunctionVersion=version)
-
-
-def failover_zone(moto: MotoServer) -> str:
-    """A hosted zone with a PRIMARY/SECONDARY failover pair (PRIMARY health-checked)."""
-    r53 = moto.client("route53")
-    zone = r53.create_hosted_zone(Name="example.com", CallerReference="z")["HostedZone"]["Id"]
-    zone_id = zone.split("/")[-1]
-    check = r53.create_health_check(
-        CallerReference="hc",
-        HealthCheckConfig={"Type": "HTTPS", "FullyQualifiedDomainName": "p.example.com"},
-    )["HealthCheck"]["Id"]
-
-    def record(side: str, target: str, **extra: Any) -> dict[str, Any]:
-        return {
-            "Action": "CREATE",
-            "ResourceRecordSet": {
-                "Name": ZONE_RECORD,
-                "Type": "CNAME",
-                "SetIdentifier": side.lower(),
-                "Failover": side,
-                "TTL": 60,
-                "ResourceRecords": [{"Value": target}],
-                **extra,
-            },
-        }
-
-    r53.change_resource_record_sets(
-        HostedZoneId=zone_id,
-        ChangeBatch={
-            "Changes": [
-                record("PRIMARY", f"alb.{PRIMARY}.example", HealthCheckId=check),
-                record("SECONDARY", f"alb.{SECONDARY}.example"),
-            ]
-        },
-    )
-    return zone_id
 
 
 @pytest.fixture
@@ -597,7 +560,7 @@ def test_a_green_estate_needs_nothing_and_a_dead_primary_fails_over(
         secondary_health_url=secondary.url,
         target_group_arn=target_group(moto),
         load_balancer=LOAD_BALANCER,
-        hosted_zone_id=failover_zone(moto),
+        hosted_zone_id=failover_zone(moto, f"alb.{PRIMARY}.example", f"alb.{SECONDARY}.example")[0],
         record_name=ZONE_RECORD,
     )
 

@@ -6,7 +6,7 @@ import textwrap
 
 import pytest
 
-from tests.conftest import Cli, MotoServer
+from tests.support import Cli, MotoServer
 
 GOOD_STEP = """
   - name: describe

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Cli
+from tests.support import Cli
 
 BOOK = """name: w
 parameters:

@@ -482,7 +482,7 @@ def side_settings(env: Mapping[str, Any], side: str) -> dict[str, Any]:
 
 
 def resolve_environment(loaded: LoadedConfig, overrides: Overrides) -> ResolvedEnvironment:
-    """Pick the environment and apply the precedence documented in the README.
+    """Pick the environment and apply the precedence documented in docs/configuration.md.
 
     Flags > HYBRIDOPS_* variables > the environment in the file > (region only) AWS_REGION,
     AWS_DEFAULT_REGION, the AWS profile's region > the built-in defaults.

@@ -134,7 +134,7 @@ def rollback_target(
     known_good: Callable[[str], set[str]] | None = None,
     rollbacks_since: Callable[[dt.datetime], list[LandedRollback]] | None = None,
 ) -> RollbackTarget:
-    """The last known-good revision (see the rules in the README), or `to` if given."""
+    """The last known-good revision (see the rules in docs/operations.md), or `to` if given."""
     svc = describe_service(ecs, cluster, service)
     current = svc["taskDefinition"]
     family, current_rev = family_and_revision(current)

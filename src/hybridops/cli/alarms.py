@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from hybridops.cli.apps import group
 from hybridops.cli.invocation import invocation_of
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 app = group("Alerting as code: sync the alarms the runbooks assume; list them, worst first.")
 
@@ -37,7 +40,6 @@ def sync(
     ] = False,
 ) -> int:
     """Create or update the alarms from config (diff first; --dry-run shows it only)."""
-    from hybridops.cli.render import emit_json
     from hybridops.engine.execute import new_run_id
     from hybridops.proactive.alarms import sync_apply, sync_plan
 
@@ -64,12 +66,13 @@ def sync(
         "notes": notes,
         "run_id": run_id if count else None,
     }
-    if invocation.json:
-        emit_json(invocation.terminal, doc)
-    else:
+
+    def show(out: Console) -> None:
         summary = {a: sum(1 for c in changes if c.action == a) for a in MARK}
         words = ", ".join(f"{n} {a}" for a, n in summary.items() if n)
-        invocation.out_console().print(f"{status}: {words or 'no alarms'}", markup=False)
+        out.print(f"{status}: {words or 'no alarms'}", markup=False)
+
+    invocation.emit(doc, show)
     return 0
 
 
@@ -79,7 +82,6 @@ def list_alarms(
     firing: Annotated[bool, typer.Option("--firing", help="Only alarms in ALARM.")] = False,
 ) -> int:
     """Every alarm with its state, severity, how long, and the command to run for it."""
-    from hybridops.cli.render import emit_json
     from hybridops.proactive.alarms import listing
     from hybridops.proactive.maintenance import open_window
     from hybridops.state.store import utcnow
@@ -89,53 +91,52 @@ def list_alarms(
     now = utcnow()
     rows = listing(runtime, firing=firing, now=now)
     window = open_window(runtime, now)
-    if invocation.json:
-        emit_json(
-            invocation.terminal,
-            {
-                "alarms": [r.as_dict() for r in rows],
-                "firing": sum(1 for r in rows if r.state == "ALARM"),
-                "maintenance": _window_summary(window),
-            },
-        )
-        return 0
-    from rich.table import Table
+    doc = {
+        "alarms": [r.as_dict() for r in rows],
+        "firing": sum(1 for r in rows if r.state == "ALARM"),
+        "maintenance": _window_summary(window),
+    }
 
-    out = invocation.out_console()
-    if window:
-        late = "OVERDUE, " if window["overdue"] else ""
-        out.print(
-            f"maintenance window {window['id']} open ({late}since {window['started_at']},"
-            f" by {window['opened_by']}): alarm actions muted. End it: hybridops maintenance end",
-            markup=False,
-            style="yellow",
-        )
-    table = Table(box=None, header_style="bold", pad_edge=False)
-    for column in ("state", "sev", "alarm", "for", "run"):
-        table.add_column(column)
-    import shlex
+    def show(out: Console) -> None:
+        from rich.table import Table
 
-    from hybridops.triage.run import command_prefix
+        if window:
+            late = "OVERDUE, " if window["overdue"] else ""
+            out.print(
+                f"maintenance window {window['id']} open ({late}since {window['started_at']},"
+                f" by {window['opened_by']}): alarm actions muted."
+                " End it: hybridops maintenance end",
+                markup=False,
+                style="yellow",
+            )
+        table = Table(box=None, header_style="bold", pad_edge=False)
+        for column in ("state", "sev", "alarm", "for", "run"):
+            table.add_column(column)
+        import shlex
 
-    prefix = " ".join(shlex.quote(w) for w in command_prefix(runtime))
-    for row in rows:
-        muted = " (muted)" if not row.actions_enabled else ""
-        style = {"ALARM": "red", "INSUFFICIENT_DATA": "yellow"}.get(row.state, "")
-        table.add_row(
-            f"[{style}]{row.state}[/{style}]" if style else row.state,
-            row.severity,
-            row.name + muted,
-            duration_words(row.for_s),
-            _with_env(row.command, prefix),
-        )
-    out.print(table)
-    if firing:
-        # Also when nothing fires: a Bedrock outage, say, has no alarm of its own.
-        from hybridops.cli.triage import next_after
+        from hybridops.triage.run import command_prefix
 
-        line = next_after(runtime)
-        if rows or not line.startswith("next: nothing"):
-            out.print(runtime.redactor.text(line), markup=False, highlight=False)
+        prefix = " ".join(shlex.quote(w) for w in command_prefix(runtime))
+        for row in rows:
+            muted = " (muted)" if not row.actions_enabled else ""
+            style = {"ALARM": "red", "INSUFFICIENT_DATA": "yellow"}.get(row.state, "")
+            table.add_row(
+                f"[{style}]{row.state}[/{style}]" if style else row.state,
+                row.severity,
+                row.name + muted,
+                duration_words(row.for_s),
+                _with_env(row.command, prefix),
+            )
+        out.print(table)
+        if firing:
+            # Also when nothing fires: a Bedrock outage, say, has no alarm of its own.
+            from hybridops.cli.triage import next_after
+
+            line = next_after(runtime)
+            if rows or not line.startswith("next: nothing"):
+                out.print(runtime.redactor.text(line), markup=False, highlight=False)
+
+    invocation.emit(doc, show)
     return 0
 
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from hybridops.cli.apps import group
 from hybridops.cli.invocation import invocation_of
 from hybridops.state.store import actor
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 app = group("Circuit breakers (SSM parameters the router reads): open, close, status.")
 
@@ -19,7 +22,7 @@ ReasonOption = Annotated[
 
 
 def _switch(ctx: typer.Context, state_value: str, target: str, reason: str) -> int:
-    from hybridops.cli.render import emit_json, print_run_result
+    from hybridops.cli.render import print_run_result
     from hybridops.engine.runner import execute, prepare
     from hybridops.errors import BadInput
     from hybridops.failover.circuits import parameter_for
@@ -37,23 +40,20 @@ def _switch(ctx: typer.Context, state_value: str, target: str, reason: str) -> i
     loaded, resolved = prepare(runtime, "circuit-breaker", params)
     result = execute(runtime, loaded, resolved, [invocation.progress()])
     previous = next((s.outputs for s in result.steps if s.name == "read"), None) or {}
-    if invocation.json:
-        emit_json(
-            invocation.terminal,
-            {
-                "status": result.status,
-                "target": target,
-                "parameter": params["parameter"],
-                "from": previous.get("previous"),
-                "to": state_value,
-                "reason": params["reason"],
-                "run_id": result.run_id,
-                "error": result.error,
-            }
-            | ({"report": result.report} if result.report else {}),
-        )
-    else:
-        print_run_result(invocation.out_console(), result)
+    invocation.emit(
+        {
+            "status": result.status,
+            "target": target,
+            "parameter": params["parameter"],
+            "from": previous.get("previous"),
+            "to": state_value,
+            "reason": params["reason"],
+            "run_id": result.run_id,
+            "error": result.error,
+        }
+        | ({"report": result.report} if result.report else {}),
+        lambda out: print_run_result(out, result),
+    )
     return result.exit_code
 
 
@@ -72,25 +72,25 @@ def close(ctx: typer.Context, reason: ReasonOption = "", target: TargetOption = 
 @app.command("status")
 def status(ctx: typer.Context, target: TargetOption = "bedrock") -> int:
     """The breaker's state and who changed it, when, and why."""
-    from hybridops.cli.render import emit_json
     from hybridops.failover.circuits import status as circuit_status
 
     invocation = invocation_of(ctx)
     doc = circuit_status(invocation.runtime(), target)
-    if invocation.json:
-        emit_json(invocation.terminal, doc)
-        return 0
-    console = invocation.out_console()
-    console.print(f"{target} circuit ({doc['parameter']}): {doc['state']}", markup=False)
-    if doc["changed_by"]:
-        console.print(
-            f"  last changed by {doc['changed_by']} at {doc['audit'][0]['at']}: {doc['reason']}",
-            markup=False,
-        )
-    for change in doc["history"][:5]:
-        console.print(
-            f"  v{change['version']} {change['at']} {change['value']}"
-            f" {change['description'] or ''}".rstrip(),
-            markup=False,
-        )
+
+    def show(out: Console) -> None:
+        out.print(f"{target} circuit ({doc['parameter']}): {doc['state']}", markup=False)
+        if doc["changed_by"]:
+            out.print(
+                f"  last changed by {doc['changed_by']} at {doc['audit'][0]['at']}:"
+                f" {doc['reason']}",
+                markup=False,
+            )
+        for change in doc["history"][:5]:
+            out.print(
+                f"  v{change['version']} {change['at']} {change['value']}"
+                f" {change['description'] or ''}".rstrip(),
+                markup=False,
+            )
+
+    invocation.emit(doc, show)
     return 0

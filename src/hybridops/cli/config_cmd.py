@@ -14,15 +14,13 @@ if TYPE_CHECKING:
 
 def config(ctx: typer.Context) -> int:
     """Show the resolved configuration and where each value came from (`aws configure list`)."""
-    from hybridops.cli.render import emit_json
     from hybridops.resolution import resolved_settings
 
     invocation = invocation_of(ctx)
     rows = resolved_settings(invocation.runtime())
-    if invocation.json:
-        emit_json(invocation.terminal, {"settings": [r.as_dict() for r in rows]})
-        return 0
-    print_settings(invocation.out_console(), rows)
+    invocation.emit(
+        {"settings": [r.as_dict() for r in rows]}, lambda out: print_settings(out, rows)
+    )
     return 0
 
 

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 
 from hybridops.cli.invocation import invocation_of
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 def doctor(ctx: typer.Context) -> int:
     """Check this machine is ready for an incident; every failing check says how to fix it."""
     from hybridops.cli.config_cmd import print_settings
-    from hybridops.cli.render import emit_json, styled
+    from hybridops.cli.render import styled
     from hybridops.proactive.doctor import run_checks, verdict
     from hybridops.resolution import resolved_settings
 
@@ -21,22 +26,22 @@ def doctor(ctx: typer.Context) -> int:
     findings = run_checks(runtime)
     settings = resolved_settings(runtime)
     status = verdict(findings)
-    if invocation.json:
-        emit_json(
-            invocation.terminal,
-            {
-                "status": status,
-                "settings": [s.as_dict() for s in settings],
-                "checks": [f.as_dict() for f in findings],
-            },
-        )
-    else:
-        console = invocation.out_console()
-        print_settings(console, settings)
-        console.print()
+
+    def show(out: Console) -> None:
+        print_settings(out, settings)
+        out.print()
         for f in findings:
-            console.print(f"{styled(f.status)} {f.name}: ", end="")
-            console.print(f.detail, markup=False, highlight=False)
+            out.print(f"{styled(f.status)} {f.name}: ", end="")
+            out.print(f.detail, markup=False, highlight=False)
             if f.fix and f.status != "pass":
-                console.print(f"     fix: {f.fix}", markup=False, highlight=False)
+                out.print(f"     fix: {f.fix}", markup=False, highlight=False)
+
+    invocation.emit(
+        {
+            "status": status,
+            "settings": [s.as_dict() for s in settings],
+            "checks": [f.as_dict() for f in findings],
+        },
+        show,
+    )
     return 1 if status == "fail" else 0

@@ -39,7 +39,6 @@ def drill(
 
     require_moto()
     from hybridops import paths
-    from hybridops.cli.render import emit_json
     from hybridops.sandbox.drill import run_drill
     from hybridops.timeparse import parse_duration
 
@@ -52,10 +51,10 @@ def drill(
             f"dry run: would inject {scenario!r} into the sandbox, then wait (up to {timeout})"
             " for health to be green again and report the times; nothing injected"
         )
-        if invocation.json:
-            emit_json(invocation.terminal, {"status": "planned", "scenario": scenario})
-        else:
-            invocation.terminal.stdout.write(text + "\n")
+        invocation.emit(
+            {"status": "planned", "scenario": scenario},
+            otherwise=lambda: invocation.terminal.stdout.write(text + "\n"),
+        )
         return 0
     console = invocation.err_console()
     if follow_triage:
@@ -85,10 +84,7 @@ def drill(
             follow=_follower(invocation, waiting) if follow_triage else None,
         )
     recovered = report.recovered_at is not None
-    if invocation.json:
-        emit_json(invocation.terminal, report.as_dict())
-        return 0 if recovered else 1
-    _print_report(invocation.out_console(), report)
+    invocation.emit(report.as_dict(), lambda out: _print_report(out, report))
     return 0 if recovered else 1
 
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import enum
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from hybridops.cli.apps import group
 from hybridops.cli.invocation import invocation_of
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 app = group(
     "Regional failover and failback: `failover --to secondary|primary`, `failover status`.",
@@ -51,7 +54,7 @@ def failover(
     """Fail over to the backup region (--to secondary) or back (--to primary), guarded."""
     if ctx.invoked_subcommand is not None:
         return 0
-    from hybridops.cli.render import emit_json, print_run_result
+    from hybridops.cli.render import print_run_result
     from hybridops.engine.runner import execute, prepare
     from hybridops.errors import BadInput
 
@@ -76,66 +79,69 @@ def failover(
     undo = plan.get("undo") or f"hybridops --env {runtime.env.name} failover --to {source}"
     moved = any(s.name in ("move", "switch") and s.status == "succeeded" for s in result.steps)
     reverted = any((s.compensation or {}).get("status") == "succeeded" for s in result.steps)
-    if invocation.json:
-        emit_json(
-            invocation.terminal,
-            {
-                "status": result.status,
-                "from_region": regions[source],
-                "to_region": regions[to.value],
-                "record": settings.record_name,
-                "traffic_moved": moved and not reverted,
-                "reverted": reverted,
-                "undo": undo if moved and not reverted else None,
-                "steps": [
-                    {"name": s.name, "status": s.status, "duration_s": round(s.duration_s, 3)}
-                    | ({"compensation": s.compensation} if s.compensation else {})
-                    for s in result.steps
-                ],
-                "run_id": result.run_id,
-                "error": result.error,
-            }
-            | ({"report": result.report} if result.report else {}),
-        )
-    else:
-        print_run_result(invocation.out_console(), result)
+
+    def show(out: Console) -> None:
+        print_run_result(out, result)
         if moved and not reverted:
             invocation.err_console().print(f"undo with: {undo}", markup=False, highlight=False)
+
+    invocation.emit(
+        {
+            "status": result.status,
+            "from_region": regions[source],
+            "to_region": regions[to.value],
+            "record": settings.record_name,
+            "traffic_moved": moved and not reverted,
+            "reverted": reverted,
+            "undo": undo if moved and not reverted else None,
+            "steps": [
+                {"name": s.name, "status": s.status, "duration_s": round(s.duration_s, 3)}
+                | ({"compensation": s.compensation} if s.compensation else {})
+                for s in result.steps
+            ],
+            "run_id": result.run_id,
+            "error": result.error,
+        }
+        | ({"report": result.report} if result.report else {}),
+        show,
+    )
     return result.exit_code
 
 
 @app.command("status")
 def status(ctx: typer.Context) -> int:
     """Which region serves traffic, the record's values, both sides' health."""
-    from hybridops.cli.render import emit_json, styled
+    from hybridops.cli.render import styled
     from hybridops.failover.traffic import status as traffic_status
 
     invocation = invocation_of(ctx)
     doc = traffic_status(invocation.runtime())
-    if invocation.json:
-        emit_json(invocation.terminal, doc)
-        return 0
-    console = invocation.out_console()
-    console.print(
-        f"{doc['record']} ({doc['mode']} routing) -> {doc['serving']}"
-        f" ({doc['serving_region'] or 'unknown region'})"
-    )
-    for side in ("primary", "secondary"):
-        info = doc[side]
-        if info.get("standby"):
-            console.print(
-                f"  {side:<9} {info['region']:<14} - standby (desired 0)", highlight=False
+
+    def show(out: Console) -> None:
+        out.print(
+            f"{doc['record']} ({doc['mode']} routing) -> {doc['serving']}"
+            f" ({doc['serving_region'] or 'unknown region'})"
+        )
+        for side in ("primary", "secondary"):
+            info = doc[side]
+            if info.get("standby"):
+                out.print(
+                    f"  {side:<9} {info['region']:<14} - standby (desired 0)", highlight=False
+                )
+                continue
+            health = info.get("health")
+            verdict = {"healthy": "pass", "degraded": "warn", "unhealthy": "fail"}.get(
+                health or "", ""
             )
-            continue
-        health = info.get("health")
-        verdict = {"healthy": "pass", "degraded": "warn", "unhealthy": "fail"}.get(health or "", "")
-        tasks = (
-            f"running {info['running']}/{info.get('desired')}"
-            if info.get("running") is not None
-            else info.get("error", "service unknown")
-        )
-        console.print(
-            f"  {side:<9} {info['region']:<14} {styled(verdict) if verdict else '-'}"
-            f" {health or 'no health URL'} · {tasks}"
-        )
+            tasks = (
+                f"running {info['running']}/{info.get('desired')}"
+                if info.get("running") is not None
+                else info.get("error", "service unknown")
+            )
+            out.print(
+                f"  {side:<9} {info['region']:<14} {styled(verdict) if verdict else '-'}"
+                f" {health or 'no health URL'} · {tasks}"
+            )
+
+    invocation.emit(doc, show)
     return 0

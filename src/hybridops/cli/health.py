@@ -13,6 +13,7 @@ from hybridops.cli.invocation import Invocation, invocation_of
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from rich.console import Console
     from rich.table import Table
 
     from hybridops.health.verdict import Verdict
@@ -80,7 +81,7 @@ def health(
 
     `hybridops health bedrock` checks only the Bedrock dependency.
     """
-    from hybridops.cli.render import emit_json, styled
+    from hybridops.cli.render import styled
     from hybridops.errors import BadInput
     from hybridops.health.verdict import collect, target_for
 
@@ -138,16 +139,17 @@ def health(
         from hybridops.paths import write_named_file
 
         write_named_file(junit, verdict.junit(), "--junit")
-    if invocation.json:
-        emit_json(invocation.terminal, verdict.as_dict())
-    elif not watch:
-        console = invocation.out_console()
-        console.print(table(verdict))
-        console.print(f"{styled(verdict.status)} · {target.region}")
+
+    def text(out: Console) -> None:
+        out.print(table(verdict))
+        out.print(f"{styled(verdict.status)} · {target.region}")
         if verdict.status != "healthy" and not secondary and not components:
             from hybridops.cli.triage import next_after
 
-            console.print(runtime.redactor.text(next_after(runtime)), markup=False, highlight=False)
+            out.print(runtime.redactor.text(next_after(runtime)), markup=False, highlight=False)
+
+    if not watch:  # --watch showed each verdict as it came (-o json: as lines, returned above)
+        invocation.emit(verdict.as_dict(), text)
     failing = {"unhealthy"} if fail_on is FailOn.unhealthy else {"unhealthy", "degraded"}
     return 1 if verdict.status in failing else 0
 

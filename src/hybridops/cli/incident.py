@@ -12,6 +12,8 @@ from hybridops.cli.apps import group
 from hybridops.cli.invocation import Invocation, invocation_of
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from hybridops.state.store import StateStore
 
 app = group(
@@ -54,15 +56,6 @@ def _config(invocation: Invocation) -> Any:
     return invocation.runtime().loaded_config.config.incidents
 
 
-def _emit(invocation: Invocation, doc: dict[str, Any], text: str) -> None:
-    if invocation.json:
-        from hybridops.cli.render import emit_json
-
-        emit_json(invocation.terminal, doc)
-    else:
-        invocation.out_console().print(text, markup=False, highlight=False)
-
-
 def _dry_run(invocation: Invocation) -> bool:
     """--dry-run: the feature functions compute the change and write nothing."""
     return invocation.options.dry_run
@@ -71,8 +64,7 @@ def _dry_run(invocation: Invocation) -> bool:
 def _emit_planned(invocation: Invocation, action: str, doc: dict[str, Any], text: str) -> None:
     """A dry run's report: `{"status": "planned", ...}`, or `dry run: would ...` as text."""
     first, *details = text.split("\n")
-    _emit(
-        invocation,
+    invocation.emit(
         {"status": "planned", "dry_run": True, "action": action} | doc,
         "\n".join([f"dry run: would {first} (nothing written, nothing sent)", *details]),
     )
@@ -182,7 +174,7 @@ def open_(
         lines.append(f"(--force: {record['same_title_as']} is still open with the same title)")
     if before is not None:
         lines.append(f"{_one_line(before)} stays open; it is no longer the active incident")
-    _emit(invocation, doc, "\n".join(lines))
+    invocation.emit(doc, "\n".join(lines))
     return 0
 
 
@@ -251,8 +243,7 @@ def notify(ctx: typer.Context, incident_id: IdArgument = None) -> int:
             f"notify {_to(sent)} about {incident_id}",
         )
         return 0
-    _emit(
-        invocation,
+    invocation.emit(
         {"id": incident_id, "notified": sent["notified"], "failed": sent["failed"]},
         f"{incident_id}: notified {', '.join(sent['notified']) or 'none'}",
     )
@@ -280,8 +271,7 @@ def ack(ctx: typer.Context, incident_id: IdArgument = None) -> int:
     }
     if not did:
         # Idempotent: nothing written, nobody told again.
-        _emit(
-            invocation,
+        invocation.emit(
             doc | {"notified": [], "failed": []},
             f"{incident_id} was already acknowledged{by} at {when(record['acknowledged_at'])}"
             f" ({after} after it started); nothing changed",
@@ -299,8 +289,7 @@ def ack(ctx: typer.Context, incident_id: IdArgument = None) -> int:
             f"acknowledge {_one_line(record)}{by}; notify {_to(sent)}",
         )
         return 0
-    _emit(
-        invocation,
+    invocation.emit(
         doc | {"notified": sent["notified"], "failed": sent["failed"]},
         f"{incident_id} acknowledged{by} at {when(record['acknowledged_at'])}"
         f" ({after} after it started)",
@@ -382,7 +371,7 @@ def update(
         "notified": sent["notified"],
         "failed": sent["failed"],
     }
-    _emit(invocation, doc | _active_doc(result), "\n".join(lines))
+    invocation.emit(doc | _active_doc(result), "\n".join(lines))
     return 0
 
 
@@ -436,7 +425,7 @@ def note(
             f"note on {_one_line(record)}: {text}",
         )
         return 0
-    _emit(invocation, _summary(record) | {"note": text}, f"noted on {_one_line(record)}: {text}")
+    invocation.emit(_summary(record) | {"note": text}, f"noted on {_one_line(record)}: {text}")
     return 0
 
 
@@ -495,7 +484,7 @@ def escalate(
             f"escalate {record['id']} to {target}",
         )
         return 0
-    _emit(invocation, _summary(record), f"{record['id']} escalated to {target}")
+    invocation.emit(_summary(record), f"{record['id']} escalated to {target}")
     return 0
 
 
@@ -538,7 +527,7 @@ def resolve(
         f"{_one_line(record)} resolved at {when(record['resolved_at'])} ({after} after it started)",
         *_handover(result),
     ]
-    _emit(invocation, doc | _active_doc(result), "\n".join(lines))
+    invocation.emit(doc | _active_doc(result), "\n".join(lines))
     return 0
 
 
@@ -562,22 +551,20 @@ def list_(
         rows.append(
             _summary(record) | {"overdue": overdue(record, now), "active": record["id"] == active}
         )
-    if invocation.json:
-        from hybridops.cli.render import emit_json
 
-        emit_json(invocation.terminal, {"incidents": rows})
-        return 0
-    console = invocation.out_console()
-    if not rows:
-        console.print("no incidents")
-    for row in rows:
-        late = f"  OVERDUE: {', '.join(row['overdue'])}" if row["overdue"] else ""
-        marker = "*" if row["active"] else " "
-        console.print(
-            f"{marker} {row['id']} {row['severity']} {row['status']:<13} {row['title']}{late}",
-            markup=False,
-            highlight=False,
-        )
+    def show(out: Console) -> None:
+        if not rows:
+            out.print("no incidents")
+        for row in rows:
+            late = f"  OVERDUE: {', '.join(row['overdue'])}" if row["overdue"] else ""
+            marker = "*" if row["active"] else " "
+            out.print(
+                f"{marker} {row['id']} {row['severity']} {row['status']:<13} {row['title']}{late}",
+                markup=False,
+                highlight=False,
+            )
+
+    invocation.emit({"incidents": rows}, show)
     return 0
 
 
@@ -593,7 +580,7 @@ def show(ctx: typer.Context, incident_id: IdArgument = None) -> int:
     record = get(store, incident_id)
     active = store.active_incident() == incident_id
     doc = _summary(record) | {"overdue": overdue(record, utcnow()), "active": active}
-    _emit(invocation, doc, _describe(record, doc["overdue"], active))
+    invocation.emit(doc, _describe(record, doc["overdue"], active))
     return 0
 
 
@@ -664,7 +651,7 @@ def timeline(ctx: typer.Context, incident_id: IdArgument = None) -> int:
         for e in entries
     ]
     text = "\n".join([_one_line(record), *(lines or ["no entries"])])
-    _emit(invocation, {"id": incident_id, "entries": entries}, text)
+    invocation.emit({"id": incident_id, "entries": entries}, text)
     return 0
 
 
@@ -717,15 +704,10 @@ def postmortem(
         text = draft(record, entries, actions)
     write_named_file(out, text)
     # stdout keeps its promise: the path (text) or one JSON document (-o json), never the draft.
-    if invocation.json:
-        from hybridops.cli.render import emit_json
-
-        emit_json(
-            invocation.terminal,
-            {"status": "ok", "id": incident_id, "path": str(out), "format": fmt},
-        )
-    else:
-        invocation.terminal.stdout.write(f"{out}\n")
+    invocation.emit(
+        {"status": "ok", "id": incident_id, "path": str(out), "format": fmt},
+        otherwise=lambda: invocation.terminal.stdout.write(f"{out}\n"),
+    )
     return 0
 
 
@@ -756,7 +738,7 @@ def action_add(
             f"add an action item to {incident_id} for {owner}, due {item['due']}: {text}",
         )
         return 0
-    _emit(invocation, item, f"action #{item['n']} added")
+    invocation.emit(item, f"action #{item['n']} added")
     return 0
 
 
@@ -778,22 +760,20 @@ def action_list(
         if overdue_only and not late:
             continue
         items.append(item | {"overdue": late})
-    if invocation.json:
-        from hybridops.cli.render import emit_json
 
-        emit_json(invocation.terminal, {"actions": items})
-        return 0
-    console = invocation.out_console()
-    if not items:
-        console.print("no action items")
-    for item in items:
-        status = "done" if item.get("done_at") else ("OVERDUE" if item["overdue"] else "open")
-        console.print(
-            f"#{item['n']} {item['incident_id']} {status:<7} due {item['due']}"
-            f" {item['owner']}: {item['text']}",
-            markup=False,
-            highlight=False,
-        )
+    def show(out: Console) -> None:
+        if not items:
+            out.print("no action items")
+        for item in items:
+            status = "done" if item.get("done_at") else ("OVERDUE" if item["overdue"] else "open")
+            out.print(
+                f"#{item['n']} {item['incident_id']} {status:<7} due {item['due']}"
+                f" {item['owner']}: {item['text']}",
+                markup=False,
+                highlight=False,
+            )
+
+    invocation.emit({"actions": items}, show)
     return 0
 
 
@@ -810,5 +790,5 @@ def action_done(
     if _dry_run(invocation):
         _emit_planned(invocation, "action done", {"item": item}, f"mark action #{number} done")
         return 0
-    _emit(invocation, item, f"action #{number} done")
+    invocation.emit(item, f"action #{number} done")
     return 0

@@ -9,6 +9,8 @@ from hybridops.context import Terminal
 from hybridops.options import Options
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import typer
     from rich.console import Console
 
@@ -50,6 +52,27 @@ class Invocation:
                 env_name=lambda: runtime.env.name,
             )
         return self._runtime
+
+    def emit(
+        self,
+        doc: Any,
+        text: str | Callable[[Console], None] | None = None,
+        *,
+        otherwise: Callable[[], object] | None = None,
+    ) -> None:
+        """A command's result: `doc` as the one JSON document of -o json, else `text` for people
+        (words printed as they are, or a function that renders onto the stdout console), or
+        `otherwise`: what people get somewhere else (a script as it is, notes on stderr)."""
+        if self.json:
+            from hybridops.cli.render import emit_json
+
+            emit_json(self.terminal, doc)
+        elif callable(text):
+            text(self.out_console())
+        elif text is not None:
+            self.out_console().print(text, markup=False, highlight=False)
+        if otherwise is not None and not self.json:
+            otherwise()
 
     def err_console(self) -> Console:
         """Progress and messages: stderr, silenced by --quiet."""

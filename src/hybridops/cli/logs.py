@@ -14,6 +14,8 @@ from hybridops.timeparse import SINCE_HELP
 if TYPE_CHECKING:
     import datetime as dt
 
+    from rich.console import Console
+
     from hybridops.logs.kpi import KpiResult
 
 app = group("Search, follow and query CloudWatch logs; the daily performance review.")
@@ -110,8 +112,8 @@ def search(
     ] = 4,
 ) -> int:
     """Matching events from several groups, merged in time order (JSON Lines with -o json)."""
+    from hybridops.aws.log_lines import LineFormatter, json_line
     from hybridops.errors import BadInput
-    from hybridops.logs.format import LineFormatter, json_line
     from hybridops.logs.run import Search, compile_patterns, search_events
     from hybridops.timeparse import parse_moment
 
@@ -245,12 +247,7 @@ def query(
     err = invocation.err_console()
     if result.capped:
         err.print("Insights returned its cap of 10,000 rows: narrow the window or the query")
-    if invocation.json:
-        from hybridops.cli.render import emit_json
-
-        emit_json(invocation.terminal, result.as_dict())
-    else:
-        _print_kpi(invocation, result)
+    invocation.emit(result.as_dict(), lambda out: _print_kpi(out, result))
     return 0
 
 
@@ -275,10 +272,9 @@ def _insights_status(invocation: Invocation) -> Any:
     return status()
 
 
-def _print_kpi(invocation: Invocation, result: KpiResult) -> None:
+def _print_kpi(console: Console, result: KpiResult) -> None:
     from rich.table import Table
 
-    console = invocation.out_console()
     if result.rows:
         table = Table(box=None, header_style="bold", pad_edge=False)
         columns = list(result.rows[0])

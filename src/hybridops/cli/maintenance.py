@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from hybridops.cli.apps import group
-from hybridops.cli.invocation import Invocation, invocation_of
+from hybridops.cli.invocation import invocation_of
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 app = group("Maintenance windows: snapshot, mute alarm actions, checklist; end restores them.")
 
 
-def _print_differences(invocation: Invocation, differences: list[dict[str, Any]]) -> None:
-    out = invocation.out_console()
+def _print_differences(out: Console, differences: list[dict[str, Any]]) -> None:
     if not differences:
         out.print("pre/post: no differences", markup=False)
         return
@@ -40,7 +42,6 @@ def start(
     ] = False,
 ) -> int:
     """Open a window: checklist, pre-maintenance snapshot, mute the service's alarm actions."""
-    from hybridops.cli.render import emit_json
     from hybridops.proactive import maintenance
     from hybridops.timeparse import parse_duration
 
@@ -75,16 +76,17 @@ def start(
         "checklist": record["checklist"],
         "pre": record["pre"],
     }
-    if invocation.json:
-        emit_json(env, doc)
-    else:
+
+    def show(out: Console) -> None:
         verb = "dry run: would open" if record["status"] == "planned" else "opened"
-        invocation.out_console().print(
+        out.print(
             f"{verb} {record['id']} until {record['ends_at']}: {muted} alarm action(s) muted;"
             f" health {record['pre'].get('health', {}).get('status', '?')}."
             " End it with: hybridops maintenance end",
             markup=False,
         )
+
+    invocation.emit(doc, show)
     return 0
 
 
@@ -97,34 +99,34 @@ def end(
 ) -> int:
     """Close the window: restore exactly the muted alarm actions; pre/post compared (exit 1
     when a regression is found)."""
-    from hybridops.cli.render import emit_json
     from hybridops.proactive import maintenance
 
     invocation = invocation_of(ctx)
     runtime = invocation.runtime()
     record = maintenance.end(runtime, force=force)
     regressions = record["regressions"]
-    if invocation.json:
-        emit_json(
-            invocation.terminal,
-            {
-                "status": record["status"],
-                "id": record["id"],
-                "restored": record["muted"],
-                "forced": record["forced"],
-                "differences": record["differences"],
-                "regressions": regressions,
-                "post": record["post"],
-            },
-        )
-    else:
+
+    def show(out: Console) -> None:
         restored = sum(len(v) for v in record["muted"].values())
         if record["status"] == "planned":
             text = f"dry run: would end {record['id']} and restore {restored} alarm action(s)"
         else:
             text = f"ended {record['id']}: {restored} alarm action(s) restored"
-        invocation.out_console().print(text, markup=False)
-        _print_differences(invocation, record["differences"])
+        out.print(text, markup=False)
+        _print_differences(out, record["differences"])
+
+    invocation.emit(
+        {
+            "status": record["status"],
+            "id": record["id"],
+            "restored": record["muted"],
+            "forced": record["forced"],
+            "differences": record["differences"],
+            "regressions": regressions,
+            "post": record["post"],
+        },
+        show,
+    )
     return 1 if regressions else 0
 
 
@@ -132,51 +134,52 @@ def end(
 def status(ctx: typer.Context) -> int:
     """The open window (elapsed, remaining or overdue, muted alarms), or the last one."""
     from hybridops.cli.alarms import duration_words
-    from hybridops.cli.render import emit_json
     from hybridops.proactive import maintenance
 
     invocation = invocation_of(ctx)
     runtime = invocation.runtime()
     doc = maintenance.status(runtime)
-    if invocation.json:
-        emit_json(invocation.terminal, doc)
-        return 0
-    out = invocation.out_console()
-    if not doc["open"]:
-        last = doc["last"]
-        text = f"no window open; last: {last['id']} ({last['reason']})" if last else "no windows"
-        out.print(text, markup=False)
-        return 0
-    window = doc["window"]
-    when = (
-        f"OVERDUE by {duration_words(-doc['remaining_s'])}"
-        if doc["overdue"]
-        else f"{duration_words(doc['remaining_s'])} left"
-    )
-    out.print(
-        f"{window['id']} open for {duration_words(doc['elapsed_s'])}, {when}:"
-        f" {window['reason']} (by {window['opened_by']})",
-        markup=False,
-    )
-    for region, names in window["muted"].items():
-        out.print(f"  muted in {region}: {', '.join(names)}", markup=False)
-    for item in window["checklist"]:
-        mark = "x" if item["ticked"] else " "
-        out.print(f"  [{mark}] {item['item']} {item['note']}".rstrip(), markup=False)
+
+    def show(out: Console) -> None:
+        if not doc["open"]:
+            last = doc["last"]
+            text = (
+                f"no window open; last: {last['id']} ({last['reason']})" if last else "no windows"
+            )
+            out.print(text, markup=False)
+            return
+        window = doc["window"]
+        when = (
+            f"OVERDUE by {duration_words(-doc['remaining_s'])}"
+            if doc["overdue"]
+            else f"{duration_words(doc['remaining_s'])} left"
+        )
+        out.print(
+            f"{window['id']} open for {duration_words(doc['elapsed_s'])}, {when}:"
+            f" {window['reason']} (by {window['opened_by']})",
+            markup=False,
+        )
+        for region, names in window["muted"].items():
+            out.print(f"  muted in {region}: {', '.join(names)}", markup=False)
+        for item in window["checklist"]:
+            mark = "x" if item["ticked"] else " "
+            out.print(f"  [{mark}] {item['item']} {item['note']}".rstrip(), markup=False)
+
+    invocation.emit(doc, show)
     return 0
 
 
 @app.command("checklist")
 def checklist(ctx: typer.Context) -> int:
     """The checklist `maintenance start` ticks, in order (config: maintenance.checklist)."""
-    from hybridops.cli.render import emit_json
     from hybridops.proactive import maintenance
 
     invocation = invocation_of(ctx)
     items = maintenance.checklist(invocation.runtime())
-    if invocation.json:
-        emit_json(invocation.terminal, {"checklist": items})
-    else:
+
+    def show(out: Console) -> None:
         for number, item in enumerate(items, 1):
-            invocation.out_console().print(f"{number}. {item}", markup=False)
+            out.print(f"{number}. {item}", markup=False)
+
+    invocation.emit({"checklist": items}, show)
     return 0

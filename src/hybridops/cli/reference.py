@@ -48,18 +48,13 @@ def finish(
     prune_glob: str | None = None,
 ) -> int:
     """Write (or, with check, only compare) generated files; report; 1 if check found drift."""
-    from hybridops.cli.render import emit_json
     from hybridops.reference.files import bring_in_line, stale
 
     outdated = stale(files, prune_glob=prune_glob)
     if not check:
         bring_in_line(files, outdated)
-    if invocation.json:
-        emit_json(
-            invocation.terminal,
-            {key: [str(p) for p in files], "changed": [str(p) for p in outdated], "check": check},
-        )
-    else:
+
+    def said() -> None:  # what was written or is stale, on stderr
         verb = "out of date" if check else "written"
         for path in outdated:
             invocation.terminal.stderr.write(f"{verb}: {path}\n")
@@ -67,4 +62,9 @@ def finish(
             invocation.terminal.stderr.write(f"{len(files)} {key} up to date in {out}\n")
         elif check:
             invocation.terminal.stderr.write(f"run `{again}` and commit the result\n")
+
+    invocation.emit(
+        {key: [str(p) for p in files], "changed": [str(p) for p in outdated], "check": check},
+        otherwise=said,
+    )
     return 1 if check and outdated else 0

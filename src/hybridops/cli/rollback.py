@@ -23,7 +23,7 @@ def rollback(
     ] = True,
 ) -> int:
     """Roll the service back to the last known-good revision, wait, verify health."""
-    from hybridops.cli.render import emit_json, print_run_result
+    from hybridops.cli.render import print_run_result
     from hybridops.engine.runner import execute, prepare
     from hybridops.timeparse import parse_duration
 
@@ -37,25 +37,22 @@ def rollback(
     result = execute(runtime, loaded, resolved, [invocation.progress()])
     steps = {s.name: s for s in result.steps}
     plan = steps["plan"].outputs or {}
-    if invocation.json:
-        emit_json(
-            invocation.terminal,
-            {
-                "status": result.status,
-                "service": resolved["service"],
-                "from_task_definition": plan.get("current"),
-                "to_task_definition": plan.get("target"),
-                # null, not false, when the rollout was not waited for (--no-wait).
-                "stable": outcome(steps["wait-stable"].status),
-                "healthy": outcome(steps["verify-health"].status),
-                "duration_s": round(result.duration_s, 3),
-                "run_id": result.run_id,
-                "error": result.error,
-            }
-            | ({"report": result.report} if result.report else {}),
-        )
-    else:
-        print_run_result(invocation.out_console(), result)
+    invocation.emit(
+        {
+            "status": result.status,
+            "service": resolved["service"],
+            "from_task_definition": plan.get("current"),
+            "to_task_definition": plan.get("target"),
+            # null, not false, when the rollout was not waited for (--no-wait).
+            "stable": outcome(steps["wait-stable"].status),
+            "healthy": outcome(steps["verify-health"].status),
+            "duration_s": round(result.duration_s, 3),
+            "run_id": result.run_id,
+            "error": result.error,
+        }
+        | ({"report": result.report} if result.report else {}),
+        lambda out: print_run_result(out, result),
+    )
     return result.exit_code
 
 

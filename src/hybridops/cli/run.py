@@ -38,7 +38,7 @@ def run(
     ] = False,
 ) -> int:
     """Run a runbook: plan with --dry-run, refuse changes with --read-only."""
-    from hybridops.cli.render import emit_json, print_run_result
+    from hybridops.cli.render import print_run_result
     from hybridops.engine.parameters import parse_assignments
     from hybridops.engine.runner import execute, prepare, resumed
     from hybridops.errors import BadInput
@@ -56,13 +56,11 @@ def run(
         if resume:
             raise BadInput("--print-cli and --resume do not go together")
         script = runtime.redactor(shell_script(runtime, loaded, params))
-        if invocation.json:
-            emit_json(
-                invocation.terminal,
-                {"runbook": loaded.runbook.name, "env": runtime.env.name, "script": script},
-            )
-        else:
-            invocation.terminal.stdout.write(script)
+        invocation.emit(
+            {"runbook": loaded.runbook.name, "env": runtime.env.name, "script": script},
+            # The script as it is: a console would wrap its lines on a terminal.
+            otherwise=lambda: invocation.terminal.stdout.write(script),
+        )
         return 0
     result = execute(
         runtime,
@@ -72,8 +70,5 @@ def run(
         reuse=reuse,
         resumed_from=resume,
     )
-    if invocation.json:
-        emit_json(invocation.terminal, runtime.redactor(result.to_dict()))
-    else:
-        print_run_result(invocation.out_console(), result)
+    invocation.emit(runtime.redactor(result.to_dict()), lambda out: print_run_result(out, result))
     return result.exit_code

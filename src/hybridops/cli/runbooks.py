@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -12,13 +12,15 @@ from hybridops.cli import completion
 from hybridops.cli.apps import group
 from hybridops.cli.invocation import invocation_of
 
+if TYPE_CHECKING:
+    from rich.console import Console
+
 app = group("List, show, validate and document runbooks; print the format's JSON Schema.")
 
 
 @app.command("list")
 def list_runbooks(ctx: typer.Context) -> int:
     """List the built-in runbooks."""
-    from hybridops.cli.render import emit_json
     from hybridops.engine.loader import builtin_runbooks, load_file
     from hybridops.steps.registry import step_is_mutating
 
@@ -37,23 +39,24 @@ def list_runbooks(ctx: typer.Context) -> int:
                 "path": str(path),
             }
         )
-    if invocation.json:
-        emit_json(invocation.terminal, {"runbooks": rows})
-        return 0
-    from rich.table import Table
 
-    table = Table(box=None, header_style="bold", pad_edge=False)
-    for column in ("name", "severity", "steps", "changes", "description"):
-        table.add_column(column)
-    for row in rows:
-        table.add_row(
-            row["name"],
-            ",".join(row["severity"]),
-            str(row["steps"]),
-            "yes" if row["mutating"] else "",
-            row["description"],
-        )
-    invocation.out_console().print(table)
+    def show(out: Console) -> None:
+        from rich.table import Table
+
+        table = Table(box=None, header_style="bold", pad_edge=False)
+        for column in ("name", "severity", "steps", "changes", "description"):
+            table.add_column(column)
+        for row in rows:
+            table.add_row(
+                row["name"],
+                ",".join(row["severity"]),
+                str(row["steps"]),
+                "yes" if row["mutating"] else "",
+                row["description"],
+            )
+        out.print(table)
+
+    invocation.emit({"runbooks": rows}, show)
     return 0
 
 
@@ -66,7 +69,6 @@ def show(
     ],
 ) -> int:
     """Show a runbook's parameters and steps (and what each step changes)."""
-    from hybridops.cli.render import emit_json
     from hybridops.engine.loader import load
     from hybridops.steps.registry import load_kinds, step_is_mutating
 
@@ -101,44 +103,46 @@ def show(
         ]
     if book.triggers:
         doc["triggers"] = [t.model_dump(exclude_defaults=True) for t in book.triggers]
-    if invocation.json:
-        emit_json(invocation.terminal, doc)
-        return 0
-    out = invocation.out_console()
-    out.print(f"[bold]{book.name}[/bold] — {book.description.strip()}")
-    out.print(f"[dim]{loaded.source}[/dim]")
-    if book.parameters:
-        out.print("[bold]parameters[/bold]")
-        for name, spec in book.parameters.items():
-            req = " (required)" if spec.required else ""
-            default = f" = {_word(spec.default)}" if spec.default is not None else ""
-            line = f"  {name}: {spec.type}{default}{req}  {spec.description or ''}"
-            out.print(line.rstrip(), markup=False)
-    out.print("[bold]steps[/bold]")
-    for i, (step, row) in enumerate(zip(book.steps, steps, strict=True), 1):
-        flag = " [yellow](changes)[/yellow]" if row["mutating"] else ""
-        out.print(f"  {i}. {row['name']}{flag}")
-        out.print(f"     {row['describe']}", markup=False, highlight=False)
-        for words in book.jump_words(step):
-            out.print(f"     {words}", markup=False, highlight=False)
-    if book.report:
-        out.print("[bold]report[/bold] (shown after the steps)")
-        for entry in book.report:
-            shows = ", ".join(entry.fields or entry.columns) or (
-                "log events" if entry.format == "log" else "a table" if entry.table else "lines"
-            )
-            out.print(f"  {entry.title}: {shows}", markup=False, highlight=False)
-    if book.triggers:
-        out.print("[bold]triggers[/bold] (weighed by `hybridops triage`, higher priority first)")
-        for trigger in sorted(book.triggers, key=lambda t: -t.priority):
-            when = " and ".join(f"{path} {_word(v)}" for path, v in trigger.when.items())
-            params = " ".join(f"-p {k}={_word(v)}" for k, v in trigger.params.items())
+
+    def text(out: Console) -> None:
+        out.print(f"[bold]{book.name}[/bold] — {book.description.strip()}")
+        out.print(f"[dim]{loaded.source}[/dim]")
+        if book.parameters:
+            out.print("[bold]parameters[/bold]")
+            for name, spec in book.parameters.items():
+                req = " (required)" if spec.required else ""
+                default = f" = {_word(spec.default)}" if spec.default is not None else ""
+                line = f"  {name}: {spec.type}{default}{req}  {spec.description or ''}"
+                out.print(line.rstrip(), markup=False)
+        out.print("[bold]steps[/bold]")
+        for i, (step, row) in enumerate(zip(book.steps, steps, strict=True), 1):
+            flag = " [yellow](changes)[/yellow]" if row["mutating"] else ""
+            out.print(f"  {i}. {row['name']}{flag}")
+            out.print(f"     {row['describe']}", markup=False, highlight=False)
+            for words in book.jump_words(step):
+                out.print(f"     {words}", markup=False, highlight=False)
+        if book.report:
+            out.print("[bold]report[/bold] (shown after the steps)")
+            for entry in book.report:
+                shows = ", ".join(entry.fields or entry.columns) or (
+                    "log events" if entry.format == "log" else "a table" if entry.table else "lines"
+                )
+                out.print(f"  {entry.title}: {shows}", markup=False, highlight=False)
+        if book.triggers:
             out.print(
-                f"  {trigger.priority:>4} {trigger.name}: when {when}"
-                + (f" → {params}" if params else ""),
-                markup=False,
-                highlight=False,
+                "[bold]triggers[/bold] (weighed by `hybridops triage`, higher priority first)"
             )
+            for trigger in sorted(book.triggers, key=lambda t: -t.priority):
+                when = " and ".join(f"{path} {_word(v)}" for path, v in trigger.when.items())
+                params = " ".join(f"-p {k}={_word(v)}" for k, v in trigger.params.items())
+                out.print(
+                    f"  {trigger.priority:>4} {trigger.name}: when {when}"
+                    + (f" → {params}" if params else ""),
+                    markup=False,
+                    highlight=False,
+                )
+
+    invocation.emit(doc, text)
     return 0
 
 
@@ -169,7 +173,6 @@ def validate(
     ] = False,
 ) -> int:
     """Validate runbooks; exit 2 if one is invalid, naming file:line and field."""
-    from hybridops.cli.render import emit_json
     from hybridops.engine.loader import builtin_runbooks, load, runbook_warnings
     from hybridops.errors import ExitCode, HybridOpsError
 
@@ -194,9 +197,8 @@ def validate(
         except HybridOpsError as exc:
             results.append({"path": item, "valid": False, "error": exc.message})
             worst = max(worst, int(exc.exit_code))
-    if invocation.json:
-        emit_json(invocation.terminal, {"valid": worst == 0, "results": results})
-    else:
+
+    def said() -> None:  # a verdict per file, on stderr (stdout stays empty)
         for r in results:
             label = "error" if strict else "warning"
             for warning in r.get("warnings", []):
@@ -207,6 +209,8 @@ def validate(
                 )
             elif "error" in r:
                 invocation.terminal.stderr.write(f"error: {r['error']}\n")
+
+    invocation.emit({"valid": worst == 0, "results": results}, otherwise=said)
     return worst
 
 
@@ -223,14 +227,14 @@ def schema(
     invocation = invocation_of(ctx)
     text = as_text(runbook_schema())
     if out is not None:
-        from hybridops.cli.render import emit_json
         from hybridops.paths import write_named_file
 
         write_named_file(out, text)
-        if invocation.json:  # the schema went to the file: stdout still carries one document
-            emit_json(invocation.terminal, {"status": "ok", "path": str(out)})
-        else:
-            invocation.terminal.stdout.write(f"{out}\n")
+        # The schema went to the file: stdout still carries one document, or the path.
+        invocation.emit(
+            {"status": "ok", "path": str(out)},
+            otherwise=lambda: invocation.terminal.stdout.write(f"{out}\n"),
+        )
     else:
         invocation.terminal.stdout.write(text)  # the schema is itself the one JSON document
     return 0
@@ -298,19 +302,16 @@ def export(
 
 def _deliver(invocation: Any, text: str, out: Path | None, key: str, value: Any) -> int:
     """Write `text` to --out (its path printed) or to stdout; with -o json, one document."""
-    from hybridops.cli.render import emit_json
 
     if out is not None:
         from hybridops.paths import write_named_file
 
         write_named_file(out, text)
-    if invocation.json:
-        body = {"status": "ok", "path": str(out) if out else None}
-        emit_json(invocation.terminal, body | ({} if out else {key: value}))
-    elif out is not None:
-        invocation.terminal.stdout.write(f"{out}\n")
-    else:
-        invocation.terminal.stdout.write(text)
+    body = {"status": "ok", "path": str(out) if out else None}
+    invocation.emit(
+        body | ({} if out else {key: value}),
+        otherwise=lambda: invocation.terminal.stdout.write(f"{out}\n" if out is not None else text),
+    )
     return 0
 
 

@@ -2,39 +2,41 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from hybridops.cli.apps import group
 from hybridops.cli.invocation import invocation_of
 
+if TYPE_CHECKING:
+    from rich.console import Console
+
 app = group("The embedded simulated hybrid-routing estate (moto + health endpoints).")
 
 
 def _describe(invocation: Any, info: dict[str, Any]) -> None:
-    from hybridops.cli.render import emit_json
+    def show(console: Console) -> None:
+        if not info.get("running", True):
+            console.print("sandbox: not running")
+            return
+        console.print(f"sandbox running (pid {info['pid']})", highlight=False)
+        console.print(f"  AWS endpoint     {info['endpoint_url']}", highlight=False)
+        console.print(f"  health (primary) {info['health_url']}", highlight=False)
+        console.print(f"  health (backup)  {info['secondary_health_url']}", highlight=False)
+        if info.get("scenario"):
+            console.print(f"  scenario         {info['scenario']}", highlight=False)
+        if isinstance(info.get("state"), dict):
+            from hybridops.sandbox.summary import describe_estate
 
-    if invocation.json:
-        emit_json(invocation.terminal, info)
-        return
-    console = invocation.out_console()
-    if not info.get("running", True):
-        console.print("sandbox: not running")
-        return
-    console.print(f"sandbox running (pid {info['pid']})", highlight=False)
-    console.print(f"  AWS endpoint     {info['endpoint_url']}", highlight=False)
-    console.print(f"  health (primary) {info['health_url']}", highlight=False)
-    console.print(f"  health (backup)  {info['secondary_health_url']}", highlight=False)
-    if info.get("scenario"):
-        console.print(f"  scenario         {info['scenario']}", highlight=False)
-    if isinstance(info.get("state"), dict):
-        from hybridops.sandbox.summary import describe_estate
+            console.print(
+                f"  estate           {describe_estate(info['state'])}",
+                markup=False,
+                highlight=False,
+            )
+        console.print("  use it with: hybridops --env sandbox ...")
 
-        console.print(
-            f"  estate           {describe_estate(info['state'])}", markup=False, highlight=False
-        )
-    console.print("  use it with: hybridops --env sandbox ...")
+    invocation.emit(info, show)
 
 
 @app.command("up")
@@ -72,15 +74,16 @@ def up(
 def down(ctx: typer.Context) -> int:
     """Stop a detached sandbox."""
     from hybridops import paths
-    from hybridops.cli.render import emit_json
     from hybridops.sandbox import process
 
     invocation = invocation_of(ctx)
     stopped = process.stop(paths.sandbox_record_path())
-    if invocation.json:
-        emit_json(invocation.terminal, {"stopped": stopped})
-    else:
-        invocation.err_console().print("sandbox stopped" if stopped else "no sandbox was running")
+    invocation.emit(
+        {"stopped": stopped},
+        otherwise=lambda: invocation.err_console().print(
+            "sandbox stopped" if stopped else "no sandbox was running"
+        ),
+    )
     return 0
 
 
@@ -101,7 +104,6 @@ def status(ctx: typer.Context) -> int:
 @app.command("scenarios")
 def scenarios(ctx: typer.Context) -> int:
     """List the fault scenarios `sandbox break` can inject."""
-    from hybridops.cli.render import emit_json
     from hybridops.sandbox import require_moto
 
     require_moto()
@@ -112,17 +114,18 @@ def scenarios(ctx: typer.Context) -> int:
         {"name": s.name, "summary": s.summary, "symptoms": s.symptoms, "remedy": s.remedy}
         for s in SCENARIOS.values()
     ]
-    if invocation.json:
-        emit_json(invocation.terminal, {"scenarios": rows})
-        return 0
-    from rich.table import Table
 
-    table = Table(box=None, header_style="bold", pad_edge=False)
-    for column in ("name", "what breaks", "remedy"):
-        table.add_column(column)
-    for row in rows:
-        table.add_row(row["name"], row["summary"], row["remedy"])
-    invocation.out_console().print(table)
+    def show(out: Console) -> None:
+        from rich.table import Table
+
+        table = Table(box=None, header_style="bold", pad_edge=False)
+        for column in ("name", "what breaks", "remedy"):
+            table.add_column(column)
+        for row in rows:
+            table.add_row(row["name"], row["summary"], row["remedy"])
+        out.print(table)
+
+    invocation.emit({"scenarios": rows}, show)
     return 0
 
 
@@ -133,14 +136,12 @@ def break_(
 ) -> int:
     """Inject a fault scenario into the running sandbox."""
     from hybridops import paths
-    from hybridops.cli.render import emit_json
     from hybridops.sandbox import process
 
     invocation = invocation_of(ctx)
     result = process.control(paths.sandbox_record_path(), "break", scenario)
-    if invocation.json:
-        emit_json(invocation.terminal, result)
-    else:
+
+    def said() -> None:
         from rich.markup import escape
 
         from hybridops.sandbox.summary import describe_estate
@@ -149,6 +150,8 @@ def break_(
             f"scenario [bold]{escape(scenario)}[/bold] injected: {escape(describe_estate(result))}",
             highlight=False,
         )
+
+    invocation.emit(result, otherwise=said)
     return 0
 
 
@@ -156,17 +159,17 @@ def break_(
 def reset(ctx: typer.Context) -> int:
     """Put the running sandbox back to its seeded, healthy state."""
     from hybridops import paths
-    from hybridops.cli.render import emit_json
     from hybridops.sandbox import process
 
     invocation = invocation_of(ctx)
     result = process.control(paths.sandbox_record_path(), "reset")
-    if invocation.json:
-        emit_json(invocation.terminal, result)
-    else:
+
+    def said() -> None:
         from hybridops.sandbox.summary import describe_estate
 
         invocation.err_console().print(
             f"sandbox reset: {describe_estate(result)}", markup=False, highlight=False
         )
+
+    invocation.emit(result, otherwise=said)
     return 0

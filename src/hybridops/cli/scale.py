@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from hybridops.cli.apps import group
 from hybridops.cli.invocation import invocation_of
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 app = group("Guarded scaling of the ECS service and Lambda provisioned concurrency.")
 
@@ -30,7 +33,7 @@ def _by(value: str | None) -> int | None:
 
 
 def _scale(ctx: typer.Context, runbook: str, target: str, params: dict[str, Any]) -> int:
-    from hybridops.cli.render import emit_json, print_run_result
+    from hybridops.cli.render import print_run_result
     from hybridops.engine.runner import execute, prepare
     from hybridops.errors import BadInput
 
@@ -41,22 +44,19 @@ def _scale(ctx: typer.Context, runbook: str, target: str, params: dict[str, Any]
     loaded, resolved = prepare(runtime, runbook, {k: v for k, v in params.items() if v is not None})
     result = execute(runtime, loaded, resolved, [invocation.progress()])
     plan = next((s.outputs for s in result.steps if s.name == "plan"), {}) or {}
-    if invocation.json:
-        emit_json(
-            invocation.terminal,
-            {
-                "status": result.status,
-                "target": target,
-                "from": plan.get("from"),
-                "to": plan.get("to"),
-                "capped": bool(plan.get("capped", False)),
-                "run_id": result.run_id,
-                "error": result.error,
-            }
-            | ({"report": result.report} if result.report else {}),
-        )
-    else:
-        print_run_result(invocation.out_console(), result)
+    invocation.emit(
+        {
+            "status": result.status,
+            "target": target,
+            "from": plan.get("from"),
+            "to": plan.get("to"),
+            "capped": bool(plan.get("capped", False)),
+            "run_id": result.run_id,
+            "error": result.error,
+        }
+        | ({"report": result.report} if result.report else {}),
+        lambda out: print_run_result(out, result),
+    )
     return result.exit_code
 
 
@@ -96,7 +96,7 @@ def check(
     ] = False,
 ) -> int:
     """Evaluate the scale-up triggers; recommend (or --apply) ECS +2 and Lambda +50."""
-    from hybridops.cli.render import emit_json, styled
+    from hybridops.cli.render import styled
     from hybridops.health.access import access_errors_raised
     from hybridops.health.scaling import evaluate
 
@@ -129,27 +129,27 @@ def check(
     status = "ok" if not fired else ("scaled" if applied and code == 0 else "scale-up-recommended")
     if applied and all(a["status"] == "planned" for a in applied):
         status = "planned"  # a dry run: the scale-up is shown, not made
-    if invocation.json:
-        emit_json(
-            invocation.terminal,
-            {
-                "status": status,
-                "triggers": [t.as_dict() for t in triggers],
-                "recommendation": recommendation,
-                "applied": applied,
-            },
-        )
-        return code
-    out = invocation.out_console()
-    for t in triggers:
-        out.print(f"{t.name:<18} {styled('fail' if t.fired else 'pass')}  ", end="")
-        out.print(t.detail, markup=False, highlight=False)
-    if fired and not apply:
-        out.print(
-            f"recommended: hybridops scale service --by +{settings.scaling.ecs_step} and"
-            f" hybridops scale lambda --by +{settings.scaling.lambda_step}"
-            " (or scale check --apply)",
-            markup=False,
-        )
-    out.print(status)
+
+    def show(out: Console) -> None:
+        for t in triggers:
+            out.print(f"{t.name:<18} {styled('fail' if t.fired else 'pass')}  ", end="")
+            out.print(t.detail, markup=False, highlight=False)
+        if fired and not apply:
+            out.print(
+                f"recommended: hybridops scale service --by +{settings.scaling.ecs_step} and"
+                f" hybridops scale lambda --by +{settings.scaling.lambda_step}"
+                " (or scale check --apply)",
+                markup=False,
+            )
+        out.print(status)
+
+    invocation.emit(
+        {
+            "status": status,
+            "triggers": [t.as_dict() for t in triggers],
+            "recommendation": recommendation,
+            "applied": applied,
+        },
+        show,
+    )
     return code

@@ -17,15 +17,6 @@ app = group("The state store: create the team table, check access, migrate local
 lock_app = group("Run locks: who holds what; release a stale one.")
 
 
-def _emit(invocation: Invocation, doc: dict[str, Any], text: str) -> None:
-    if invocation.json:
-        from hybridops.cli.render import emit_json
-
-        emit_json(invocation.terminal, doc)
-    else:
-        invocation.out_console().print(text, markup=False, highlight=False)
-
-
 def _dynamo(invocation: Invocation) -> Any:
     from hybridops.errors import ConfigError
     from hybridops.state.dynamodb import DynamoStore
@@ -43,16 +34,14 @@ def init(ctx: typer.Context) -> int:
     store = _dynamo(invocation)
     if invocation.options.dry_run:
         exists = _table_exists(store)
-        _emit(
-            invocation,
+        invocation.emit(
             {"status": "planned", "table": store.table, "created": False, "exists": exists},
             f"dry run: table {store.table} "
             + ("already exists: nothing to do" if exists else "would be created"),
         )
         return 0
     created = store.create_table()
-    _emit(
-        invocation,
+    invocation.emit(
         {"table": store.table, "created": created},
         f"table {store.table} {'created' if created else 'already exists'}",
     )
@@ -96,7 +85,7 @@ def check(ctx: typer.Context) -> int:
     facts = ", ".join(
         f"{k.replace('_', ' ')} {scalar(v)}" for k, v in doc.items() if k != "backend"
     )
-    _emit(invocation, doc | {"ok": True}, f"state store ok ({doc['backend']}): {facts}")
+    invocation.emit(doc | {"ok": True}, f"state store ok ({doc['backend']}): {facts}")
     return 0
 
 
@@ -127,9 +116,9 @@ def migrate_cmd(
         local.close()
     words = ", ".join(f"{v} {k}" for k, v in counts.items())
     if dry_run:
-        _emit(invocation, {"status": "planned", "copied": counts}, f"dry run: would copy {words}")
+        invocation.emit({"status": "planned", "copied": counts}, f"dry run: would copy {words}")
         return 0
-    _emit(invocation, {"copied": counts}, f"copied {words}")
+    invocation.emit({"copied": counts}, f"copied {words}")
     return 0
 
 
@@ -183,7 +172,7 @@ def lock_list(ctx: typer.Context) -> int:
         for h in locks
     ]
     text = "\n".join(f"{r['name']}  {r['holder']}  since {r['acquired_at']}" for r in rows)
-    _emit(invocation, {"locks": rows}, text or "no locks held")
+    invocation.emit({"locks": rows}, text or "no locks held")
     return 0
 
 
@@ -208,8 +197,7 @@ def lock_release(
     store = runtime.store
     if runtime.mode.dry_run:
         holder = store.lock_holder(name)
-        _emit(
-            invocation,
+        invocation.emit(
             {
                 "status": "planned",
                 "name": name,
@@ -234,8 +222,7 @@ def lock_release(
             "params": {"name": name, "holder": held.holder if held else None},
         }
     )
-    _emit(
-        invocation,
+    invocation.emit(
         {"name": name, "released": held is not None, "holder": held.holder if held else None},
         f"released {name} (held by {held.holder})" if held else f"{name} was not held",
     )

@@ -43,7 +43,6 @@ def triage(
 
     Exit 0 when nothing needs doing, 1 when something does (or cannot be judged).
     """
-    from hybridops.cli.render import emit_json
     from hybridops.triage.run import note_on_timeline, triage
 
     invocation = invocation_of(ctx)
@@ -56,12 +55,13 @@ def triage(
     outcome = triage(runtime, runbook)
     if not apply or not outcome.recommendations:
         note_on_timeline(runtime, outcome, None)
-        if invocation.json:
-            emit_json(invocation.terminal, runtime.redactor(outcome.as_dict()))
-        else:
-            print_outcome(invocation.out_console(), outcome, runtime.redactor.text)
+
+        def show(out: Console) -> None:
+            print_outcome(out, outcome, runtime.redactor.text)
             if apply:
-                invocation.out_console().print("nothing to apply", markup=False)
+                out.print("nothing to apply", markup=False)
+
+        invocation.emit(runtime.redactor(outcome.as_dict()), show)
         return outcome.exit_code
     from hybridops.cli.render import print_run_result
     from hybridops.errors import HybridOpsError
@@ -82,12 +82,9 @@ def triage(
         note_on_timeline(runtime, outcome, first, "interrupted")
         raise
     note_on_timeline(runtime, outcome, first, f"{result.status}, exit {result.exit_code}")
-    if invocation.json:
-        doc = runtime.redactor(outcome.as_dict())
-        doc["applied"] = runtime.redactor(result.to_dict())
-        emit_json(invocation.terminal, doc)
-    else:
-        print_run_result(invocation.out_console(), result)
+    doc = runtime.redactor(outcome.as_dict())
+    doc["applied"] = runtime.redactor(result.to_dict())
+    invocation.emit(doc, lambda out: print_run_result(out, result))
     return result.exit_code
 
 

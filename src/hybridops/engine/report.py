@@ -188,8 +188,8 @@ def _line(item: Any, form: str) -> str:
     from hybridops.plaintext import scalar
 
     if form == "log" and isinstance(item, dict) and "message" in item:
+        from hybridops.aws.log_lines import LineFormatter
         from hybridops.aws.logs import LogEvent
-        from hybridops.logs.format import LineFormatter
 
         event = LogEvent(
             int(item.get("timestamp") or 0),

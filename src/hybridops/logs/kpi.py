@@ -4,13 +4,13 @@ locally (exact percentiles) from raw events."""
 from __future__ import annotations
 
 import datetime as dt
-import json
 import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from hybridops.aws.log_lines import parse_json
 from hybridops.aws.logs import LogEvent
 from hybridops.config import LogFields
 
@@ -190,17 +190,6 @@ def percentile(ordered: list[float], q: float) -> float | None:
         return None
     rank = max(1, math.ceil(q / 100 * len(ordered)))
     return ordered[min(rank, len(ordered)) - 1]
-
-
-def parse_json(message: str) -> dict[str, Any] | None:
-    """A structured log line as a dict, or None for plain text."""
-    if not message.startswith("{"):
-        return None
-    try:
-        value = json.loads(message)
-    except ValueError:
-        return None
-    return value if isinstance(value, dict) else None
 
 
 def _minute_of(timestamp_ms: int) -> str:

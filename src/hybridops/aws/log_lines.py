@@ -6,9 +6,9 @@ import datetime as dt
 import functools
 import json
 import re
+from typing import Any
 
 from hybridops.aws.logs import LogEvent
-from hybridops.logs.kpi import parse_json
 
 _LEVEL_RE = re.compile(r"\b(FATAL|CRITICAL|ERROR|WARN(?:ING)?|INFO|DEBUG|TRACE)\b")
 _COLOURS = {
@@ -21,6 +21,17 @@ _COLOURS = {
     "TRACE": "\x1b[2m",
 }
 _DIM, _RESET = "\x1b[2m", "\x1b[0m"
+
+
+def parse_json(message: str) -> dict[str, Any] | None:
+    """A structured log line as a dict, or None for plain text."""
+    if not message.startswith("{"):
+        return None
+    try:
+        value = json.loads(message)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
 
 
 @functools.lru_cache(maxsize=4096)
