@@ -108,8 +108,8 @@ def test_detection_is_the_first_command_not_the_first_runbook(
     assert cli("--env", "sandbox", "alarms", "list").code in (0, 1)
     fixed = cli("--env", "sandbox", "--yes", "run", "rollback-service", "-p", "interval_s=0.05")
     assert fixed.code == 0, fixed.err
-    code, out, _ = finish()
-    assert code == 0
+    code, out, err = finish()
+    assert code == 0, out + err
     report = json.loads(out)
     first = report["first_request"]
     (run,) = report["commands"]
