@@ -91,8 +91,79 @@ EXTRA_INPUTS: dict[str, dict[str, str]] = {
 
 
 def script_for(action_name: str) -> str | None:
-    """The script text of a built-in action; None if it has none (see REFUSED)."""
+    """The script text of a built-in action, whole; None if it has none (see REFUSED)."""
     name = PORTED.get(action_name)
     if name is None:
         return None
-    return resources.files(__name__).joinpath(name).read_text(encoding="utf-8")
+    text = resources.files(__name__).joinpath(name).read_text(encoding="utf-8")
+    return _inlined(text)
+
+
+def _inlined(text: str) -> str:
+    """A script with its `from ._shared import (...)` replaced by those definitions, in
+    _shared.py's order, as they are written there: what SSM runs is whole."""
+    import ast
+
+    found = [
+        node
+        for node in ast.parse(text).body
+        if isinstance(node, ast.ImportFrom) and node.module == "_shared" and node.level == 1
+    ]
+    if not found:
+        return text
+    (node,) = found
+    lines = text.splitlines(keepends=True)
+    shared = _shared({alias.name for alias in node.names})
+    return "".join(lines[: node.lineno - 1]) + shared + "\n" + "".join(lines[node.end_lineno :])
+
+
+def _shared(wanted: set[str]) -> str:
+    """The named definitions of _shared.py and those they use, in its order, as written there."""
+    import ast
+
+    source = resources.files(__name__).joinpath("_shared.py").read_text(encoding="utf-8")
+    lines = source.splitlines()
+    defined: dict[str, tuple[str, set[str]]] = {}  # name -> (its text, the names it reads)
+    for node in ast.parse(source).body:
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            name = node.name
+        elif isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
+            name = node.targets[0].id
+        elif isinstance(node, ast.AnnAssign) and node.value and isinstance(node.target, ast.Name):
+            name = node.target.id
+        else:
+            continue  # imports, and the names each script defines itself (ACTION, FIELDS...)
+        decorators = getattr(node, "decorator_list", None)
+        start = decorators[0].lineno if decorators else node.lineno
+        while start > 1 and lines[start - 2].startswith("#"):
+            start -= 1  # its comment goes with it
+        reads = {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+        defined[name] = ("\n".join(lines[start - 1 : node.end_lineno]), reads)
+    missing = wanted - set(defined)
+    if missing:
+        raise LookupError(f"_shared.py defines no {', '.join(sorted(missing))}")
+    needed, todo = set(), list(wanted)
+    while todo:  # what the wanted definitions use, and what that uses
+        name = todo.pop()
+        if name not in needed:
+            needed.add(name)
+            todo += [n for n in defined[name][1] if n in defined]
+    reads = {n for name in needed for n in defined[name][1]}
+    imports = [text for text, names in _imports(source) if names & reads]
+    body = "\n\n\n".join(text for name, (text, _) in defined.items() if name in needed)
+    return "\n".join(imports) + "\n\n\n" + body
+
+
+def _imports(source: str) -> list[tuple[str, set[str]]]:
+    """Each top-level import of a module, with the names it binds."""
+    import ast
+
+    out = []
+    for node in ast.parse(source).body:
+        if (
+            isinstance(node, (ast.Import, ast.ImportFrom))
+            and getattr(node, "module", "") != "__future__"
+        ):
+            bound = {(a.asname or a.name).split(".")[0] for a in node.names}
+            out.append((str(ast.get_source_segment(source, node)), bound))
+    return out
