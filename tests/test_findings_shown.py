@@ -665,7 +665,7 @@ def test_no_python_reprs_in_text_output(cli: Cli, sandbox_env: Any) -> None:
         ["sandbox", "scenarios"],
         ["logs", "search", "--since", "5m", "--limit", "5"],
         ["logs", "query", "latency", "--since", "10m"],
-        ["logs", "report", "daily", "--since", "1h"],
+        ["logs", "report", "daily", "--since", "1h", "--until", "now"],  # any time of day
         ["run", "service-status"],
         ["run", "recent-errors"],
         ["run", "bedrock-connection-failed"],

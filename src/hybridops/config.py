@@ -472,6 +472,14 @@ SIDES: dict[str, dict[str, str]] = {
 _OPTIONAL_SIDE_VALUES = ("health_url", "target_group_arn")
 
 
+def region_of(env: Any, side: str | None) -> str | None:
+    """The region of an environment's side (settings or its env.* mapping); None: no side."""
+    if side not in SIDES:
+        return None
+    name = SIDES[side]["region"]
+    return env[name] if isinstance(env, Mapping) else getattr(env, name)
+
+
 def side_settings(env: Mapping[str, Any], side: str) -> dict[str, Any]:
     """Region, ECS service, health URL and target group of one side of an environment."""
     fields = SIDES["primary" if side == "primary" else "secondary"]

@@ -45,11 +45,9 @@ class ClientFactory:
 
     def region_for(self, which: str | None) -> str:
         """`primary`/`secondary` -> the environment's region; anything else is a region."""
-        if which in (None, "", "primary"):
-            return self.settings.region
-        if which == "secondary":
-            return self.settings.secondary_region
-        return str(which)
+        from hybridops.config import region_of
+
+        return region_of(self.settings, which or "primary") or str(which)
 
     def _boto_session(self) -> Any:
         # botocore, not boto3: boto3's import (s3transfer, multiprocessing) costs ~50 ms a run

@@ -8,7 +8,6 @@ import typer
 
 from hybridops.cli.apps import group
 from hybridops.cli.invocation import invocation_of
-from hybridops.state.store import actor
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -26,6 +25,7 @@ def _switch(ctx: typer.Context, state_value: str, target: str, reason: str) -> i
     from hybridops.engine.runner import execute, prepare
     from hybridops.errors import BadInput
     from hybridops.failover.circuits import parameter_for
+    from hybridops.state.store import actor
 
     if not reason.strip():
         raise BadInput("--reason is required: say why, for the audit trail and the next engineer")
@@ -35,7 +35,7 @@ def _switch(ctx: typer.Context, state_value: str, target: str, reason: str) -> i
         "state": state_value,
         "parameter": parameter_for(runtime, target),
         "reason": reason.strip(),
-        "actor": actor(),
+        "actor": actor(),  # who switched it, as records name them
     }
     loaded, resolved = prepare(runtime, "circuit-breaker", params)
     result = execute(runtime, loaded, resolved, [invocation.progress()])

@@ -55,6 +55,7 @@ def failover(
     if ctx.invoked_subcommand is not None:
         return 0
     from hybridops.cli.render import print_run_result
+    from hybridops.config import SIDES, region_of
     from hybridops.engine.runner import execute, prepare
     from hybridops.errors import BadInput
 
@@ -75,7 +76,7 @@ def failover(
     plan = next((s.outputs for s in result.steps if s.name == "preflight"), None) or {}
     settings = runtime.env.settings
     source = "primary" if to is Side.secondary else "secondary"
-    regions = {"primary": settings.region, "secondary": settings.secondary_region}
+    regions = {side: region_of(settings, side) for side in SIDES}
     undo = plan.get("undo") or f"hybridops --env {runtime.env.name} failover --to {source}"
     moved = any(s.name in ("move", "switch") and s.status == "succeeded" for s in result.steps)
     reverted = any((s.compensation or {}).get("status") == "succeeded" for s in result.steps)

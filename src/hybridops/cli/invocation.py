@@ -82,10 +82,10 @@ class Invocation:
         """The run narrator on stderr: rich on a terminal, plain lines otherwise."""
         from hybridops.cli.render import PlainConsole, RunProgress
 
-        env = self.terminal
-        if env.stderr_isatty:
+        terminal = self.terminal
+        if terminal.stderr_isatty:
             return RunProgress(self.err_console())
-        return RunProgress(PlainConsole(env.stderr, quiet=self.options.quiet))
+        return RunProgress(PlainConsole(terminal.stderr, quiet=self.options.quiet))
 
     def out_console(self) -> Console:
         """Results in text mode: stdout."""
@@ -98,7 +98,7 @@ class Invocation:
 
 
 def invocation_of(ctx: typer.Context) -> Invocation:
-    """The AppState of the root context."""
+    """The Invocation of the root context."""
     root: Any = ctx.find_root().obj
     assert isinstance(root, Invocation)
     return root

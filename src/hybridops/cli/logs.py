@@ -138,7 +138,7 @@ def search(
         parallel=parallel,
     )
     request.groups = _groups(invocation, groups)
-    env = invocation.terminal
+    terminal = invocation.terminal
     err = invocation.err_console()
     if not invocation.json:
         from hybridops.timeparse import describe_moment
@@ -160,8 +160,8 @@ def search(
         render = json_line
     else:
         chosen = [f.strip() for f in fields.split(",") if f.strip()] if fields else None
-        render = LineFormatter(colour=env.colour(stderr=False), fields=chosen).line
-    out = env.stdout
+        render = LineFormatter(colour=terminal.colour(stderr=False), fields=chosen).line
+    out = terminal.stdout
     shown = 0
     batch: list[str] = []
 

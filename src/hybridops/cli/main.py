@@ -214,27 +214,36 @@ def _only_command(args: list[str]) -> str | None:
     return words[0] if words and words[0] in COMMANDS else None
 
 
-def _global_options() -> tuple[set[str], set[str]]:
-    """(options that take a value, flags) of the root callback: its signature is the one list."""
+def _root_options() -> dict[str, tuple[Any, Any, set[str]]]:
+    """The root callback's options: parameter -> (type, OptionInfo, its names on the line)."""
     import inspect
     import typing
 
-    values: set[str] = set()
-    flags: set[str] = set()
-    for param in inspect.signature(root, eval_str=True).parameters.values():
+    out = {}
+    for name, param in inspect.signature(root, eval_str=True).parameters.items():
         kind, *extras = typing.get_args(param.annotation) or (None,)
         info = next((e for e in extras if isinstance(e, typer.models.OptionInfo)), None)
-        if info is None or info.is_eager:  # ctx; --version acts before any command
-            continue
-        # In Annotated form Typer reads a first argument like "--env" as a name, not a default.
-        first = [info.default] if str(info.default).startswith("-") else []
-        names = {str(d) for d in [*first, *(info.param_decls or ())]}
-        (flags if kind is bool or info.count else values).update(names)
+        if info is not None:
+            # In Annotated form Typer reads a first argument like "--env" as a name.
+            first = [info.default] if str(info.default).startswith("-") else []
+            out[name] = (kind, info, {str(d) for d in [*first, *(info.param_decls or ())]})
+    return out
+
+
+def _global_options() -> tuple[set[str], set[str]]:
+    """(options that take a value, flags) of the root callback: its signature is the one list."""
+    values: set[str] = set()
+    flags: set[str] = set()
+    for kind, info, names in _root_options().values():
+        if not info.is_eager:  # --version acts before any command
+            (flags if kind is bool or info.count else values).update(names)
     return values, flags
 
 
 # Options accepted after the subcommand too (`hybridops run x --output json`).
 GLOBAL_VALUE_OPTIONS, GLOBAL_FLAG_OPTIONS = _global_options()
+# --output's names and variable, for an error before the options were applied.
+_, _OUTPUT, OUTPUT_NAMES = _root_options()["output"]
 
 
 def hoist_global_options(command: Any, argv: list[str]) -> list[str]:
@@ -320,20 +329,23 @@ def main(argv: list[str] | None = None, terminal: Terminal | None = None) -> int
     """Run the CLI; return (and as a script, exit with) the exit code."""
     standalone = argv is None and terminal is None
     args = list(sys.argv[1:] if argv is None else argv)
-    env = terminal or Terminal()
-    invocation = Invocation(env, argv=args)
+    terminal = terminal or Terminal()
+    invocation = Invocation(terminal, argv=args)
     command = typer.main.get_command(build_app(_only_command(args)))
     _carry_interrupts(command)
     from hybridops.cli.examples import attach
 
     attach(command)
     code: int = ExitCode.FAILED
-    restore = _deliver_signals_as_interrupts(env)
+    restore = _deliver_signals_as_interrupts(terminal)
     try:
         args = hoist_global_options(command, args)
         # Help and usage text are written by Typer to sys.stdout/sys.stderr: bind those to the
-        # injected environment so tests (and embedding programs) see everything.
-        with contextlib.redirect_stdout(env.stdout), contextlib.redirect_stderr(env.stderr):
+        # injected terminal so tests (and embedding programs) see everything.
+        with (
+            contextlib.redirect_stdout(terminal.stdout),
+            contextlib.redirect_stderr(terminal.stderr),
+        ):
             result = command.main(
                 args=args, prog_name="hybridops", standalone_mode=False, obj=invocation
             )
@@ -470,7 +482,7 @@ def _carry_interrupts(command: Any) -> None:
         _carry_interrupts(sub)
 
 
-def _deliver_signals_as_interrupts(env: Terminal) -> Any:
+def _deliver_signals_as_interrupts(terminal: Terminal) -> Any:
     """SIGTERM and SIGHUP take Ctrl-C's path: journal, audit, undo rules, lock, one JSON document.
 
     Returns the function that puts the previous handlers back. Signals can only be handled
@@ -486,7 +498,7 @@ def _deliver_signals_as_interrupts(env: Terminal) -> Any:
     def on_signal(signum: int, frame: Any) -> None:
         name = signal.Signals(signum).name
         if signum == getattr(signal, "SIGHUP", None):
-            _detach_terminal(env)
+            _detach_terminal(terminal)
         raise Signalled(name)
 
     previous = {}
@@ -502,11 +514,11 @@ def _deliver_signals_as_interrupts(env: Terminal) -> Any:
     return restore
 
 
-def _detach_terminal(env: Terminal) -> None:
+def _detach_terminal(terminal: Terminal) -> None:
     """The terminal is gone: nobody can answer a prompt, and writing to it would fail (EIO)."""
-    env.stdin_isatty = False
-    for stream, attr in ((env.stderr, "stderr_isatty"), (env.stdout, "stdout_isatty")):
-        if getattr(env, attr):
+    terminal.stdin_isatty = False
+    for stream, attr in ((terminal.stderr, "stderr_isatty"), (terminal.stdout, "stdout_isatty")):
+        if getattr(terminal, attr):
             with contextlib.suppress(OSError, ValueError):
                 devnull = os.open(os.devnull, os.O_WRONLY)
                 os.dup2(devnull, stream.fileno())
@@ -540,33 +552,34 @@ def _wants_json(invocation: Invocation) -> bool:
     for index, token in enumerate(args):
         if token == "--":
             break
-        if token in ("-o", "--output") and index + 1 < len(args):
+        name, _, attached = token.partition("=")
+        if token in OUTPUT_NAMES and index + 1 < len(args):
             value = args[index + 1]
-        elif token.startswith("--output="):
-            value = token.split("=", 1)[1]
-        elif token.startswith("-o") and len(token) > 2 and not token.startswith("--"):
-            value = token[2:]
+        elif name in OUTPUT_NAMES and name.startswith("--"):
+            value = attached
+        elif any(token.startswith(n) for n in OUTPUT_NAMES if len(n) == 2) and len(token) > 2:
+            value = token[2:]  # -ojson
     if value is None:
-        value = os.environ.get("HYBRIDOPS_OUTPUT")
+        value = os.environ.get(str(_OUTPUT.envvar))
     return value == "json"
 
 
-def _emit_error(env: Terminal, kind: str, message: str, code: int, hint: str | None) -> None:
+def _emit_error(terminal: Terminal, kind: str, message: str, code: int, hint: str | None) -> None:
     """The one JSON document of a failed command (unless the command already wrote its own)."""
     from hybridops.cli.render import emit_json
 
-    if env.json_written:
+    if terminal.json_written:
         return
     error: dict[str, Any] = {"type": kind, "message": message, "exit_code": code}
     if hint:
         error["hint"] = hint
     status = "interrupted" if kind == "Interrupted" else "error"
-    emit_json(env, {"status": status, "error": error})
+    emit_json(terminal, {"status": status, "error": error})
 
 
 def _handle(exc: BaseException, invocation: Invocation) -> int:
     """The one place an exception becomes a message and an exit code."""
-    env = invocation.terminal
+    terminal = invocation.terminal
     if isinstance(exc, _CarriedInterrupt):
         exc = exc.interrupt
     # Typer/click usage errors and exits (duck-typed: typer vendors its own click).
@@ -577,7 +590,7 @@ def _handle(exc: BaseException, invocation: Invocation) -> int:
         return int(exc.exit_code)
     if type(exc).__name__ == "NoArgsIsHelpError":
         # `hybridops` or `hybridops incident` alone: the help, as `--help` prints it.
-        env.stdout.write(str(exc.format_message()).rstrip() + "\n")  # type: ignore[attr-defined]
+        terminal.stdout.write(str(exc.format_message()).rstrip() + "\n")  # type: ignore[attr-defined]
         return ExitCode.OK
     elif hasattr(exc, "show") and hasattr(exc, "exit_code"):
         # A usage error: one line naming the option, then where to look (not click's usage
@@ -587,10 +600,10 @@ def _handle(exc: BaseException, invocation: Invocation) -> int:
         context = getattr(exc, "ctx", None)
         where = f"{context.command_path} --help" if context is not None else "hybridops --help"
         message = " ".join(str(exc.format_message()).split())  # type: ignore[attr-defined]
-        print_error(env, message, f"see `{where}`")
+        print_error(terminal, message, f"see `{where}`")
         code = int(exc.exit_code)
         if _wants_json(invocation):
-            _emit_error(env, "UsageError", message, code, f"see `{where}`")
+            _emit_error(terminal, "UsageError", message, code, f"see `{where}`")
         return code
     error = translate(exc)
     if error.hint == CREDENTIALS_FIX and invocation.built_runtime is not None:
@@ -604,18 +617,18 @@ def _handle(exc: BaseException, invocation: Invocation) -> int:
     if invocation.options.traceback:
         import traceback
 
-        traceback.print_exception(type(exc), exc, exc.__traceback__, file=env.stderr)
+        traceback.print_exception(type(exc), exc, exc.__traceback__, file=terminal.stderr)
     from hybridops.cli.render import print_error
 
     built = invocation.built_runtime
     message = built.redactor.text(error.message) if built is not None else error.message
-    print_error(env, message, error.hint)
+    print_error(terminal, message, error.hint)
     if _wants_json(invocation):
-        _emit_error(env, type(error).__name__, message, int(error.exit_code), error.hint)
+        _emit_error(terminal, type(error).__name__, message, int(error.exit_code), error.hint)
     if (
         not isinstance(exc, HybridOpsError)
         and not invocation.options.traceback
         and invocation.options.verbose
     ):
-        env.stderr.write("(run with --traceback for details)\n")
+        terminal.stderr.write("(run with --traceback for details)\n")
     return int(error.exit_code)

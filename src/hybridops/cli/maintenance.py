@@ -54,14 +54,14 @@ def start(
 
         raise BadInput("--reason is required: say what the maintenance is, for the record")
     items = maintenance.checklist(runtime)
-    env = invocation.terminal
-    if not emergency and not runtime.mode.assume_yes and env.interactive:
+    terminal = invocation.terminal
+    if not emergency and not runtime.mode.assume_yes and terminal.interactive:
         invocation.err_console().print("checklist:", markup=False)
     ticked = maintenance.tick(
         items,
         emergency=emergency,
         assume_yes=runtime.mode.assume_yes or runtime.mode.dry_run,
-        ask=env.ask if env.interactive else None,
+        ask=terminal.ask if terminal.interactive else None,
     )
     record = maintenance.start(
         runtime, reason=reason, duration=length, emergency=emergency, ticked=ticked

@@ -38,7 +38,7 @@ from hybridops.errors import (
 from hybridops.gate.core import Gate, GateMode, current_scope
 from hybridops.gate.redact import Redactor
 from hybridops.plaintext import said_yes
-from hybridops.state.store import actor, iso, utcnow
+from hybridops.state.store import actor, holder_alive, iso, utcnow
 from hybridops.steps.base import StepContext
 from hybridops.steps.registry import load_kinds, step_is_mutating
 
@@ -80,23 +80,6 @@ def holder_run(holder: str) -> str | None:
     """The run id in a lock holder string (`user@host pid N run ID (arn)`)."""
     match = re.search(r" run (\S+)", holder)
     return match.group(1) if match else None
-
-
-def holder_alive(holder: str) -> bool | None:
-    """Whether the holder's process is alive: known on this host only (None elsewhere)."""
-    import os
-    import socket
-
-    match = re.match(r"\S+@(\S+) pid (\d+) ", holder)
-    if not match or match.group(1) != socket.gethostname():
-        return None
-    try:
-        os.kill(int(match.group(2)), 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process: alive
-        return True
-    return True
 
 
 def new_run_id() -> str:

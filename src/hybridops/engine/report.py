@@ -125,6 +125,8 @@ def resolve_report(
 
 
 def _resolve(entry: ReportEntry, scope: Mapping[str, Any]) -> dict[str, Any] | None:
+    # Not matching.holds: a report is read after any run, also one stopped before the steps a
+    # condition names, so what it reads is resolved leniently (unknown: None, the entry hidden).
     if entry.when is not None and not matching.truthy(_value(entry.when, scope)):
         return None
     title = _text(entry.title, scope)
@@ -159,7 +161,7 @@ def _resolve(entry: ReportEntry, scope: Mapping[str, Any]) -> dict[str, Any] | N
 def _value(value: str, scope: Mapping[str, Any]) -> Any:
     """A JMESPath or a template over the scope; None when what it reads is unknown."""
     if "${{" not in value:
-        return matching.compile_path(value).search(scope)
+        return matching.search(value, scope)  # with hybridops' JMESPath functions
     whole = TEMPLATE_RE.fullmatch(value.strip())
     if whole:
         return _lookup(whole.group(1), scope)

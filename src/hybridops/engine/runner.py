@@ -116,11 +116,11 @@ def resumed(
             f"run {run_id} stopped during {', '.join(in_flight)}: the change may already"
             " be made. Run those steps again?"
         )
-        environment = runtime.terminal
+        terminal = runtime.terminal
         if runtime.mode.assume_yes:
             answer = "y"
         else:
-            answer = environment.ask(f"{question} [y/N] ") if environment.interactive else ""
+            answer = terminal.ask(f"{question} [y/N] ") if terminal.interactive else ""
         if not said_yes(answer):
             raise Refused(f"{question} Not confirmed (pass --yes after checking)")
     return params, reuse

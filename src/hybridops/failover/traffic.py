@@ -50,6 +50,7 @@ def status(runtime: Runtime) -> dict[str, Any]:
 
 def _status(runtime: Runtime) -> dict[str, Any]:
     from hybridops.aws import route53
+    from hybridops.config import region_of
     from hybridops.errors import ConfigError
 
     env = runtime.env.settings
@@ -58,7 +59,7 @@ def _status(runtime: Runtime) -> dict[str, Any]:
     layout = route53.environment_layout(runtime.clients.client("route53"), env)
     with ThreadPoolExecutor(max_workers=2) as pool:
         primary, secondary = pool.map(lambda side: _side(runtime, side), ("primary", "secondary"))
-    serving_region = {"primary": env.region, "secondary": env.secondary_region}.get(layout.serving)
+    serving_region = region_of(env, layout.serving)
     for side, info in (("primary", primary), ("secondary", secondary)):
         # Cold by design: a side scaled to 0 that does not serve is standing by, not down.
         info["standby"] = info.get("desired") == 0 and layout.serving != side

@@ -77,6 +77,7 @@ def one(settings: Any, cw: Any, name: str, at: dt.datetime) -> Trigger:
         threshold=found.threshold,
         minutes=found.minutes,
         now=at,
+        statistic="Average" if percentile else found.statistic,
         percentile=percentile,
         scale=found.scale,
     )

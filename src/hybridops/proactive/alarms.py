@@ -14,11 +14,9 @@ ROUTE53_METRICS_REGION = "us-east-1"  # Route 53 health-check metrics exist only
 
 RUNBOOK_TAG = "hybridops:runbook"
 TRIAGE = "hybridops triage"
-# What each alarm watches: its runbook is the one whose trigger tests an alarm on that metric.
+# What each alarm beside the scale-up triggers watches (those come from health.scaling): its
+# runbook is the one whose trigger tests an alarm on that metric.
 ALARM_METRICS = {
-    "cpu-high": "CPUUtilization",
-    "memory-high": "MemoryUtilization",
-    "p95-latency": "TargetResponseTime",
     "error-rate": "HTTPCode_Target_5XX_Count",
     "availability": "HTTPCode_Target_5XX_Count",
     "health-check": "HealthCheckStatus",
@@ -127,7 +125,7 @@ def desired(settings: Any, health_check_id: str | None = None) -> tuple[list[Ala
     """The alarms config asks for, and notes on the ones it cannot define (missing settings)."""
     from hybridops.health.scaling import triggers
 
-    cfg, scaling, slo = settings.alarms, settings.scaling, settings.logs.slo
+    cfg, slo = settings.alarms, settings.logs.slo
     prefix = cfg.prefix
     actions = (
         [settings.notify.sns_topic_arn] if cfg.notify and settings.notify.sns_topic_arn else []
@@ -135,11 +133,10 @@ def desired(settings: Any, health_check_id: str | None = None) -> tuple[list[Ala
     notes: list[str] = []
     specs: list[AlarmSpec] = []
 
-    def add(key: str, region: str, summary: str, **definition: Any) -> None:
+    def add(key: str, region: str, summary: str, metric: str, **definition: Any) -> None:
         from hybridops.config import ALARM_SEVERITIES
 
         severity = {**ALARM_SEVERITIES, **cfg.severities}.get(key, "P2")
-        metric = scaling.queue_metric if key == "queue-depth" else ALARM_METRICS[key]
         runbook, command = runbook_for_metric(metric)
         command = cfg.commands.get(key, command)
         mends = f"Runbook: {runbook}. " if runbook else "Runbook: chosen by triage. "
@@ -171,6 +168,7 @@ def desired(settings: Any, health_check_id: str | None = None) -> tuple[list[Ala
             trigger.alarm,
             settings.region,
             trigger.words,
+            trigger.metric,
             **simple(
                 _metric(trigger.namespace, trigger.metric, trigger.dimensions),
                 trigger.statistic,
@@ -204,6 +202,7 @@ def desired(settings: Any, health_check_id: str | None = None) -> tuple[list[Ala
             "error-rate",
             settings.region,
             f"5xx error rate above the SLO of {slo.error_rate_pct:g}% for 5 min",
+            ALARM_METRICS["error-rate"],
             Metrics=ratio("100 * errors / requests", "error rate %"),
             EvaluationPeriods=5,
             DatapointsToAlarm=5,
@@ -214,6 +213,7 @@ def desired(settings: Any, health_check_id: str | None = None) -> tuple[list[Ala
             "availability",
             settings.region,
             f"availability below the SLO of {slo.availability_pct:g}% for 5 min",
+            ALARM_METRICS["availability"],
             Metrics=ratio("100 - 100 * errors / requests", "availability %"),
             EvaluationPeriods=5,
             DatapointsToAlarm=5,
@@ -227,6 +227,7 @@ def desired(settings: Any, health_check_id: str | None = None) -> tuple[list[Ala
             "health-check",
             ROUTE53_METRICS_REGION,
             "the primary region's Route 53 health check failing for 2 min",
+            ALARM_METRICS["health-check"],
             **simple(
                 _metric("AWS/Route53", "HealthCheckStatus", {"HealthCheckId": health_check_id}),
                 "Minimum",

@@ -15,6 +15,7 @@ import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from hybridops.config import SIDES as ENV_SIDES
 from hybridops.engine.templating import TEMPLATE_RE, parse_reference
 from hybridops.shell.condition import bash_condition, bash_value
 from hybridops.shell.jq import Untranslatable
@@ -34,7 +35,8 @@ from hybridops.shell.writer import ShellWriter, prelude
 if TYPE_CHECKING:
     from hybridops.engine.models import Runbook, Step
 
-SIDES = {"primary": ("env", "region"), "secondary": ("env", "secondary_region")}
+# `primary`/`secondary` as a region: the env.* setting it reads.
+SIDES = {side: ("env", fields["region"]) for side, fields in ENV_SIDES.items()}
 
 
 @dataclass

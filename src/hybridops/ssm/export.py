@@ -328,20 +328,16 @@ class Exporter:
 
     def call(self, call: Any, step: Step) -> dict[str, Any]:
         """A native `aws` call as the step script's `call` payload (any region)."""
+        from hybridops.config import SIDES
+
+        regions = {side: self.env.get(fields["region"]) for side, fields in SIDES.items()}
         region = self.value(call.region, step)
-        if region == "primary":
-            region = self.env.get("region")
-        elif region == "secondary":
-            region = self.env.get("secondary_region")
         return {
             "service": call.service,
             "operation": call.operation,
-            "region": region,
+            "region": regions.get(region, region) if isinstance(region, str) else region,
             # `primary`/`secondary` given at run time (a parameter) are the environment's.
-            "regions": {
-                "primary": self.env.get("region"),
-                "secondary": self.env.get("secondary_region"),
-            },
+            "regions": regions,
             "params": self.value(call.params, step),
         }
 

@@ -231,20 +231,14 @@ def _side_shell(to: Any, ctx: Any) -> dict[str, str]:
     from hybridops.shell.words import word
 
     w = ctx.writer
-    env = {
-        k: ctx.ref(("env", k)).var
-        for k in (
-            "region",
-            "secondary_region",
-            "cluster",
-            "service",
-            "backup_cluster",
-            "backup_service",
-            "health_url",
-            "secondary_health_url",
-            "target_group_arn",
-            "secondary_target_group_arn",
-        )
+    from hybridops.config import SIDES
+
+    groups = (("region",), ("cluster", "service"), ("health_url",), ("target_group_arn",))
+    env = {  # in the order the script has always named them
+        name: ctx.ref(("env", name)).var
+        for group in groups
+        for side in ("primary", "secondary")
+        for name in (SIDES[side][key] for key in group)
     }
     side = {
         k: w.temp(k.upper())
@@ -257,22 +251,14 @@ def _side_shell(to: Any, ctx: Any) -> dict[str, str]:
             "target_group_arn",
         )
     }
-    primary = [
-        env["region"],
-        env["secondary_region"],
-        env["cluster"],
-        env["service"],
-        env["health_url"],
-        env["target_group_arn"],
-    ]
-    secondary = [
-        env["secondary_region"],
-        env["region"],
-        env["backup_cluster"],
-        env["backup_service"],
-        env["secondary_health_url"],
-        env["secondary_target_group_arn"],
-    ]
+
+    def values(to: str, other: str) -> list[str]:
+        # to_region, from_region, then the target side's cluster, service, URL, target group.
+        mine, theirs = SIDES[to], SIDES[other]
+        keys = ("cluster", "service", "health_url", "target_group_arn")
+        return [env[mine["region"]], env[theirs["region"]], *(env[mine[k]] for k in keys)]
+
+    primary, secondary = values("primary", "secondary"), values("secondary", "primary")
     with w.block(f"if [ {word(to)} = primary ]; then", "else"):
         for var, source in zip(side.values(), primary, strict=True):
             w.line(f'{var}="${source}"')
