@@ -190,3 +190,9 @@ def tmpfs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     finally:
         if subprocess.run(["umount", str(mount_point)], capture_output=True).returncode:
             subprocess.run(["umount", "-l", str(mount_point)], check=True)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The long end-to-end tests (marked slow) first: on four workers they overlap the rest
+    instead of being what the suite waits for at its end."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)

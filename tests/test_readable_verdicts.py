@@ -456,6 +456,7 @@ def _demo_sections(text: str) -> dict[str, str]:
     return sections
 
 
+@pytest.mark.slow
 def test_the_demo_on_a_terminal_shows_the_errors_and_pasteable_commands() -> None:
     # moto's state is per process: the demo's sandbox gets a process of its own.
     # 100 columns: the longest command is wider, and must still paste as one line.
@@ -486,6 +487,7 @@ def test_the_demo_on_a_terminal_shows_the_errors_and_pasteable_commands() -> Non
     )
 
 
+@pytest.mark.slow
 def test_the_demo_through_a_pipe_echoes_each_command_shell_quoted() -> None:
     import shlex
 

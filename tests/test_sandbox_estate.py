@@ -269,6 +269,7 @@ def test_sandbox_scenarios_lists_them_all(cli: Cli) -> None:
     }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("args", "code", "message"),
     [
