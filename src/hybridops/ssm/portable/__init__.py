@@ -13,6 +13,7 @@ server) has no script: REFUSED says why, and the exporter refuses the runbook by
 
 from __future__ import annotations
 
+import functools
 from importlib import resources
 
 # The function SSM calls (the document's `Handler`).
@@ -90,6 +91,7 @@ EXTRA_INPUTS: dict[str, dict[str, str]] = {
 }
 
 
+@functools.cache  # the files do not change while hybridops runs; parsing them is not free
 def script_for(action_name: str) -> str | None:
     """The script text of a built-in action, whole; None if it has none (see REFUSED)."""
     name = PORTED.get(action_name)
