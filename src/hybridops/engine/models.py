@@ -46,6 +46,15 @@ def _check_expectations(value: dict[str, Any]) -> dict[str, Any]:
 Expectations = Annotated[dict[str, Any], BeforeValidator(_check_templates)]
 
 
+def _check_condition(value: str | None) -> str | None:
+    """A `when`: a ${{ }} template, or JMESPath that compiles."""
+    if value is not None:
+        _check_templates(value)
+        if "${{" not in value:
+            matching.compile_path(value)
+    return value
+
+
 def _one_reference(value: str) -> str:
     from hybridops.engine.templating import TEMPLATE_RE
 
@@ -261,18 +270,14 @@ class Goto(_Strict):
         LOOP_LIMIT,
         ge=1,
         le=10000,
-        description="how many times a run may take this jump; once more fails the step (a"
-        " loop's bound)",
+        description="how many times a jump back may be taken each time its loop is entered;"
+        " once more fails the step (a loop's bound; forward jumps are not counted)",
     )
 
     @field_validator("when")
     @classmethod
     def _when(cls, value: str | None) -> str | None:
-        if value is not None:
-            _check_templates(value)
-            if "${{" not in value:
-                matching.compile_path(value)
-        return value
+        return _check_condition(value)
 
 
 class Step(_Strict):
@@ -391,11 +396,7 @@ class Step(_Strict):
     @field_validator("when")
     @classmethod
     def _when(cls, value: str | None) -> str | None:
-        if value is not None:
-            _check_templates(value)
-            if "${{" not in value:
-                matching.compile_path(value)
-        return value
+        return _check_condition(value)
 
     @model_validator(mode="after")
     def _exactly_one_kind(self) -> Step:
