@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -103,6 +104,45 @@ def test_restart_rolls_out_for_real(cli: Cli, sandbox: Sandbox) -> None:
     # The wait really waited for the rollout.
     settle = next(s for s in result.json()["steps"] if s["name"] == "settle")
     assert settle["duration_s"] >= 0.3
+
+
+def test_a_tick_during_update_service_waits_for_the_whole_request(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The background tick falls between moto's update and the sandbox's redeploy: one rollout.
+
+    A tick there used to start the bad revision's rollout, then the redeploy a second one of the
+    same revision: unstuck and replacing nothing older, so triage saw no deploy to undo (CI).
+    """
+    import threading
+
+    assert sandbox.overlay is not None
+    moto_app = sandbox.overlay.app
+    ticks: list[threading.Thread] = []
+
+    def moto_then_a_background_tick(environ: Any, start_response: Any) -> Any:
+        answer = list(moto_app(environ, start_response))
+        if environ.get("HTTP_X_AMZ_TARGET", "").endswith(".UpdateService"):
+            tick = threading.Thread(target=sandbox.controller.tick)
+            tick.start()
+            tick.join(timeout=0.2)  # runs now unless the request holds the controller
+            ticks.append(tick)
+        return answer
+
+    monkeypatch.setattr(sandbox.overlay, "app", moto_then_a_background_tick)
+    sandbox.break_("bad-deploy")
+    for tick in ticks:
+        tick.join(timeout=10)
+    assert ticks, "UpdateService did not go through the overlay"
+    svc = client(sandbox, "ecs").describe_services(cluster=CLUSTER, services=[SERVICE])
+    deployments = svc["services"][0]["deployments"]
+    assert [(d["status"], d["taskDefinition"].rsplit(":", 1)[-1]) for d in deployments] == [
+        ("PRIMARY", "3"),
+        ("ACTIVE", "2"),
+    ]
+    assert deployments[0]["rolloutState"] == "IN_PROGRESS"
+    with sandbox.controller.lock:
+        assert sandbox.controller._seen[f"eu-central-1:{CLUSTER}:{SERVICE}"].stuck
 
 
 def test_no_product_module_imports_the_sandbox() -> None:

@@ -19,6 +19,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote
@@ -102,6 +103,8 @@ class Overlay:
         self.pc_ready_s = 1.0
         # Called with (label, region, body) once moto has handled a request.
         self.after_request: Callable[[str, str, bytes], None] | None = None
+        # Held from moto's handling of a request to the end of after_request (see Sandbox).
+        self.held_for: Callable[[str], AbstractContextManager[Any]] = lambda label: nullcontext()
 
     # -- dispatch -------------------------------------------------------------------------
     def __call__(
@@ -133,9 +136,10 @@ class Overlay:
             status, headers, payload = handled
             start_response(status, headers)
             return [payload]
-        result = list(self.app(environ, start_response))
-        if self.after_request is not None:
-            self.after_request(label, region, body)
+        with self.held_for(label):
+            result = list(self.app(environ, start_response))
+            if self.after_request is not None:
+                self.after_request(label, region, body)
         return result
 
     @staticmethod

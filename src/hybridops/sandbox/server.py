@@ -9,6 +9,7 @@ import random
 import threading
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,8 @@ from hybridops.sandbox.topology import (
 
 __all__ = ["COMPONENTS", "Sandbox", "request_label"]
 
+# ECS requests that change what the controller converges.
+ECS_CHANGES = ("UpdateService", "CreateService", "DeleteService")
 COMPONENTS = ["hybrid-router", "bedrock-client", "cache", "database"]
 CIRCUIT_PARAMETER = "/hybrid-routing/circuit-breaker/bedrock"
 _RANK = {"healthy": 0, "degraded": 1, "unhealthy": 2}
@@ -102,6 +105,10 @@ class Sandbox:
         assert self.overlay is not None
         # Real ECS shows the new deployment as soon as UpdateService returns.
         self.overlay.after_request = self._after_request
+        # A background tick between moto's update and _after_request would start the rollout
+        # itself, then _after_request a second one of the same revision (neither stuck nor
+        # replacing the old one): the controller waits for the whole request instead.
+        self.overlay.held_for = self._held_for
         self.primary_health = HealthServer(
             lambda c: self.health_status(PRIMARY, c),
             on_request=lambda path, agent: self.note_request(f"GET {path} ({PRIMARY})", agent),
@@ -120,8 +127,11 @@ class Sandbox:
         self.public_health.start()
         return self
 
+    def _held_for(self, label: str) -> AbstractContextManager[Any]:
+        return self.controller.lock if label in ECS_CHANGES else nullcontext()
+
     def _after_request(self, label: str, region: str, body: bytes) -> None:
-        if label not in ("UpdateService", "CreateService", "DeleteService"):
+        if label not in ECS_CHANGES:
             return
         if label == "UpdateService":
             try:
