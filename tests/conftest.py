@@ -14,6 +14,10 @@ import pytest
 
 from tests.support import Cli, CountingApp, HttpServer, MotoServer, Responder, start_http
 
+# No test runs an instance: without this, every moto EC2 backend (each reset, each region)
+# loads ~1,300 public AMIs, with a volume and a snapshot each (the sandbox sets it too).
+os.environ.setdefault("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
+
 
 @pytest.fixture(autouse=True)
 def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -197,9 +197,14 @@ def _headers_dropped(moto: MotoServer, p: dict[str, str]) -> None:
 
 
 # -- Auto Scaling -----------------------------------------------------------------------------
+def _image(ec2: Any) -> str:
+    """An AMI of this account (moto's public ones are not loaded: MOTO_EC2_LOAD_DEFAULT_AMIS)."""
+    return str(ec2.register_image(Name="router-base", RootDeviceName="/dev/xvda")["ImageId"])
+
+
 def _asg(moto: MotoServer, size: int = 2) -> str:
     ec2, autoscaling = moto.client("ec2"), moto.client("autoscaling")
-    image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    image = _image(ec2)
     ec2.create_launch_template(
         LaunchTemplateName="router-lt",
         LaunchTemplateData={"ImageId": image, "InstanceType": "t3.micro"},
@@ -273,7 +278,7 @@ def _load_balanced(moto: MotoServer, p: dict[str, str]) -> None:
 # -- CloudWatch -------------------------------------------------------------------------------
 def _instance(moto: MotoServer) -> str:
     ec2 = moto.client("ec2")
-    image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    image = _image(ec2)
     made = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1, InstanceType="t3.micro")
     return str(made["Instances"][0]["InstanceId"])
 
