@@ -225,13 +225,14 @@ class WaitKind:
         from hybridops.engine.events import WaitProgress
 
         timeout = _seconds(step, body, "timeout_s", 600.0)
-        remaining = ctx.remaining()
-        if remaining is not None:
-            # A step-level timeout_s bounds the wait as well.
-            timeout = min(timeout, max(0.0, remaining))
         interval = _seconds(step, body, "interval_s", 5.0)
         started = time.monotonic()
         deadline = started + timeout
+        if ctx.deadline is not None and ctx.deadline < deadline and ctx.timeout_s is not None:
+            # A step-level timeout_s bounds the wait as well; the message names that bound
+            # (what the runbook says), not what was left of it when the first poll began.
+            deadline, timeout = ctx.deadline, ctx.timeout_s
+            started = deadline - timeout  # progress counts from the step's start, as its bound
         last = "no poll yet"
         while True:
             try:
