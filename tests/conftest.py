@@ -161,7 +161,7 @@ def recorded_sandbox(
     shared_sandbox.write_record(record, os.getpid())
     monkeypatch.setenv("HYBRIDOPS_SANDBOX_FILE", str(record))
     shared_sandbox.reset()
-    # Not reset after: every user of the shared sandbox resets it first (a reset costs ~0.6 s
+    # Not reset after: every user of the shared sandbox resets it first (a reset costs ~0.35 s
     # of CPU, and make test has five minutes on two cores).
     yield shared_sandbox
 
