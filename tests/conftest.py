@@ -63,7 +63,7 @@ def moto(_moto_session: MotoServer) -> Iterator[MotoServer]:
     """A clean moto server for this test."""
     # moto's state is per process: a sandbox of this process would keep writing into it.
     for sandbox in _SANDBOXES:
-        sandbox.controller.paused = True
+        sandbox.controller.pause()  # returns once no tick or emission is under way
     _moto_session.reset()
     yield _moto_session
     # ...and a sandbox started later in this process must not find this test's resources.

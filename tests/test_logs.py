@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import json
+import sys
 import threading
 import time
 from typing import Any
@@ -21,6 +22,12 @@ from tests.support import Cli, MotoServer
 ECS = "/aws/ecs/hybrid-routing"
 LAMBDA = "/aws/lambda/hybrid-router"
 NOW_MS = int(time.time() * 1000)
+
+
+@pytest.fixture(autouse=True)
+def _now_is_when_the_test_starts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """NOW_MS read as each test starts: `--since 10m` windows hold however long the run is."""
+    monkeypatch.setattr(sys.modules[__name__], "NOW_MS", int(time.time() * 1000))
 
 
 def request(latency: float, status: int = 200, rid: str = "r", level: str = "INFO") -> str:

@@ -209,8 +209,7 @@ def test_the_printed_script_reaches_what_hybridops_reaches(
     assert "ask_value" not in printed.out  # nothing left for the operator to compute
     # Read-only runbooks are compared with hybridops' own run: logs and rollouts stand still.
     if name in ("recent-errors", "service-status"):
-        sandbox_env.controller.paused = True
-        time.sleep(0.3)  # a tick under way (logs, rollouts) ends first
+        sandbox_env.controller.pause()  # returns once a tick under way (logs, rollouts) ended
     try:
         ran = run_script(printed.out, tmp_path)
         assert ran.returncode == case.exit_code, ran.stderr[-3000:]
@@ -218,7 +217,7 @@ def test_the_printed_script_reaches_what_hybridops_reaches(
             assert ran.stderr.rstrip().endswith(f"{name}: done")
         case.check(sandbox_env, before, ran, cli)
     finally:
-        sandbox_env.controller.paused = False
+        sandbox_env.controller.resume()
 
 
 def test_a_simple_record_fails_over_too(cli: Cli, sandbox_env: Any, tmp_path: Path) -> None:

@@ -13,8 +13,9 @@ from typing import Any
 import httpx
 import pytest
 
+from hybridops.sandbox.controller import service_key
 from hybridops.sandbox.server import Sandbox
-from hybridops.sandbox.topology import BACKUP_CLUSTER, CLUSTER, FUNCTION, SERVICE
+from hybridops.sandbox.topology import BACKUP_CLUSTER, CLUSTER, FUNCTION, PRIMARY, SERVICE
 from tests.support import Cli
 
 SRC = Path(__file__).resolve().parent.parent / "src" / "hybridops"
@@ -101,9 +102,12 @@ def test_restart_rolls_out_for_real(cli: Cli, sandbox: Sandbox) -> None:
     messages = [e["message"] for e in after["events"]]
     assert any("has started" in m for m in messages)
     assert "reached a steady state" in messages[0]
-    # The wait really waited for the rollout.
+    # The wait ended on the new deployment, completed: not on the old one before it started
+    # (no duration asserted: under load, the first poll may already find it done).
     settle = next(s for s in result.json()["steps"] if s["name"] == "settle")
-    assert settle["duration_s"] >= 0.3
+    assert settle["outputs"]["deployment"] == after["deployments"][0]["id"]
+    started = next(i for i, m in enumerate(messages) if "has started" in m)
+    assert started > 0  # the steady state came after the start (events are newest first)
 
 
 def test_a_tick_during_update_service_waits_for_the_whole_request(
@@ -118,31 +122,121 @@ def test_a_tick_during_update_service_waits_for_the_whole_request(
 
     assert sandbox.overlay is not None
     moto_app = sandbox.overlay.app
-    ticks: list[threading.Thread] = []
+    ticked: list[bool] = []
+
+    def background_tick() -> None:
+        # What the controller's thread does if it can take the lock at this moment.
+        if sandbox.controller.lock.acquire(blocking=False):
+            try:
+                sandbox.controller.tick()
+                ticked.append(True)
+            finally:
+                sandbox.controller.lock.release()
+        else:
+            ticked.append(False)  # the request holds the controller: the tick waits
 
     def moto_then_a_background_tick(environ: Any, start_response: Any) -> Any:
         answer = list(moto_app(environ, start_response))
         if environ.get("HTTP_X_AMZ_TARGET", "").endswith(".UpdateService"):
-            tick = threading.Thread(target=sandbox.controller.tick)
+            tick = threading.Thread(target=background_tick)
             tick.start()
-            tick.join(timeout=0.2)  # runs now unless the request holds the controller
-            ticks.append(tick)
+            tick.join()
         return answer
 
     monkeypatch.setattr(sandbox.overlay, "app", moto_then_a_background_tick)
     sandbox.break_("bad-deploy")
-    for tick in ticks:
-        tick.join(timeout=10)
-    assert ticks, "UpdateService did not go through the overlay"
-    svc = client(sandbox, "ecs").describe_services(cluster=CLUSTER, services=[SERVICE])
-    deployments = svc["services"][0]["deployments"]
+    assert ticked == [False]
+    deployments = _service(sandbox)["deployments"]
     assert [(d["status"], d["taskDefinition"].rsplit(":", 1)[-1]) for d in deployments] == [
         ("PRIMARY", "3"),
         ("ACTIVE", "2"),
     ]
     assert deployments[0]["rolloutState"] == "IN_PROGRESS"
     with sandbox.controller.lock:
-        assert sandbox.controller._seen[f"eu-central-1:{CLUSTER}:{SERVICE}"].stuck
+        assert sandbox.controller._seen[service_key(PRIMARY, CLUSTER, SERVICE)].stuck
+
+
+def _service(sandbox: Sandbox, region: str = PRIMARY) -> dict[str, Any]:
+    cluster = CLUSTER if region == PRIMARY else BACKUP_CLUSTER
+    ecs = client(sandbox, "ecs", region)
+    return dict(ecs.describe_services(cluster=cluster, services=[SERVICE])["services"][0])
+
+
+def _log_events(sandbox: Sandbox) -> int:
+    logs = client(sandbox, "logs")
+    return len(logs.filter_log_events(logGroupName="/aws/ecs/hybrid-routing")["events"])
+
+
+def test_a_paused_controller_writes_nothing(sandbox: Sandbox) -> None:
+    """After pause() returns, no tick, log or metric reaches moto (the next test's state)."""
+    before_events, before = _log_events(sandbox), _service(sandbox)["deployments"]
+    sandbox.controller.pause()
+    try:
+        client(sandbox, "ecs").update_service(
+            cluster=CLUSTER, service=SERVICE, taskDefinition="hybrid-router:1"
+        )
+        sandbox.controller.tick()
+        sandbox.controller.emit_logs()
+        sandbox.controller.emit_metrics()
+        assert _log_events(sandbox) == before_events
+        assert _service(sandbox)["deployments"] == before  # no rollout started
+    finally:
+        sandbox.controller.resume()
+    sandbox.controller.tick()
+    assert _service(sandbox)["deployments"][0]["taskDefinition"].endswith(":1")
+
+
+def test_a_scenario_is_said_only_once_its_symptoms_are_there(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Drills and tests wait for `scenario`: by then the logs of the fault are written."""
+    emit = sandbox.controller.emit_logs
+    said: list[str | None] = []
+
+    def emit_and_note() -> None:
+        said.append(sandbox.scenario)
+        emit()
+
+    monkeypatch.setattr(sandbox.controller, "emit_logs", emit_and_note)
+    sandbox.break_("bedrock-down")
+    assert said == [None]
+    assert sandbox.scenario == "bedrock-down"
+
+
+def test_a_refused_update_starts_no_deployment(sandbox: Sandbox) -> None:
+    """UpdateService to a revision that does not exist: moto refuses, nothing rolls out."""
+    import botocore.exceptions
+
+    with pytest.raises(botocore.exceptions.ClientError):
+        client(sandbox, "ecs").update_service(
+            cluster=CLUSTER, service=SERVICE, taskDefinition="hybrid-router:99"
+        )
+    sandbox.controller.tick()
+    deployments = _service(sandbox)["deployments"]
+    assert [(d["taskDefinition"].rsplit(":", 1)[-1], d["rolloutState"]) for d in deployments] == [
+        ("2", "COMPLETED")
+    ]
+
+
+def test_a_redeploy_asked_before_a_reset_does_not_outlive_it(sandbox: Sandbox) -> None:
+    """The reset estate is the seeded one: no rollout left over from what was asked before."""
+    sandbox.controller.redeploy(service_key(PRIMARY, CLUSTER, SERVICE))
+    sandbox.reset()
+    sandbox.controller.tick()
+    sandbox.controller.tick()
+    assert [d["rolloutState"] for d in _service(sandbox)["deployments"]] == ["COMPLETED"]
+
+
+def test_the_bad_deploy_sticks_only_the_primary_service(sandbox: Sandbox) -> None:
+    """A backup rollout starting first does not take the primary's stuck rollout."""
+    sandbox.controller.stick_next_rollout = service_key(PRIMARY, CLUSTER, SERVICE)
+    backup = client(sandbox, "ecs", "us-west-2")
+    backup.update_service(cluster=BACKUP_CLUSTER, service=SERVICE, desiredCount=1)
+    backup.update_service(cluster=BACKUP_CLUSTER, service=SERVICE, taskDefinition="hybrid-router:1")
+    with sandbox.controller.lock:
+        tracker = sandbox.controller._seen[service_key("us-west-2", BACKUP_CLUSTER, SERVICE)]
+        assert not tracker.stuck
+        assert sandbox.controller.stick_next_rollout == service_key(PRIMARY, CLUSTER, SERVICE)
 
 
 def test_no_product_module_imports_the_sandbox() -> None:

@@ -61,6 +61,39 @@ def test_rollback_timeout_is_exit_5(cli: Cli, estate) -> None:
     assert result.json()["stable"] is False
 
 
+@pytest.mark.parametrize(
+    ("action", "inputs"),
+    [
+        ("ecs.wait_stable", ""),
+        ("ecs.wait_deployment", "task_definition: hybrid-router:3"),
+    ],
+)
+def test_a_step_timeout_bounds_a_service_wait_and_is_the_bound_it_names(
+    cli: Cli, estate, write_runbook, action: str, inputs: str
+) -> None:
+    """The step's timeout_s (1 s), not what was left of it when the first poll began."""
+    estate.break_("bad-deploy")  # never stable
+    path = write_runbook(
+        f"""
+name: bounded
+steps:
+  - name: settle
+    timeout_s: 1
+    action:
+      name: {action}
+      inputs:
+        cluster: hybrid-routing-cluster
+        service: hybrid-router-service
+        interval_s: 0.05
+        {inputs}
+"""
+    )
+    result = cli("-o", "json", "run", str(path))
+    assert result.code == 5, result.err
+    message = result.json()["error"]["message"]
+    assert " after 1s" in message, message
+
+
 def test_rollback_needs_confirmation_without_a_terminal(cli: Cli, estate) -> None:
     result = cli("rollback", "--to", "1")
     assert result.code == 3

@@ -235,9 +235,13 @@ def wait_for_deployment(
     interval_s: float,
     sleep: Callable[[float], None],
     progress: Callable[[str], None] | None = None,
+    started: float | None = None,
 ) -> DeploymentOutcome:
-    """Wait truthfully: stable, failed (circuit breaker / rolled back), or timed out."""
-    started = time.monotonic()
+    """Wait truthfully: stable, failed (circuit breaker / rolled back), or timed out.
+
+    `started` (monotonic) is when the timeout began, if before now (a step's own start).
+    """
+    started = time.monotonic() if started is None else started
     seen_events: set[str] = set()
     events: list[str] = []
     deadline = started + timeout_s

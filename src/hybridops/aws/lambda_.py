@@ -32,9 +32,13 @@ def wait_until_ready(
     interval_s: float,
     sleep: Callable[[float], None],
     progress: Callable[[str], None] | None = None,
+    started: float | None = None,
 ) -> dict[str, Any]:
-    """Poll until READY; FAILED raises StepFailed with the reason; past the deadline, TimedOut."""
-    deadline = time.monotonic() + timeout_s
+    """Poll until READY; FAILED raises StepFailed with the reason; past the deadline, TimedOut.
+
+    `started` (monotonic) is when the timeout began, if before now (a step's own start).
+    """
+    deadline = (time.monotonic() if started is None else started) + timeout_s
     while True:
         config = current_provisioned(lam, function, alias)
         status = (config or {}).get("Status", "MISSING")

@@ -33,6 +33,11 @@ if TYPE_CHECKING:
 log = logging.getLogger("hybridops.sandbox")
 
 
+def service_key(region: str, cluster: str, service: str) -> str:
+    """How the controller names one ECS service: `region:cluster:service`."""
+    return f"{region}:{cluster}:{service}"
+
+
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
@@ -65,8 +70,8 @@ class Controller:
         self._seen: dict[str, RolloutTracker] = {}
         # Task definition ARNs that fail health checks.
         self.bad_task_definitions: set[str] = set()
-        # The next rollout to start will be stuck (set by the bad-deploy scenario).
-        self.stick_next_rollout = False
+        # The service (key) whose next rollout will be stuck (set by the bad-deploy scenario).
+        self.stick_next_rollout: str | None = None
         self.rng = random.Random(11)
         self.log_every_s = 1.0
         self.metrics_every_s = 5.0
@@ -80,6 +85,18 @@ class Controller:
         """A task definition update arrived for `region:cluster:service`: start a deployment."""
         with self.lock:
             self._redeploy.add(key)
+
+    def pause(self) -> None:
+        """Stand still: once this returns, no tick or emission is under way or will start."""
+        # Taken under the lock: a tick (or emission) that began before waits to finish first,
+        # and none that checked `paused` earlier can still run into the next moto state.
+        with self.lock:
+            self.paused = True
+
+    def resume(self) -> None:
+        """Converge again."""
+        with self.lock:
+            self.paused = False
 
     # -- lifecycle ------------------------------------------------------------------------
     def start(self) -> None:
@@ -97,13 +114,12 @@ class Controller:
         with self.lock:
             self._seen.clear()
             self.bad_task_definitions.clear()
-            self.stick_next_rollout = False
+            self.stick_next_rollout = None
             self._alarm_states.clear()
+            self._redeploy.clear()  # asked of the estate that is gone
 
     def _loop(self) -> None:
         while not self._stop.wait(self.tick_s):
-            if self.paused:
-                continue
             try:
                 self.tick()
                 now = time.monotonic()
@@ -140,9 +156,9 @@ class Controller:
     # -- the tick -------------------------------------------------------------------------
     def tick(self) -> None:
         """One convergence step for every service, then target health and alarms."""
-        if self.paused:
-            return
         with self.lock:
+            if self.paused:
+                return
             for region, service in self.services():
                 self._converge(region, service)
             self._sync_targets()
@@ -172,7 +188,7 @@ class Controller:
         service.pending_count = 0
 
     def _converge(self, region: str, service: Any) -> None:
-        key = f"{region}:{service.cluster_name}:{service.name}"
+        key = service_key(region, service.cluster_name, service.name)
         if not service.deployments:
             return
         primary = service.deployments[0]
@@ -192,13 +208,13 @@ class Controller:
                 and primary["id"] == tracker.deployment_id
             ):
                 # The same revision again is still a new deployment.
-                self._start_rollout(service, tracker, fresh=True)
+                self._start_rollout(key, service, tracker, fresh=True)
                 return
         if (
             service.task_definition != tracker.task_definition
             or primary["id"] != tracker.deployment_id
         ):
-            self._start_rollout(service, tracker)
+            self._start_rollout(key, service, tracker)
             return
         desired = service.desired_count
         primary["desiredCount"] = desired
@@ -282,7 +298,9 @@ class Controller:
             f" ({target.rsplit('/', 1)[-1]}).",
         )
 
-    def _start_rollout(self, service: Any, tracker: RolloutTracker, *, fresh: bool = False) -> None:
+    def _start_rollout(
+        self, key: str, service: Any, tracker: RolloutTracker, *, fresh: bool = False
+    ) -> None:
         old = dict(service.deployments[0])
         # A forced deployment already got a fresh id from moto; keep it, as ECS would.
         forced = not fresh and old["id"] != tracker.deployment_id
@@ -310,7 +328,9 @@ class Controller:
         tracker.deployment_id = new_id
         tracker.started = time.monotonic()
         tracker.last_failure_event = 0.0
-        tracker.stuck, self.stick_next_rollout = self.stick_next_rollout, False
+        tracker.stuck = self.stick_next_rollout == key
+        if tracker.stuck:
+            self.stick_next_rollout = None
         self._event(service, f"(service {service.name}) has started tasks: (deployment {new_id}).")
 
     # -- health of the estate -------------------------------------------------------------------
@@ -402,8 +422,12 @@ class Controller:
     # -- telemetry ------------------------------------------------------------------------
     def emit_logs(self) -> None:
         """A few structured log events per group, shaped by the active scenario."""
-        if self.sandbox is None:
-            return
+        with self.lock:
+            if self.sandbox is not None and not self.paused:
+                self._emit_logs()
+
+    def _emit_logs(self) -> None:
+        assert self.sandbox is not None
         from moto.logs.models import logs_backends
 
         backend = logs_backends[ACCOUNT][PRIMARY]
@@ -421,8 +445,12 @@ class Controller:
 
     def emit_metrics(self) -> None:
         """CPU, memory, response time, queue depth and Lambda throttles, per the scenario."""
-        if self.sandbox is None:
-            return
+        with self.lock:
+            if self.sandbox is not None and not self.paused:
+                self._emit_metrics()
+
+    def _emit_metrics(self) -> None:
+        assert self.sandbox is not None
         from moto.cloudwatch.models import cloudwatch_backends
 
         backend = cloudwatch_backends[ACCOUNT][PRIMARY]

@@ -101,8 +101,8 @@ class Overlay:
         self.lock = threading.Lock()
         self.provisioned: dict[tuple[str, str, str], ProvisionedConcurrency] = {}
         self.pc_ready_s = 1.0
-        # Called with (label, region, body) once moto has handled a request.
-        self.after_request: Callable[[str, str, bytes], None] | None = None
+        # Called with (label, region, body, HTTP status) once moto has handled a request.
+        self.after_request: Callable[[str, str, bytes, int], None] | None = None
         # Held from moto's handling of a request to the end of after_request (see Sandbox).
         self.held_for: Callable[[str], AbstractContextManager[Any]] = lambda label: nullcontext()
 
@@ -136,10 +136,17 @@ class Overlay:
             status, headers, payload = handled
             start_response(status, headers)
             return [payload]
+        statuses: list[str] = []
+
+        def noted(status: str, headers: Any, exc_info: Any = None) -> Any:
+            statuses.append(status)
+            return start_response(status, headers, exc_info)
+
         with self.held_for(label):
-            result = list(self.app(environ, start_response))
+            result = list(self.app(environ, noted))
             if self.after_request is not None:
-                self.after_request(label, region, body)
+                code = int(statuses[-1].split(" ", 1)[0]) if statuses else 500
+                self.after_request(label, region, body, code)
         return result
 
     @staticmethod

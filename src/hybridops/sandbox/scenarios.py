@@ -6,7 +6,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from hybridops.sandbox.topology import CLUSTER, FAMILY, IMAGES, SERVICE, task_definition
+from hybridops.sandbox.controller import service_key
+from hybridops.sandbox.topology import (
+    CLUSTER,
+    FAMILY,
+    IMAGES,
+    PRIMARY,
+    SERVICE,
+    task_definition,
+)
 
 if TYPE_CHECKING:
     from hybridops.sandbox.server import Sandbox
@@ -38,7 +46,7 @@ def _bad_deploy(sandbox: Sandbox) -> None:
         # The injected deployment keeps failing instead of rolling itself back: the
         # operator has to act, as when the circuit breaker is off or slow. A later
         # deployment of the same revision does trip the circuit breaker.
-        sandbox.controller.stick_next_rollout = True
+        sandbox.controller.stick_next_rollout = service_key(PRIMARY, CLUSTER, SERVICE)
     ecs.update_service(cluster=CLUSTER, service=SERVICE, taskDefinition=arn)
 
 

@@ -13,7 +13,7 @@ from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
 
-from hybridops.sandbox.controller import Controller
+from hybridops.sandbox.controller import Controller, service_key
 from hybridops.sandbox.health import HealthServer
 from hybridops.sandbox.overlay import Overlay, request_label
 from hybridops.sandbox.topology import (
@@ -36,6 +36,8 @@ __all__ = ["COMPONENTS", "Sandbox", "request_label"]
 
 # ECS requests that change what the controller converges.
 ECS_CHANGES = ("UpdateService", "CreateService", "DeleteService")
+# Reads of what the controller converges (services, their deployments, targets).
+CONVERGED_READS = ("DescribeServices", "ListServices", "DescribeTargetHealth")
 COMPONENTS = ["hybrid-router", "bedrock-client", "cache", "database"]
 CIRCUIT_PARAMETER = "/hybrid-routing/circuit-breaker/bedrock"
 _RANK = {"healthy": 0, "degraded": 1, "unhealthy": 2}
@@ -131,11 +133,17 @@ class Sandbox:
         return self
 
     def _held_for(self, label: str) -> AbstractContextManager[Any]:
-        return self.controller.lock if label in ECS_CHANGES else nullcontext()
+        # Reads too: a tick changes a service's fields one after another (a rollback sets the
+        # task definition before its deployments), and a describe must not see half of it.
+        return (
+            self.controller.lock
+            if label in ECS_CHANGES or label in CONVERGED_READS
+            else nullcontext()
+        )
 
-    def _after_request(self, label: str, region: str, body: bytes) -> None:
-        if label not in ECS_CHANGES:
-            return
+    def _after_request(self, label: str, region: str, body: bytes, status: int) -> None:
+        if label not in ECS_CHANGES or not 200 <= status < 300:
+            return  # a refused request changed nothing: no deployment starts
         if label == "UpdateService":
             try:
                 request = json.loads(body or b"{}")
@@ -145,7 +153,7 @@ class Sandbox:
             if request.get("taskDefinition") and not request.get("forceNewDeployment"):
                 cluster = str(request.get("cluster", "default")).rsplit("/", 1)[-1]
                 service = str(request.get("service", "")).rsplit("/", 1)[-1]
-                self.controller.redeploy(f"{region}:{cluster}:{service}")
+                self.controller.redeploy(service_key(region, cluster, service))
         self.controller.tick()
 
     def note_request(self, request: str, user_agent: str) -> None:
@@ -195,10 +203,11 @@ class Sandbox:
         if scenario is None:
             raise KeyError(f"unknown scenario {name!r} (known: {', '.join(SCENARIOS)})")
         scenario.inject(self)
-        self.scenario = name
         # Its symptoms show at once, as in production: the next command sees them.
         self.controller.tick()
         self.controller.emit_logs()
+        # Said last: whoever waits for the scenario (drills, tests) finds its symptoms there.
+        self.scenario = name
         self._rewrite_record()
 
     def reset(self) -> None:
@@ -208,7 +217,7 @@ class Sandbox:
 
             # Seeding goes through the server, whose request threads tick the controller:
             # pause it rather than hold its lock, or the two would wait on each other.
-            self.controller.paused = True
+            self.controller.pause()
             try:
                 with self.controller.lock:
                     moto_api_backend.reset()
@@ -220,10 +229,11 @@ class Sandbox:
                         self.first_operator_request = None
                         self.operator_request_count = 0
                     if self.overlay is not None:
-                        self.overlay.provisioned.clear()
+                        with self.overlay.lock:  # the lock its writers hold
+                            self.overlay.provisioned.clear()
                 self.estate = seed(self.endpoint_url, log_hours=1)
             finally:
-                self.controller.paused = False
+                self.controller.resume()
             self.controller.tick()
         self._rewrite_record()
 

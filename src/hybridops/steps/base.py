@@ -43,6 +43,18 @@ class StepContext:
             return
         self.stop.wait(max(0.0, seconds))
 
+    def wait_window(self, timeout_s: float) -> tuple[float, float]:
+        """(start, seconds) of a wait of timeout_s from now, bounded by the step's deadline.
+
+        When the step's timeout_s ends first, its own start and timeout_s: the wait then stops
+        at the step's deadline and says the bound the runbook wrote, whatever ran before it.
+        """
+        now = time.monotonic()
+        step_ends = self.deadline
+        if step_ends is not None and self.timeout_s is not None and step_ends < now + timeout_s:
+            return step_ends - self.timeout_s, self.timeout_s
+        return now, timeout_s
+
     def remaining(self) -> float | None:
         """Seconds left before the step's deadline, if it has one."""
         if self.deadline is None:

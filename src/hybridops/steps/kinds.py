@@ -224,15 +224,10 @@ class WaitKind:
     def run(self, step: Step, body: dict[str, Any], ctx: StepContext) -> Any:
         from hybridops.engine.events import WaitProgress
 
-        timeout = _seconds(step, body, "timeout_s", 600.0)
+        # A step-level timeout_s bounds the wait as well.
+        started, timeout = ctx.wait_window(_seconds(step, body, "timeout_s", 600.0))
         interval = _seconds(step, body, "interval_s", 5.0)
-        started = time.monotonic()
         deadline = started + timeout
-        if ctx.deadline is not None and ctx.deadline < deadline and ctx.timeout_s is not None:
-            # A step-level timeout_s bounds the wait as well; the message names that bound
-            # (what the runbook says), not what was left of it when the first poll began.
-            deadline, timeout = ctx.deadline, ctx.timeout_s
-            started = deadline - timeout  # progress counts from the step's start, as its bound
         last = "no poll yet"
         while True:
             try:

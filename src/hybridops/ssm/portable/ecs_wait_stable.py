@@ -47,6 +47,20 @@ FIELDS: dict[str, tuple[str, Any, dict[str, float]]] = {
 # -- the action ------------------------------------------------------------------------------
 
 
+def unsettled(svc: dict[str, Any], want: int) -> str:
+    """What keeps the service from being stable: the progress line and the timeout's reason."""
+    deployments = svc.get("deployments", [])
+    parts = [f"running {svc['runningCount']}/{want}"]
+    if svc["desiredCount"] != want:
+        parts.append(f"desired {svc['desiredCount']}")
+    if len(deployments) != 1:
+        parts.append(f"{len(deployments)} deployments")
+    rollout = deployments[0].get("rolloutState") if deployments else None
+    if rollout not in (None, "COMPLETED"):
+        parts.append(f"rollout {rollout}")
+    return ", ".join(parts)
+
+
 def wait_stable(
     ecs: Any,
     cluster: str,
@@ -73,11 +87,10 @@ def wait_stable(
                 "desired": want,
                 "duration_s": round(time.monotonic() - started, 3),
             }
-        print(f"running {svc['runningCount']}/{want}", flush=True)
+        detail = unsettled(svc, want)
+        print(detail, flush=True)
         if time.monotonic() + delay > started + timeout_s:
-            raise TimedOut(
-                f"service {service}: running {svc['runningCount']}/{want} after {timeout_s:.3g}s"
-            )
+            raise TimedOut(f"service {service} not stable after {timeout_s:.3g}s ({detail})")
         time.sleep(delay)
         # Poll fast first (a scale-out often settles in seconds), then back off to interval_s.
         delay = min(interval_s, delay * 2)

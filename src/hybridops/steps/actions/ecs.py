@@ -112,25 +112,21 @@ def _progress(ctx: StepContext, started: float, timeout: float) -> Any:
     return report
 
 
-def _bounded(ctx: StepContext, timeout: float) -> float:
-    remaining = ctx.remaining()
-    return timeout if remaining is None else max(0.0, min(timeout, remaining))
-
-
 @action("ecs.wait_deployment", inputs=WaitDeploymentInputs, waits=True)
 def wait_deployment(inputs: WaitDeploymentInputs, ctx: StepContext) -> dict[str, Any]:
     """Wait until the deployment of task_definition is stable; fail on circuit breaker."""
     client = ctx.clients.client("ecs", inputs.region)
-    timeout = _bounded(ctx, inputs.timeout_s)
+    started, timeout = ctx.wait_window(inputs.timeout_s)
     outcome = ecs.wait_for_deployment(
         client,
         inputs.cluster,
         inputs.service,
         inputs.task_definition,
         timeout_s=timeout,
+        started=started,
         interval_s=inputs.interval_s,
         sleep=ctx.sleep,
-        progress=_progress(ctx, time.monotonic(), timeout),
+        progress=_progress(ctx, started, timeout),
     )
     return {
         "stable": outcome.stable,
@@ -192,12 +188,25 @@ class StableInputs(ServiceRef):
     interval_s: float = Field(5, ge=0)
 
 
+def _unsettled(svc: dict[str, Any], want: int) -> str:
+    """What keeps the service from being stable: the progress line and the timeout's reason."""
+    deployments = svc.get("deployments", [])
+    parts = [f"running {svc['runningCount']}/{want}"]
+    if svc["desiredCount"] != want:
+        parts.append(f"desired {svc['desiredCount']}")
+    if len(deployments) != 1:
+        parts.append(f"{len(deployments)} deployments")
+    rollout = deployments[0].get("rolloutState") if deployments else None
+    if rollout not in (None, "COMPLETED"):
+        parts.append(f"rollout {rollout}")
+    return ", ".join(parts)
+
+
 @action("ecs.wait_stable", inputs=StableInputs, waits=True)
 def wait_stable(inputs: StableInputs, ctx: StepContext) -> dict[str, Any]:
     """Wait until running == desired (== `desired` if given) with one COMPLETED deployment."""
     client = ctx.clients.client("ecs", inputs.region)
-    timeout = _bounded(ctx, inputs.timeout_s)
-    started = time.monotonic()
+    started, timeout = ctx.wait_window(inputs.timeout_s)
     report = _progress(ctx, started, timeout)
     delay = min(0.5, inputs.interval_s)
     while True:
@@ -215,12 +224,10 @@ def wait_stable(inputs: StableInputs, ctx: StepContext) -> dict[str, Any]:
                 "desired": want,
                 "duration_s": round(time.monotonic() - started, 3),
             }
-        report(f"running {svc['runningCount']}/{want}")
+        detail = _unsettled(svc, want)
+        report(detail)
         if time.monotonic() + delay > started + timeout:
-            raise TimedOut(
-                f"service {inputs.service}: running {svc['runningCount']}/{want}"
-                f" after {timeout:.3g}s"
-            )
+            raise TimedOut(f"service {inputs.service} not stable after {timeout:.3g}s ({detail})")
         ctx.sleep(delay)
         # Poll fast first (a scale-out often settles in seconds), then back off to interval_s.
         delay = min(inputs.interval_s, delay * 2)

@@ -61,9 +61,7 @@ class ProvisionedWaitInputs(BaseModel):
 def wait_provisioned(inputs: ProvisionedWaitInputs, ctx: StepContext) -> dict[str, Any]:
     """Wait until the alias's provisioned concurrency is READY; FAILED fails with its reason."""
     client = ctx.clients.client("lambda", inputs.region)
-    started = time.monotonic()
-    remaining = ctx.remaining()
-    timeout = inputs.timeout_s if remaining is None else min(inputs.timeout_s, remaining)
+    started, timeout = ctx.wait_window(inputs.timeout_s)
 
     def report(detail: str) -> None:
         ctx.emit(
@@ -75,6 +73,7 @@ def wait_provisioned(inputs: ProvisionedWaitInputs, ctx: StepContext) -> dict[st
         inputs.function,
         inputs.alias,
         timeout_s=timeout,
+        started=started,
         interval_s=inputs.interval_s,
         sleep=ctx.sleep,
         progress=report,
