@@ -562,7 +562,9 @@ class Sandbox:
         self.record_path = path
         self._record_pid = pid
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
+        # One temporary file per writer: two threads (a drill's break, a reset) sharing one
+        # would move each other's half-written file into place.
+        tmp = path.with_name(f".{path.name}.{threading.get_ident()}.tmp")
         tmp.write_text(json.dumps(self.record(pid), indent=2))
         os.replace(tmp, path)
 
