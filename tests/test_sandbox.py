@@ -169,9 +169,9 @@ def _log_events(sandbox: Sandbox) -> int:
 
 def test_a_paused_controller_writes_nothing(sandbox: Sandbox) -> None:
     """After pause() returns, no tick, log or metric reaches moto (the next test's state)."""
-    before_events, before = _log_events(sandbox), _service(sandbox)["deployments"]
     sandbox.controller.pause()
     try:
+        before_events, before = _log_events(sandbox), _service(sandbox)["deployments"]
         client(sandbox, "ecs").update_service(
             cluster=CLUSTER, service=SERVICE, taskDefinition="hybrid-router:1"
         )
@@ -201,6 +201,42 @@ def test_a_scenario_is_said_only_once_its_symptoms_are_there(
     sandbox.break_("bedrock-down")
     assert said == [None]
     assert sandbox.scenario == "bedrock-down"
+
+
+def test_a_break_during_a_reset_waits_for_it_and_stays_said(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A break arriving mid-reset happens after it: its fault and its name both stand."""
+    import threading
+
+    forget = sandbox.controller.forget
+    breaks: list[threading.Thread] = []
+
+    def forget_while_a_break_arrives() -> None:
+        forget()
+        if not breaks:  # the reset is under way, holding the controller: a break comes in
+            breaker = threading.Thread(target=sandbox.break_, args=("latency-spike",))
+            breaks.append(breaker)
+            breaker.start()
+            breaker.join(timeout=0.2)  # it gets as far as it can while the reset holds on
+
+    monkeypatch.setattr(sandbox.controller, "forget", forget_while_a_break_arrives)
+    sandbox.reset()
+    breaks[0].join(timeout=30)
+    assert sandbox.scenario == "latency-spike"
+    assert "latency-spike" in sandbox.faults
+
+
+def test_a_break_the_estate_cannot_take_is_one_clear_error(cli: Cli, sandbox: Sandbox) -> None:
+    """The control API answers JSON whatever the estate met; the CLI says it in one line."""
+    # The service gone from the estate (moto keeps a deleted one as INACTIVE: drop it outright).
+    with sandbox.controller.lock:
+        del sandbox.controller.ecs_backend(PRIMARY).services[f"{CLUSTER}:{SERVICE}"]
+    result = cli("sandbox", "break", "bad-deploy")
+    assert result.code == 4, result.err
+    assert "sandbox control API answered 500: ServiceNotFoundException:" in result.err
+    assert len(result.err.splitlines()) == 1
+    assert "JSONDecodeError" not in result.err and "Traceback" not in result.err
 
 
 def test_a_refused_update_starts_no_deployment(sandbox: Sandbox) -> None:

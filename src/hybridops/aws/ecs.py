@@ -241,7 +241,8 @@ def wait_for_deployment(
 
     `started` (monotonic) is when the timeout began, if before now (a step's own start).
     """
-    started = time.monotonic() if started is None else started
+    began = time.monotonic()  # duration_s: how long this wait itself took
+    started = began if started is None else started
     seen_events: set[str] = set()
     events: list[str] = []
     deadline = started + timeout_s
@@ -274,7 +275,7 @@ def wait_for_deployment(
             and svc.get("runningCount") == svc.get("desiredCount")
         ):
             return DeploymentOutcome(
-                True, "COMPLETED", primary.get("id"), events, time.monotonic() - started
+                True, "COMPLETED", primary.get("id"), events, time.monotonic() - began
             )
         if progress is not None:
             progress(

@@ -13,6 +13,7 @@ import datetime as dt
 import fnmatch
 import io
 import json
+import logging
 import re
 import threading
 import time
@@ -28,6 +29,8 @@ if TYPE_CHECKING:
     from hybridops.sandbox.server import Sandbox
 
 from hybridops.sandbox.topology import ACCOUNT
+
+log = logging.getLogger("hybridops.sandbox")
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 _CREDENTIAL_RE = re.compile(r"Credential=[^/]+/\d{8}/([^/]+)/([^/]+)/aws4_request")
@@ -404,6 +407,9 @@ class Overlay:
                     status, document = 200, self.sandbox.state()
             except KeyError as exc:
                 status, document = 400, {"error": str(exc).strip("'\"")}
+            except Exception as exc:  # the control API answers JSON, whatever the estate met
+                log.exception("sandbox control %s failed", path)
+                status, document = 500, {"error": f"{type(exc).__name__}: {exc}"}
         data = json.dumps(document, default=str).encode()
         start_response(
             f"{status} {'OK' if status == 200 else 'Error'}",

@@ -163,9 +163,15 @@ def control(path: Path, verb: str, name: str | None = None) -> dict[str, Any]:
         response = httpx.post(url, timeout=60) if verb != "state" else httpx.get(url, timeout=10)
     except httpx.HTTPError as exc:
         raise RemoteError(f"sandbox control API: {exc}") from None
-    document = response.json()
+    try:
+        document = response.json()
+    except ValueError:  # not the sandbox's JSON: say what answered, not a decoder's error
+        document = {"error": response.text.strip()[:200] or "no body"}
     if response.status_code == 400:
         raise BadInput(document.get("error", "bad request"))
     if response.status_code != 200:
-        raise RemoteError(f"sandbox control API answered {response.status_code}")
+        raise RemoteError(
+            f"sandbox control API answered {response.status_code}:"
+            f" {document.get('error', 'no reason given')}"
+        )
     return dict(document)

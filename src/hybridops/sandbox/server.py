@@ -74,7 +74,9 @@ class Sandbox:
         self.public_health: HealthServer | None = None
         self.secondary_health: HealthServer | None = None
         self.record_path: Path | None = None
-        self._reset_lock = threading.Lock()
+        # A reset and a break, one at a time: a break during a reset met a half-seeded estate,
+        # and a reset during a break left the scenario said without its fault.
+        self._estate_lock = threading.Lock()
         # What hybridops asked of the estate since the last reset: (epoch seconds, request).
         self.first_operator_request: tuple[float, str] | None = None
         self.latest_operator_request: tuple[float, str] | None = None
@@ -202,17 +204,18 @@ class Sandbox:
         scenario = SCENARIOS.get(name)
         if scenario is None:
             raise KeyError(f"unknown scenario {name!r} (known: {', '.join(SCENARIOS)})")
-        scenario.inject(self)
-        # Its symptoms show at once, as in production: the next command sees them.
-        self.controller.tick()
-        self.controller.emit_logs()
-        # Said last: whoever waits for the scenario (drills, tests) finds its symptoms there.
-        self.scenario = name
-        self._rewrite_record()
+        with self._estate_lock:
+            scenario.inject(self)
+            # Its symptoms show at once, as in production: the next command sees them.
+            self.controller.tick()
+            self.controller.emit_logs()
+            # Said last: whoever waits for the scenario (drills, tests) finds its symptoms there.
+            self.scenario = name
+            self._rewrite_record()
 
     def reset(self) -> None:
         """Back to the seeded estate: no scenario, fresh moto state."""
-        with self._reset_lock:
+        with self._estate_lock:
             from moto.moto_api._internal.models import moto_api_backend
 
             # Seeding goes through the server, whose request threads tick the controller:

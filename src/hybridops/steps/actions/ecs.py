@@ -206,6 +206,7 @@ def _unsettled(svc: dict[str, Any], want: int) -> str:
 def wait_stable(inputs: StableInputs, ctx: StepContext) -> dict[str, Any]:
     """Wait until running == desired (== `desired` if given) with one COMPLETED deployment."""
     client = ctx.clients.client("ecs", inputs.region)
+    began = time.monotonic()  # duration_s: how long this wait itself took
     started, timeout = ctx.wait_window(inputs.timeout_s)
     report = _progress(ctx, started, timeout)
     delay = min(0.5, inputs.interval_s)
@@ -222,7 +223,7 @@ def wait_stable(inputs: StableInputs, ctx: StepContext) -> dict[str, Any]:
             return {
                 "running": svc["runningCount"],
                 "desired": want,
-                "duration_s": round(time.monotonic() - started, 3),
+                "duration_s": round(time.monotonic() - began, 3),
             }
         detail = _unsettled(svc, want)
         report(detail)
